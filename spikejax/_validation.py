@@ -1,0 +1,80 @@
+"""Input checks that name the offending parameter and its allowed range.
+
+Checks run only on concrete values: inside `jax.jit`, `jax.vmap` or `jax.grad` the values are
+tracers and are checked where they were created (at the outer, concrete call). Every range
+check is written as `not (x > 0)` so that NaN fails it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def is_concrete(value: Any) -> bool:
+    """True if `value` holds concrete numbers (not a JAX tracer)."""
+    leaves = jax.tree_util.tree_leaves(value)
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def _as_array(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=float)
+
+
+def _describe(value: np.ndarray) -> str:
+    if value.ndim == 0:
+        return repr(float(value))
+    bad = value.reshape(-1)
+    return f"array of shape {value.shape} (min {np.nanmin(bad) if np.any(np.isfinite(bad)) else bad[0]!r})"
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise `ValueError` unless every element of `value` is finite."""
+    if not is_concrete(value):
+        return
+    arr = _as_array(value)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {_describe(arr)} containing NaN or inf")
+
+
+def check_positive(name: str, value: Any, unit: str = "") -> None:
+    """Raise `ValueError` unless every element of `value` is finite and > 0."""
+    if not is_concrete(value):
+        return
+    arr = _as_array(value)
+    if not np.all(arr > 0) or not np.all(np.isfinite(arr)):
+        suffix = f" {unit}" if unit else ""
+        raise ValueError(f"{name} must be finite and > 0{suffix}, got {_describe(arr)}")
+
+
+def check_nonnegative(name: str, value: Any, unit: str = "") -> None:
+    """Raise `ValueError` unless every element of `value` is finite and >= 0."""
+    if not is_concrete(value):
+        return
+    arr = _as_array(value)
+    if not np.all(arr >= 0) or not np.all(np.isfinite(arr)):
+        suffix = f" {unit}" if unit else ""
+        raise ValueError(f"{name} must be finite and >= 0{suffix}, got {_describe(arr)}")
+
+
+def check_less(name_lo: str, lo: Any, name_hi: str, hi: Any) -> None:
+    """Raise `ValueError` unless `lo < hi` elementwise."""
+    if not (is_concrete(lo) and is_concrete(hi)):
+        return
+    a, b = _as_array(lo), _as_array(hi)
+    if not np.all(a < b):
+        raise ValueError(f"{name_lo} must be < {name_hi}, got {name_lo}={_describe(a)}, {name_hi}={_describe(b)}")
+
+
+def broadcast_shape(owner: str, named_values: dict[str, Any]) -> tuple[int, ...]:
+    """The common broadcast shape of parameters; `ValueError` naming them if incompatible."""
+    shapes = {k: np.shape(v) for k, v in named_values.items()}
+    try:
+        return tuple(np.broadcast_shapes(*shapes.values())) if shapes else ()
+    except ValueError:
+        nonscalar = {k: s for k, s in shapes.items() if s != ()}
+        raise ValueError(
+            f"{owner}: parameter shapes do not broadcast together: {nonscalar}"
+        ) from None
