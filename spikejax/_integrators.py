@@ -53,9 +53,7 @@ class RK4(FixedStepScheme):
         k2 = f(t + dt / 2, _axpy(y, dt / 2, k1), I)
         k3 = f(t + dt / 2, _axpy(y, dt / 2, k2), I)
         k4 = f(t + dt, _axpy(y, dt, k3), I)
-        return {
-            n: y[n] + dt / 6 * (k1[n] + 2 * k2[n] + 2 * k3[n] + k4[n]) for n in y
-        }
+        return {n: y[n] + dt / 6 * (k1[n] + 2 * k2[n] + 2 * k3[n] + k4[n]) for n in y}
 
 
 def _phi1(z):
@@ -70,7 +68,8 @@ class ExponentialEuler(FixedStepScheme):
 
     For each state variable $x_i$ with $\dot x_i = f_i(x)$ and $a_i = \partial f_i/\partial x_i$
     (from autodiff, other variables frozen over the step):
-    $$x_i \leftarrow x_i + \Delta t\,\varphi_1(a_i \Delta t)\, f_i(x), \qquad \varphi_1(z) = (e^z - 1)/z.$$
+    $$x_i \leftarrow x_i + \Delta t\,\varphi_1(a_i \Delta t)\, f_i(x),
+      \qquad \varphi_1(z) = (e^z - 1)/z.$$
     For gating variables $\dot x = (x_\infty - x)/\tau$ this is the classic update
     $x \leftarrow x_\infty + (x - x_\infty) e^{-\Delta t/\tau}$; for the LIF membrane it is exact.
     Cells of a population are independent, so one JVP per state variable gives every cell's
@@ -94,9 +93,7 @@ class ExponentialEuler(FixedStepScheme):
         return out
 
 
-SCHEMES: dict[str, FixedStepScheme] = {
-    s.name: s for s in (Euler(), RK4(), ExponentialEuler())
-}
+SCHEMES: dict[str, FixedStepScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}
 
 
 def get_scheme(method: str | FixedStepScheme) -> FixedStepScheme:

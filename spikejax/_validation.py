@@ -27,7 +27,8 @@ def _describe(value: np.ndarray) -> str:
     if value.ndim == 0:
         return repr(float(value))
     bad = value.reshape(-1)
-    return f"array of shape {value.shape} (min {np.nanmin(bad) if np.any(np.isfinite(bad)) else bad[0]!r})"
+    low = np.nanmin(bad) if np.any(np.isfinite(bad)) else bad[0]
+    return f"array of shape {value.shape} (min {low!r})"
 
 
 def check_finite(name: str, value: Any) -> None:
@@ -65,7 +66,9 @@ def check_less(name_lo: str, lo: Any, name_hi: str, hi: Any) -> None:
         return
     a, b = _as_array(lo), _as_array(hi)
     if not np.all(a < b):
-        raise ValueError(f"{name_lo} must be < {name_hi}, got {name_lo}={_describe(a)}, {name_hi}={_describe(b)}")
+        raise ValueError(
+            f"{name_lo} must be < {name_hi}, got {name_lo}={_describe(a)}, {name_hi}={_describe(b)}"
+        )
 
 
 def broadcast_shape(owner: str, named_values: dict[str, Any]) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Spike functions with surrogate gradients.
+r"""Spike functions with surrogate gradients.
 
 The forward pass is the exact Heaviside step $H(x)$ of the threshold distance $x$ (so the
 simulation is unchanged); the backward pass replaces $\delta(x)$ by a smooth surrogate of

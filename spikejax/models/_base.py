@@ -49,6 +49,11 @@ class NeuronModel(eqx.Module):
     voltage_unit: ClassVar[str] = "mV"
     current_unit: ClassVar[str] = ""
 
+    def __check_init__(self):
+        # Parameter shapes must broadcast together (raises ValueError naming them otherwise).
+        # Equinox runs every class's __check_init__, so subclasses need not repeat this.
+        self.shape  # noqa: B018
+
     # ----- to be implemented by subclasses -------------------------------------------------
     def vector_field(self, t: ArrayLike, y: State, args: ArrayLike | None) -> State:
         """Time derivative of the state, `dy/dt = f(t, y, I)` with `args = I`."""
@@ -63,7 +68,7 @@ class NeuronModel(eqx.Module):
         """Zero at the spike threshold, negative below it (used for event location)."""
         return y[self.voltage_name] - self.spike_detection_threshold
 
-    def spike_condition(self, y: State) -> Bool[Array, "..."]:
+    def spike_condition(self, y: State) -> Bool[Array, ...]:
         """True where a hybrid model's state has reached its spike threshold."""
         return self.threshold_distance(y) >= 0
 

@@ -71,8 +71,10 @@ class Izhikevich(NeuronModel):
         return y["V"] - self.v_peak
 
     def reset(self, y: State) -> State:
-        return {"V": jnp.broadcast_to(self.c, jnp.shape(y["V"])).astype(y["V"].dtype),
-                "u": y["u"] + self.d}
+        return {
+            "V": jnp.broadcast_to(self.c, jnp.shape(y["V"])).astype(y["V"].dtype),
+            "u": y["u"] + self.d,
+        }
 
     def resting_state(self) -> State:
         # Starting point used by Izhikevich (2003): v = -65 mV, u = b v.

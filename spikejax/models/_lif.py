@@ -24,7 +24,9 @@ class LIF(NeuronModel):
     **State:** `V` (mV) and `refractory` (ms of refractoriness left; 0 when not refractory).
 
     Closed form for constant suprathreshold input ($E_L + RI > V_\mathrm{th}$), starting from
-    reset: rate $= 1 / (t_\mathrm{ref} + \tau_m \ln\frac{E_L + RI - V_\mathrm{reset}}{E_L + RI - V_\mathrm{th}})$.
+    reset:
+    $$\nu = 1 \Big/ \left(t_\mathrm{ref} + \tau_m
+        \ln\frac{E_L + RI - V_\mathrm{reset}}{E_L + RI - V_\mathrm{th}}\right).$$
     """
 
     tau_m: ArrayLike = 20.0

@@ -1,0 +1,562 @@
+"""Conductance-based models assembled from gates and ion currents.
+
+Units follow Hodgkin & Huxley: V in mV, t in ms, conductances in mS/cm^2, currents in
+uA/cm^2, capacitance in uF/cm^2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+from .._validation import check_finite, check_nonnegative, check_positive, is_concrete
+from ._base import NeuronModel, State, fill, input_current
+
+# Below this |u| the series of u / (1 - e^{-u}) is used (its truncation error, u^4/720, is far
+# below float64 round-off there; the closed form with expm1 is accurate above it).
+_LINOID_SMALL = 1e-6
+
+
+def linoid(x: ArrayLike, k: ArrayLike) -> Array:
+    r"""$x / (1 - e^{-x/k})$, finite (values and gradients) at its removable singularity $x = 0$.
+
+    The limit at $x = 0$ is $k$ and the slope there is $1/2$. Uses the double-`where` idiom:
+    the unused branch sees a safe argument, so its gradient is not NaN.
+    """
+    u = jnp.asarray(x) / k
+    small = jnp.abs(u) < _LINOID_SMALL
+    u_safe = jnp.where(small, 1.0, u)
+    series = 1.0 + u / 2.0 + u * u / 12.0
+    closed = u_safe / (-jnp.expm1(-u_safe))
+    return k * jnp.where(small, series, closed)
+
+
+def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
+    r"""$1 / (1 + e^{(V_{1/2} - V)/k})$ (written with `jax.nn.sigmoid`, so it never overflows)."""
+    return jax.nn.sigmoid((jnp.asarray(V) - V_half) / k)
+
+
+def solve_voltage(F, V0: Array, *, n_iter: int = 40, max_step: float = 10.0) -> Array:
+    """Root of the elementwise function `F(V) = 0` by damped Newton iteration from `V0`.
+
+    Each step is clipped to `max_step` mV. A fixed number of iterations (no data-dependent
+    loop) keeps it usable under `jit`, `vmap` and `grad`.
+    """
+
+    def body(_, V):
+        value, slope = jax.jvp(F, (V,), (jnp.ones_like(V),))
+        step = jnp.clip(value / slope, -max_step, max_step)
+        return V - step
+
+    return jax.lax.fori_loop(0, n_iter, body, V0)
+
+
+# ----- checks ---------------------------------------------------------------------------------
+
+
+def _check_nonzero(name: str, value) -> None:
+    if not is_concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if not (np.all(np.abs(arr) > 0) and np.all(np.isfinite(arr))):
+        raise ValueError(f"{name} must be finite and nonzero (mV), got {arr!r}")
+
+
+# ----- rate functions for alpha/beta gates ----------------------------------------------------
+
+
+class RateFunction(eqx.Module):
+    """Abstract voltage-dependent transition rate (1/ms) of a gate, $r(V)$."""
+
+    def __call__(self, V: ArrayLike) -> Array:
+        raise NotImplementedError
+
+
+class ExpRate(RateFunction):
+    r"""$r(V) = A\, e^{(V - V_{1/2})/k}$ (e.g. HH's $\beta_m = 4 e^{-(V+65)/18}$: $A=4$,
+    $V_{1/2}=-65$, $k=-18$)."""
+
+    A: ArrayLike
+    V_half: ArrayLike
+    k: ArrayLike
+
+    def __check_init__(self):
+        check_nonnegative("ExpRate.A", self.A, "1/ms")
+        check_finite("ExpRate.V_half", self.V_half)
+        _check_nonzero("ExpRate.k", self.k)
+
+    def __call__(self, V):
+        return self.A * jnp.exp((jnp.asarray(V) - self.V_half) / self.k)
+
+
+class SigmoidRate(RateFunction):
+    r"""$r(V) = A / (1 + e^{-(V - V_{1/2})/k})$ (e.g. HH's $\beta_h$: $A=1$, $V_{1/2}=-35$,
+    $k=10$)."""
+
+    A: ArrayLike
+    V_half: ArrayLike
+    k: ArrayLike
+
+    def __check_init__(self):
+        check_nonnegative("SigmoidRate.A", self.A, "1/ms")
+        check_finite("SigmoidRate.V_half", self.V_half)
+        _check_nonzero("SigmoidRate.k", self.k)
+
+    def __call__(self, V):
+        return self.A * boltzmann(V, self.V_half, self.k)
+
+
+class LinoidRate(RateFunction):
+    r"""$r(V) = A (V - V_{1/2}) / (1 - e^{-(V - V_{1/2})/k})$, with the removable singularity at
+    $V = V_{1/2}$ (limit $A k$) handled for values and gradients (e.g. HH's $\alpha_m$: $A=0.1$,
+    $V_{1/2}=-40$, $k=10$)."""
+
+    A: ArrayLike
+    V_half: ArrayLike
+    k: ArrayLike
+
+    def __check_init__(self):
+        check_finite("LinoidRate.A", self.A)
+        check_finite("LinoidRate.V_half", self.V_half)
+        _check_nonzero("LinoidRate.k", self.k)
+
+    def __call__(self, V):
+        return self.A * linoid(jnp.asarray(V) - self.V_half, self.k)
+
+
+class FunctionRate(RateFunction):
+    """A user function `fn(V) -> rate` (held as static structure: it has no fittable
+    parameters; write a `RateFunction` subclass with array fields for those)."""
+
+    fn: Callable[[Array], Array] = eqx.field(static=True)
+
+    def __call__(self, V):
+        return self.fn(jnp.asarray(V))
+
+
+def _as_rate(name: str, r) -> RateFunction:
+    if isinstance(r, RateFunction):
+        return r
+    if callable(r):
+        return FunctionRate(r)
+    raise ValueError(f"{name} must be a RateFunction or a callable V -> rate, got {r!r}")
+
+
+# ----- gates ----------------------------------------------------------------------------------
+
+
+class Gate(eqx.Module):
+    r"""Abstract gating variable $x \in [0, 1]$ with $\dot x = (x_\infty(V) - x)/\tau(V)$.
+
+    Every gate has a `name` (its state-variable name) and an `instantaneous` flag: an
+    instantaneous gate is always at steady state, $x = x_\infty(V)$, and is not a state
+    variable (like $m$ of the persistent sodium current). Build gates with `Gate.boltzmann`
+    (`BoltzmannGate`) or `Gate.alpha_beta` (`RateGate`).
+    """
+
+    # Subclasses define the fields `name` (static str) and `instantaneous` (static bool).
+
+    def steady_state(self, V: ArrayLike) -> Array:
+        r"""$x_\infty(V)$."""
+        raise NotImplementedError
+
+    def time_constant(self, V: ArrayLike) -> Array:
+        r"""$\tau(V)$ in ms."""
+        raise NotImplementedError
+
+    def derivative(self, V: ArrayLike, x: ArrayLike) -> Array:
+        r"""$\dot x = (x_\infty(V) - x) / \tau(V)$."""
+        return (self.steady_state(V) - x) / self.time_constant(V)
+
+    @staticmethod
+    def boltzmann(name: str, V_half, k, tau=1.0, **kwargs) -> BoltzmannGate:
+        """A `BoltzmannGate` (see there for the keyword arguments)."""
+        return BoltzmannGate(name, V_half, k, tau, **kwargs)
+
+    @staticmethod
+    def alpha_beta(name: str, alpha, beta, *, instantaneous: bool = False) -> RateGate:
+        """A `RateGate` with opening rate `alpha(V)` and closing rate `beta(V)` (1/ms)."""
+        return RateGate(name, alpha, beta, instantaneous=instantaneous)
+
+
+class BoltzmannGate(Gate):
+    r"""Gate with a Boltzmann steady state and a constant or bell-shaped time constant.
+
+    $$x_\infty(V) = \frac{1}{1 + e^{(V_{1/2} - V)/k}}, \qquad
+    \tau(V) = \tau + \tau_\mathrm{amp}\, e^{-(V_\mathrm{max} - V)^2/\sigma^2}$$
+    (Izhikevich 2007, eqs. 2.9-2.10). $k > 0$ gives an activation gate, $k < 0$ an
+    inactivation gate. With `tau_amp = 0` (default) the time constant is the constant `tau`.
+
+    **Arguments:** `name` (state name), `V_half` (mV), `k` (mV, nonzero), `tau` (ms, > 0;
+    1), `tau_amp` (ms, >= 0; 0), `V_max` (mV; 0), `sigma` (mV, > 0; 1), keyword-only
+    `instantaneous` (False).
+    """
+
+    name: str = eqx.field(static=True)
+    V_half: ArrayLike
+    k: ArrayLike
+    tau: ArrayLike = 1.0
+    tau_amp: ArrayLike = 0.0
+    V_max: ArrayLike = 0.0
+    sigma: ArrayLike = 1.0
+    instantaneous: bool = eqx.field(static=True, default=False, kw_only=True)
+
+    def __check_init__(self):
+        n = f"BoltzmannGate({self.name!r})"
+        check_finite(f"{n}.V_half", self.V_half)
+        _check_nonzero(f"{n}.k", self.k)
+        check_positive(f"{n}.tau", self.tau, "ms")
+        check_nonnegative(f"{n}.tau_amp", self.tau_amp, "ms")
+        check_finite(f"{n}.V_max", self.V_max)
+        check_positive(f"{n}.sigma", self.sigma, "mV")
+
+    def steady_state(self, V):
+        return boltzmann(V, self.V_half, self.k)
+
+    def time_constant(self, V):
+        V = jnp.asarray(V)
+        return self.tau + self.tau_amp * jnp.exp(-(((self.V_max - V) / self.sigma) ** 2))
+
+
+class RateGate(Gate):
+    r"""Gate with opening and closing rates (Hodgkin-Huxley form).
+
+    $$\dot x = \alpha(V)(1 - x) - \beta(V)\, x, \quad x_\infty = \frac{\alpha}{\alpha + \beta},
+    \quad \tau = \frac{1}{\alpha + \beta}$$
+    `alpha` and `beta` are `RateFunction`s (`ExpRate`, `SigmoidRate`, `LinoidRate`: their
+    fields are fittable) or plain callables `V -> rate` (1/ms; held as static structure).
+    """
+
+    name: str = eqx.field(static=True)
+    alpha: RateFunction
+    beta: RateFunction
+    instantaneous: bool = eqx.field(static=True, default=False, kw_only=True)
+
+    def __init__(self, name: str, alpha, beta, *, instantaneous: bool = False):
+        self.name = name
+        self.alpha = _as_rate(f"RateGate({name!r}).alpha", alpha)
+        self.beta = _as_rate(f"RateGate({name!r}).beta", beta)
+        self.instantaneous = instantaneous
+
+    def steady_state(self, V):
+        a = self.alpha(V)
+        return a / (a + self.beta(V))
+
+    def time_constant(self, V):
+        return 1.0 / (self.alpha(V) + self.beta(V))
+
+    def derivative(self, V, x):
+        return self.alpha(V) * (1.0 - x) - self.beta(V) * x
+
+
+def _named_child(obj, name: str, field: str):
+    """`obj.<field>`'s element called `name` (for attribute access like `model.Na.m`)."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    try:
+        children = object.__getattribute__(obj, field)
+    except AttributeError:
+        raise AttributeError(name) from None
+    for c in children:
+        if getattr(c, "name", None) == name:
+            return c
+    raise AttributeError(f"{type(obj).__name__} has no attribute or {field[:-1]} named {name!r}")
+
+
+# ----- ion currents ---------------------------------------------------------------------------
+
+
+class IonCurrent(eqx.Module):
+    r"""An ionic current $I = \bar g \prod_j x_j^{p_j} (V - E)$ (uA/cm^2, outward positive).
+
+    **Arguments:** `name` (e.g. `"Na"`; the current is reported as `"INa"`), `g_max`
+    (maximal conductance, mS/cm^2, >= 0), `E_rev` (reversal potential, mV), `gates`: a
+    sequence of `Gate`s or `(Gate, exponent)` pairs, e.g. `[(m, 3), h]` for $m^3 h$.
+    """
+
+    name: str = eqx.field(static=True)
+    g_max: ArrayLike
+    E_rev: ArrayLike
+    gates: tuple[Gate, ...]
+    exponents: tuple[int, ...] = eqx.field(static=True)
+
+    def __init__(self, name: str, g_max, E_rev, gates=()):
+        gs, ps = [], []
+        for item in gates:
+            gate, p = item if isinstance(item, tuple) else (item, 1)
+            if not isinstance(gate, Gate):
+                raise ValueError(f"IonCurrent({name!r}).gates must hold Gates, got {gate!r}")
+            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+                raise ValueError(
+                    f"IonCurrent({name!r}): exponent of gate {gate.name!r} must be an int >= 1, "
+                    f"got {p!r}"
+                )
+            gs.append(gate)
+            ps.append(p)
+        self.name = name
+        self.g_max = g_max
+        self.E_rev = E_rev
+        self.gates = tuple(gs)
+        self.exponents = tuple(ps)
+
+    def __getattr__(self, name: str):
+        # `current.m` is the gate named "m".
+        return _named_child(self, name, "gates")
+
+    def __check_init__(self):
+        check_nonnegative(f"IonCurrent({self.name!r}).g_max", self.g_max, "mS/cm^2")
+        check_finite(f"IonCurrent({self.name!r}).E_rev", self.E_rev)
+
+    def conductance(self, gate_values: dict[str, Array]) -> Array:
+        r"""$\bar g \prod_j x_j^{p_j}$ (mS/cm^2) for gate values keyed by gate name."""
+        g = jnp.asarray(self.g_max)
+        for gate, p in zip(self.gates, self.exponents):
+            g = g * gate_values[gate.name] ** p
+        return g
+
+    def current(self, V: ArrayLike, gate_values: dict[str, Array]) -> Array:
+        """The current (uA/cm^2, outward positive) at `V` for the given gate values."""
+        return self.conductance(gate_values) * (jnp.asarray(V) - self.E_rev)
+
+
+# ----- parameter paths (flat names like "Na.g_max", "Na.m.V_half") ------------------------------
+
+
+def _flat_parameters(obj, prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("static", False):
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple):  # named children (currents, gates)
+            for child in value:
+                out.update(_flat_parameters(child, f"{prefix}{child.name}."))
+        elif isinstance(value, eqx.Module):
+            out.update(_flat_parameters(value, f"{prefix}{f.name}."))
+        else:
+            out[prefix + f.name] = value
+    return out
+
+
+def _child(obj, part: str):
+    """Field `part` of `obj`, or the element named `part` of one of its tuple fields."""
+    names = {f.name for f in dataclasses.fields(obj)}
+    if part in names:
+        return getattr(obj, part)
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple):
+            for c in value:
+                if getattr(c, "name", None) == part:
+                    return c
+    raise KeyError(part)
+
+
+def _getter(path: str):
+    parts = path.split(".")
+
+    def get(obj):
+        for part in parts:
+            obj = _child(obj, part)
+        return obj
+
+    return get
+
+
+# ----- the model --------------------------------------------------------------------------------
+
+
+class ConductanceModel(NeuronModel):
+    r"""A single-compartment conductance-based model assembled from ion currents.
+
+    $$C \dot V = I - g_L (V - E_L) - \sum_k \bar g_k \prod_j x_{kj}^{p_{kj}} (V - E_k), \qquad
+    \dot x = (x_\infty(V) - x)/\tau(V)$$
+    for each gate $x$ that is not instantaneous (instantaneous gates are $x_\infty(V)$).
+
+    **Arguments:** `currents` (sequence of `IonCurrent`), `C` (uF/cm^2, > 0; 1), `gL`
+    (leak conductance, mS/cm^2, >= 0; 0), `EL` (leak reversal, mV; -65).
+    **State:** `"V"` (mV) followed by the names of the non-instantaneous gates, in the order
+    they first appear. **Input:** `I` (uA/cm^2). Spikes are upward crossings of 0 mV.
+
+    Parameters are leaves of the pytree (jit/vmap/grad work through them) and have flat
+    names: `"C"`, `"gL"`, `"EL"`, `"<current>.g_max"`, `"<current>.E_rev"` and
+    `"<current>.<gate>.<field>"` (e.g. `"Na.m.alpha.A"`); `model.parameters()` lists them and
+    `model.replace(**{"Na.g_max": 100.0})` changes them. Currents and gates are also reachable
+    as attributes by name: `model.Na.g_max`, `model.Na.m.alpha.A`.
+
+    Example (Hodgkin-Huxley potassium current):
+
+        n = Gate.alpha_beta("n", LinoidRate(0.01, -55.0, 10.0), ExpRate(0.125, -65.0, -80.0))
+        model = ConductanceModel([IonCurrent("K", 36.0, -77.0, [(n, 4)])], gL=0.3, EL=-54.4)
+    """
+
+    currents: tuple[IonCurrent, ...]
+    C: ArrayLike = 1.0
+    gL: ArrayLike = 0.0
+    EL: ArrayLike = -65.0
+
+    current_unit: ClassVar[str] = "uA/cm^2"
+
+    def __init__(self, currents=(), C=1.0, gL=0.0, EL=-65.0):
+        self.currents = tuple(currents)
+        self.C = C
+        self.gL = gL
+        self.EL = EL
+
+    def __getattr__(self, name: str):
+        # `model.Na` is the current named "Na" (so `model.Na.m.alpha.A` reaches a parameter).
+        return _named_child(self, name, "currents")
+
+    def __check_init__(self):
+        check_positive("ConductanceModel.C", self.C, "uF/cm^2")
+        check_nonnegative("ConductanceModel.gL", self.gL, "mS/cm^2")
+        check_finite("ConductanceModel.EL", self.EL)
+        seen_gates: dict[str, Gate] = {}
+        current_names = set()
+        for cur in self.currents:
+            if not isinstance(cur, IonCurrent):
+                raise ValueError(f"ConductanceModel.currents must hold IonCurrents, got {cur!r}")
+            if cur.name in current_names:
+                raise ValueError(f"ConductanceModel: duplicate current name {cur.name!r}")
+            current_names.add(cur.name)
+            for gate in cur.gates:
+                if gate.name in seen_gates and seen_gates[gate.name] is not gate:
+                    raise ValueError(
+                        f"ConductanceModel: two different gates are named {gate.name!r}; "
+                        "gate names must be unique (they name state variables)"
+                    )
+                seen_gates[gate.name] = gate
+        fields = {"currents", "C", "gL", "EL", "g_max", "E_rev", "gates", "exponents"}
+        clash = sorted(current_names & fields)
+        if clash:
+            raise ValueError(f"ConductanceModel: current name(s) {clash} are reserved")
+        clash = sorted(set(seen_gates) & (fields | current_names | {"V"}))
+        if clash:
+            raise ValueError(
+                f"ConductanceModel: gate name(s) {clash} clash with 'V', a parameter name "
+                "or a current name"
+            )
+
+    # ----- structure --------------------------------------------------------------------------
+    @property
+    def gates(self) -> tuple[Gate, ...]:
+        """All distinct gates, in order of first appearance."""
+        out: dict[str, Gate] = {}
+        for cur in self.currents:
+            for gate in cur.gates:
+                out.setdefault(gate.name, gate)
+        return tuple(out.values())
+
+    @property
+    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("V",) + tuple(g.name for g in self.gates if not g.instantaneous)
+
+    def parameters(self) -> dict[str, Any]:
+        """Flat name -> value dict of all parameters (see the class docstring)."""
+        return _flat_parameters(self, "")
+
+    def replace(self, **changes: Any) -> ConductanceModel:
+        """A copy with some parameters (flat names) changed; unknown names raise `ValueError`."""
+        known = self.parameters()
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} has no parameter(s) {unknown}; known: {sorted(known)}"
+            )
+        out = self
+        for name, value in changes.items():
+            out = eqx.tree_at(_getter(name), out, value)
+        # tree_at bypasses __init__: re-run the checks on the new values.
+        for cls in type(out).__mro__:
+            check = cls.__dict__.get("__check_init__")
+            if check is not None:
+                check(out)
+        for child in _modules(out):
+            for cls in type(child).__mro__:
+                check = cls.__dict__.get("__check_init__")
+                if check is not None:
+                    check(child)
+        return out
+
+    # ----- pieces -----------------------------------------------------------------------------
+    def gate_values(self, y: State) -> dict[str, Array]:
+        """Values of all gates in state `y` (instantaneous gates at $x_\\infty(V)$)."""
+        V = y["V"]
+        return {g.name: g.steady_state(V) if g.instantaneous else y[g.name] for g in self.gates}
+
+    def steady_state_gates(self, V: ArrayLike) -> dict[str, Array]:
+        r"""$x_\infty(V)$ of every gate."""
+        return {g.name: g.steady_state(V) for g in self.gates}
+
+    def time_constants(self, V: ArrayLike) -> dict[str, Array]:
+        r"""$\tau(V)$ (ms) of every gate (instantaneous ones included, for plots)."""
+        return {g.name: g.time_constant(V) for g in self.gates}
+
+    def currents_at(self, V: ArrayLike, gate_values: dict[str, Array]) -> dict[str, Array]:
+        """Each ionic current `I<name>` and the leak `IL` (uA/cm^2, outward positive)."""
+        out = {f"I{c.name}": c.current(V, gate_values) for c in self.currents}
+        out["IL"] = self.gL * (jnp.asarray(V) - self.EL)
+        return out
+
+    def ionic_currents(self, y: State) -> dict[str, Array]:
+        """The currents `I<name>` and `IL` (uA/cm^2, outward positive) in state `y`."""
+        return self.currents_at(y["V"], self.gate_values(y))
+
+    def steady_state_current(self, V: ArrayLike) -> Array:
+        r"""Net ionic current with every gate at steady state, $I_\infty(V)$ (uA/cm^2).
+
+        The equilibria under constant input $I$ are the solutions of $I_\infty(V) = I$.
+        """
+        V = jnp.asarray(V, dtype=jnp.result_type(float))
+        c = self.currents_at(V, self.steady_state_gates(V))
+        return sum(c.values(), jnp.zeros_like(V))
+
+    # ----- the model contract -----------------------------------------------------------------
+    def vector_field(self, t, y: State, args) -> State:
+        I = input_current(args)
+        V = y["V"]
+        x = self.gate_values(y)
+        c = self.currents_at(V, x)
+        dV = (I - sum(c.values(), jnp.zeros_like(V))) / self.C
+        out = {"V": dV}
+        for g in self.gates:
+            if not g.instantaneous:
+                out[g.name] = g.derivative(V, y[g.name])
+        return out
+
+    def equilibrium(self, I: ArrayLike = 0.0, *, V_guess: ArrayLike | None = None) -> State:
+        r"""An equilibrium under constant input `I`: the root of $I_\infty(V) = I$ found by
+        damped Newton iteration from `V_guess` (default `EL`), with gates at steady state.
+
+        Models with several equilibria (bistable ones) give the one Newton reaches from
+        `V_guess`; check with `vector_field` when it matters.
+        """
+        V0 = self.EL if V_guess is None else V_guess
+        shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V0))
+        V = solve_voltage(lambda v: self.steady_state_current(v) - I, fill(V0, shape))
+        x = self.steady_state_gates(V)
+        return {"V": V, **{g.name: x[g.name] for g in self.gates if not g.instantaneous}}
+
+    def resting_state(self) -> State:
+        """The equilibrium at $I = 0$ reached from `V = EL` (see `equilibrium`)."""
+        return self.equilibrium(0.0)
+
+
+def _modules(obj) -> list[eqx.Module]:
+    """All eqx.Module descendants of `obj` (not `obj` itself)."""
+    out = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        children = value if isinstance(value, tuple) else (value,)
+        for c in children:
+            if isinstance(c, eqx.Module):
+                out.append(c)
+                out.extend(_modules(c))
+    return out
