@@ -63,3 +63,66 @@ def unstable_dimension(eigenvalues, *, rtol: float = 1e-9, atol: float = 1e-12) 
     ev = np.asarray(eigenvalues, dtype=complex).reshape(-1)
     tol = atol + rtol * float(np.max(np.abs(ev)))
     return int(np.sum(ev.real > tol))
+
+
+def describe(eigenvalues, *, rtol: float = 1e-9, atol: float = 1e-12) -> str:
+    """A label such as `"saddle-focus, 2 unstable directions"` (type plus unstable dimension)."""
+    kind = classify(eigenvalues, rtol=rtol, atol=atol)
+    k = unstable_dimension(eigenvalues, rtol=rtol, atol=atol)
+    return f"{kind.value}, {k} unstable direction{'s' if k != 1 else ''}"
+
+
+def trace_determinant(jacobian) -> tuple[float, float]:
+    """`(trace, determinant)` of a 2 x 2 Jacobian (`ValueError` for any other shape)."""
+    J = np.asarray(jacobian, dtype=float)
+    if J.shape != (2, 2):
+        raise ValueError(
+            f"the trace-determinant chart applies to planar (2 x 2) Jacobians, got shape {J.shape}"
+        )
+    return float(J[0, 0] + J[1, 1]), float(J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0])
+
+
+def planar_type(trace: float, det: float, *, atol: float = 1e-12) -> FixedPointType:
+    r"""Type of a planar equilibrium from the trace $\tau$ and determinant $\Delta$.
+
+    $\Delta < 0$: saddle; $\Delta > 0$: stable ($\tau < 0$) or unstable ($\tau > 0$), a focus
+    when $\tau^2 < 4\Delta$ and a node otherwise; $|\Delta| \le$ `atol` or ($\Delta > 0$ and
+    $|\tau| \le$ `atol`): non-hyperbolic (a zero or purely imaginary eigenvalue pair).
+    """
+    if abs(det) <= atol or (det > 0 and abs(trace) <= atol):
+        return FixedPointType.NON_HYPERBOLIC
+    if det < 0:
+        return FixedPointType.SADDLE
+    focus = trace * trace < 4.0 * det
+    if trace < 0:
+        return FixedPointType.STABLE_FOCUS if focus else FixedPointType.STABLE_NODE
+    return FixedPointType.UNSTABLE_FOCUS if focus else FixedPointType.UNSTABLE_NODE
+
+
+def trace_determinant_chart_data(
+    trace_range: tuple[float, float] = (-2.0, 2.0), *, n: int = 201
+) -> dict:
+    r"""Curves and region anchors of the trace-determinant chart of planar equilibria.
+
+    **Returns:** a dict with `"parabola"` (`(tau, tau^2/4)` arrays: nodes below it, foci
+    above), `"det_zero"` (the $\Delta = 0$ line: saddles below it) and `"labels"`
+    (`FixedPointType` -> `(tau, Delta)` positions for region labels, inside each region).
+    """
+    lo, hi = (float(v) for v in trace_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"trace_range must be a finite (lo, hi) with lo < hi, got {trace_range!r}")
+    tau = np.linspace(lo, hi, n)
+    w = max(abs(lo), abs(hi))
+    d_top = w * w / 4.0
+    labels = {
+        FixedPointType.SADDLE: (0.0, -0.5 * d_top),
+        FixedPointType.STABLE_NODE: (-0.75 * w, 0.5 * (0.75 * w) ** 2 / 4.0),
+        FixedPointType.UNSTABLE_NODE: (0.75 * w, 0.5 * (0.75 * w) ** 2 / 4.0),
+        FixedPointType.STABLE_FOCUS: (-0.3 * w, 0.75 * d_top),
+        FixedPointType.UNSTABLE_FOCUS: (0.3 * w, 0.75 * d_top),
+    }
+    return {
+        "parabola": (tau, tau * tau / 4.0),
+        "det_zero": (np.array([lo, hi]), np.zeros(2)),
+        "labels": labels,
+    }

@@ -1,0 +1,872 @@
+r"""Pseudo-arclength continuation of equilibria, with fold and Andronov-Hopf points.
+
+The equilibria of $\dot x = f(x, p)$ form curves in $(x, p)$. Starting from an equilibrium at
+$p = $ `start`, `continuation` follows the curve by arclength $s$: a tangent predictor
+$u + \Delta s\, t$ and a Newton corrector on
+
+$$f(x, p) = 0, \qquad t \cdot (u - u_\mathrm{pred}) = 0, \qquad u = (x, p),$$
+
+so the branch is followed through folds (turning points), where $p$ turns back. All
+derivatives (Jacobians, the multilinear forms of the Lyapunov coefficient) come from autodiff.
+
+Along the branch, test functions mark special points:
+
+* **LP** (fold, saddle-node): the $p$-component of the tangent changes sign. Located by Newton
+  on the extended system $f = 0,\ f_x v = 0,\ c\cdot v = 1$.
+* **H** (Andronov-Hopf): $\psi_H = \prod_{i<j} (\lambda_i + \lambda_j)$ (the determinant of the
+  bialternate product $2 f_x \odot I$) changes sign with a complex pair present. Located by Newton
+  on $f = 0,\ f_x q_r + \omega q_i = 0,\ f_x q_i - \omega q_r = 0$ plus two normalisations; the
+  frequency $\omega$ and the first Lyapunov coefficient $\ell_1$ (Kuznetsov 2004, eq. 3.20;
+  $\ell_1 < 0$ supercritical, $\ell_1 > 0$ subcritical) come with it.
+* **TH** (hybrid models only): the equilibrium reaches the spike threshold
+  (`model.threshold_distance` changes sign), where a threshold-reset model starts to fire.
+
+References: Kuznetsov, *Elements of Applied Bifurcation Theory* (3rd ed. 2004), ch. 3 and 10;
+Govaerts, *Numerical Methods for Bifurcations of Dynamical Equilibria* (2000).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validation import check_finite, check_positive
+from ..models._base import NeuronModel
+from ._classify import FixedPointType, classify
+
+__all__ = [
+    "Branch",
+    "ContinuationError",
+    "SpecialPoint",
+    "continuation",
+    "first_lyapunov_coefficient",
+    "locate_fold",
+    "locate_hopf",
+]
+
+
+class ContinuationError(ValueError):
+    """Raised when continuation cannot start (no equilibrium near the start) or fails and
+    `raise_on_failure=True`."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The system f(x, p) seen by continuation
+# ----------------------------------------------------------------------------------------------
+
+
+class EquilibriumSystem(eqx.Module):
+    r"""$f(x, p)$: `model`'s vector field with the parameter `param` set to $p$.
+
+    `param="I"` varies the input current; any other name varies that model field (through
+    `model.replace`), with the input held at `I`. State variables listed in `frozen` (whose
+    equations are identically zero near the branch, like LIF's refractory clock) are held at
+    their values in `x_template` and left out of $x$.
+    """
+
+    model: NeuronModel
+    param: str = eqx.field(static=True)
+    I: Any
+    active: tuple[int, ...] = eqx.field(static=True)
+    x_template: Any
+
+    def full(self, x):
+        return self.x_template.at[jnp.asarray(self.active)].set(x)
+
+    def rhs_full(self, xf, p):
+        if self.param == "I":
+            return self.model.vector_field_array(0.0, xf, p)
+        m = self.model.replace(**{self.param: p})
+        return m.vector_field_array(0.0, xf, self.I)
+
+    def f(self, x, p):
+        return self.rhs_full(self.full(x), p)[jnp.asarray(self.active)]
+
+    def threshold_distance(self, x, p):
+        m = self.model if self.param == "I" else self.model.replace(**{self.param: p})
+        return m.threshold_distance(m.from_vector(self.full(x)))
+
+
+def make_system(
+    model: NeuronModel, param: str = "I", *, I: Any = 0.0, x_template=None
+) -> EquilibriumSystem:
+    """Build the system for `param`, validating the name; `ValueError` if unknown."""
+    if not isinstance(model, NeuronModel):
+        raise ValueError(f"model must be a spikejax NeuronModel, got {type(model).__name__}")
+    if not isinstance(param, str):
+        raise ValueError(f"param must be a string (a parameter name or 'I'), got {param!r}")
+    known = model.parameters()
+    if param != "I" and param not in known:
+        raise ValueError(
+            f"unknown parameter name param={param!r} for {type(model).__name__}; "
+            f"choose 'I' (the input current) or one of {sorted(known)}"
+        )
+    if model.shape != ():
+        raise ValueError(
+            f"continuation needs a single cell (model.shape == ()), got shape {model.shape}; "
+            "use spikejax.analysis.classify_variants for populations of variants"
+        )
+    # parameters as float arrays: jitted kernels then trace them instead of baking them in
+    model = model.replace(
+        **{k: jnp.asarray(v, dtype=jnp.result_type(float)) for k, v in known.items()}
+    )
+    n = model.n_states
+    if x_template is None:
+        x_template = jnp.zeros(n)
+    x_template = jnp.asarray(x_template, dtype=jnp.result_type(float))
+    return EquilibriumSystem(model, param, jnp.asarray(I, float), tuple(range(n)), x_template)
+
+
+def _freeze_inert(system: EquilibriumSystem, xf, p) -> EquilibriumSystem:
+    """Drop state variables whose row and column of the Jacobian vanish (inert clocks)."""
+    f0, J = _full_f_and_jac(system, jnp.asarray(xf, float), jnp.asarray(p, float))
+    f0, J = np.asarray(f0), np.asarray(J)
+    active = tuple(
+        i for i in range(J.shape[0]) if np.any(J[i] != 0) or np.any(J[:, i] != 0) or f0[i] != 0
+    )
+    if len(active) == 0:
+        raise ContinuationError("the model's vector field has no active state variable")
+    return dataclasses.replace(system, active=active, x_template=jnp.asarray(xf, float))
+
+
+# ----- jitted kernels (cached per system structure) -------------------------------------------
+
+
+@eqx.filter_jit
+def _full_f_and_jac(system, xf, p):
+    return system.rhs_full(xf, p), jax.jacfwd(system.rhs_full, 0)(xf, p)
+
+
+@eqx.filter_jit
+def _f_and_jac(system, x, p):
+    fx = jax.jacfwd(system.f, 0)(x, p)
+    fp = jax.jacfwd(system.f, 1)(x, p)
+    return system.f(x, p), fx, fp
+
+
+@eqx.filter_jit
+def _threshold(system, x, p):
+    return system.threshold_distance(x, p)
+
+
+def _fold_residual(system, z, c):
+    n = c.shape[0]
+    x, p, v = z[:n], z[n], z[n + 1 :]
+    fx = jax.jacfwd(system.f, 0)(x, p)
+    return jnp.concatenate([system.f(x, p), fx @ v, jnp.atleast_1d(c @ v - 1.0)])
+
+
+@eqx.filter_jit
+def _fold_newton(system, z, c):
+    return _fold_residual(system, z, c), jax.jacfwd(_fold_residual, 1)(system, z, c)
+
+
+def _hopf_residual(system, z, cr):
+    n = cr.shape[0]
+    x, p, w = z[:n], z[n], z[n + 1]
+    qr, qi = z[n + 2 : 2 * n + 2], z[2 * n + 2 :]
+    fx = jax.jacfwd(system.f, 0)(x, p)
+    return jnp.concatenate(
+        [
+            system.f(x, p),
+            fx @ qr + w * qi,
+            fx @ qi - w * qr,
+            jnp.stack([cr @ qr - 1.0, cr @ qi]),
+        ]
+    )
+
+
+@eqx.filter_jit
+def _hopf_newton(system, z, cr):
+    return _hopf_residual(system, z, cr), jax.jacfwd(_hopf_residual, 1)(system, z, cr)
+
+
+# ----- multilinear forms for the Lyapunov coefficient ---------------------------------------
+
+
+def _B_real(f, x, u, v):
+    return jax.jvp(lambda y: jax.jvp(f, (y,), (v,))[1], (x,), (u,))[1]
+
+
+def _C_real(f, x, u, v, w):
+    return jax.jvp(lambda y: _B_real(f, y, u, v), (x,), (w,))[1]
+
+
+@eqx.filter_jit
+def _B_jit(system, x, p, u, v):
+    return _B_real(lambda y: system.f(y, p), x, u, v)
+
+
+@eqx.filter_jit
+def _C_jit(system, x, p, u, v, w):
+    return _C_real(lambda y: system.f(y, p), x, u, v, w)
+
+
+def _B_complex(system, x, p, u, v):
+    """$B(u, v)$ for complex `u`, `v` by bilinearity (numpy complex result)."""
+
+    def B(r, s):
+        return np.asarray(_B_jit(system, x, p, jnp.asarray(r), jnp.asarray(s)))
+
+    a, b, c, d = u.real, u.imag, v.real, v.imag
+    return B(a, c) - B(b, d) + 1j * (B(a, d) + B(b, c))
+
+
+def first_lyapunov_coefficient(system: EquilibriumSystem, x, p, omega, q=None) -> float:
+    r"""First Lyapunov coefficient $\ell_1$ at a Hopf point $(x, p)$ with frequency $\omega$.
+
+    Kuznetsov (2004, eq. 3.20), with $A q = i\omega q$, $A^T p = -i\omega p$,
+    $\langle q, q\rangle = 1$, $\langle p, q\rangle = \bar p^T q = 1$:
+    $$\ell_1 = \frac{1}{2\omega}\mathrm{Re}\big[\langle p, C(q,q,\bar q)\rangle
+    - 2\langle p, B(q, A^{-1}B(q,\bar q))\rangle
+    + \langle p, B(\bar q, (2i\omega I - A)^{-1} B(q,q))\rangle\big]$$
+    where $B$ and $C$ are the second and third derivatives of $f$ (nested `jax.jvp`).
+    $\ell_1 < 0$: supercritical (stable small cycles); $\ell_1 > 0$: subcritical.
+    """
+    x = jnp.asarray(x, float)
+    p_ = jnp.asarray(p, float)
+    _, A, _ = _f_and_jac(system, x, p_)
+    A = np.asarray(A)
+    n = A.shape[0]
+    if q is None:
+        ev, V = np.linalg.eig(A)
+        k = int(np.argmin(np.abs(ev - 1j * omega)))
+        q = V[:, k]
+    q = np.asarray(q, complex)
+    q = q / np.linalg.norm(q)
+    evT, W = np.linalg.eig(A.T)
+    k = int(np.argmin(np.abs(evT + 1j * omega)))
+    pv = W[:, k]
+    pv = pv / np.conj(np.vdot(pv, q))  # now <p, q> = vdot(p, q) = 1
+    a_, b_ = q.real, q.imag
+
+    def B(r, s):
+        return np.asarray(_B_jit(system, x, p_, jnp.asarray(r), jnp.asarray(s)))
+
+    def C(r, s, w):
+        return np.asarray(_C_jit(system, x, p_, jnp.asarray(r), jnp.asarray(s), jnp.asarray(w)))
+
+    # symmetric expansions: (a+ib)^2 = a^2 - b^2 + 2i ab, (a+ib)(a-ib) = a^2 + b^2,
+    # (a+ib)^2 (a-ib) = a^3 + a b^2 + i (a^2 b + b^3)
+    Baa, Bbb, Bab = B(a_, a_), B(b_, b_), B(a_, b_)
+    Bqq = Baa - Bbb + 2j * Bab
+    Bqqb = (Baa + Bbb).astype(complex)
+    Cqqqb = C(a_, a_, a_) + C(a_, b_, b_) + 1j * (C(a_, a_, b_) + C(b_, b_, b_))
+    a = np.linalg.solve(A.astype(complex), Bqqb)
+    b = np.linalg.solve(2j * omega * np.eye(n) - A, Bqq)
+    B1 = _B_complex(system, x, p_, q, a)
+    B2 = _B_complex(system, x, p_, np.conj(q), b)
+    val = np.vdot(pv, Cqqqb) - 2.0 * np.vdot(pv, B1) + np.vdot(pv, B2)
+    return float(np.real(val) / (2.0 * omega))
+
+
+# ----------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecialPoint:
+    """A special point of a branch.
+
+    **Fields:** `kind` ("LP" fold, "H" Hopf, "TH" threshold reached, "LPC" fold of cycles),
+    `param` (parameter value), `state` (dict name -> value), `index` (it lies between branch
+    points `index` and `index + 1`), `eigenvalues` (of the Jacobian there), `omega` (Hopf angular
+    frequency, rad per time unit), `l1` (first Lyapunov coefficient), `located` (True when the
+    extended-system Newton converged; False: linear interpolation between branch points),
+    `info` (extra numbers).
+    """
+
+    kind: str
+    param: float
+    state: dict[str, float]
+    index: int
+    eigenvalues: np.ndarray | None = None
+    omega: float | None = None
+    l1: float | None = None
+    located: bool = True
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def frequency(self) -> float | None:
+        """Hopf frequency $\\omega / 2\\pi$ (cycles per time unit)."""
+        return None if self.omega is None else self.omega / (2 * math.pi)
+
+    @property
+    def criticality(self) -> str | None:
+        """'supercritical' ($\\ell_1 < 0$), 'subcritical' ($\\ell_1 > 0$) or None."""
+        if self.l1 is None or not np.isfinite(self.l1):
+            return None
+        return "supercritical" if self.l1 < 0 else "subcritical"
+
+
+@dataclasses.dataclass(frozen=True)
+class Branch:
+    """A continued branch of equilibria.
+
+    **Fields:** `param_name`, `state_names`, `params` (m,), `states` (m, n_states), `arclength`
+    (m,), `eigenvalues` (m, n_active) complex, `stable` (m,) bool, `special_points`,
+    `status` ("reached_stop", "left_bounds", "max_steps", "newton_failed"), `message`.
+    """
+
+    param_name: str
+    state_names: tuple[str, ...]
+    voltage_name: str
+    params: np.ndarray
+    states: np.ndarray
+    arclength: np.ndarray
+    eigenvalues: np.ndarray
+    stable: np.ndarray
+    special_points: tuple[SpecialPoint, ...]
+    status: str
+    message: str = ""
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("reached_stop", "left_bounds", "max_steps")
+
+    @property
+    def voltage(self) -> np.ndarray:
+        return self.states[:, self.state_names.index(self.voltage_name)]
+
+    def state(self, name: str) -> np.ndarray:
+        return self.states[:, self.state_names.index(name)]
+
+    def points(self, kind: str) -> list[SpecialPoint]:
+        return [sp for sp in self.special_points if sp.kind == kind]
+
+    @property
+    def hopf_points(self) -> list[SpecialPoint]:
+        return self.points("H")
+
+    @property
+    def folds(self) -> list[SpecialPoint]:
+        return self.points("LP")
+
+    def types(self, *, rtol: float = 1e-9, atol: float = 1e-12) -> list[FixedPointType]:
+        return [classify(ev, rtol=rtol, atol=atol) for ev in self.eigenvalues]
+
+
+# ----------------------------------------------------------------------------------------------
+# Newton helpers
+# ----------------------------------------------------------------------------------------------
+
+
+def _newton_fixed_p(system, x, p, *, tol, max_iter):
+    """Newton in x at fixed p. Returns (x, converged, residual)."""
+    x = np.asarray(x, float)
+    pj = jnp.asarray(p, float)
+    res = np.inf
+    for _ in range(max_iter):
+        F, Fx, _ = _f_and_jac(system, jnp.asarray(x), pj)
+        F, Fx = np.asarray(F), np.asarray(Fx)
+        res = float(np.max(np.abs(F)))
+        if not np.all(np.isfinite(F)) or not np.all(np.isfinite(Fx)):
+            return x, False, np.inf
+        try:
+            dx = np.linalg.solve(Fx, -F)
+        except np.linalg.LinAlgError:
+            return x, False, res
+        x = x + dx
+        if np.max(np.abs(dx)) <= tol * (1.0 + np.max(np.abs(x))):
+            F = np.asarray(system.f(jnp.asarray(x), pj))
+            res = float(np.max(np.abs(F)))
+            return x, bool(np.all(np.isfinite(x))), res
+    return x, False, res
+
+
+def _tangent(Fx, Fp, t_prev):
+    """Unit tangent of the branch: the kernel of [Fx | Fp], oriented along `t_prev`."""
+    n = Fx.shape[0]
+    Gu = np.hstack([Fx, Fp.reshape(n, 1)])
+    if t_prev is None:
+        _, _, Vt = np.linalg.svd(Gu)
+        t = Vt[-1]
+    else:
+        M = np.vstack([Gu, t_prev])
+        rhs = np.zeros(n + 1)
+        rhs[-1] = 1.0
+        try:
+            t = np.linalg.solve(M, rhs)
+        except np.linalg.LinAlgError:
+            _, _, Vt = np.linalg.svd(Gu)
+            t = Vt[-1]
+            if t @ t_prev < 0:
+                t = -t
+    return t / np.linalg.norm(t)
+
+
+def _corrector(system, u_pred, t, *, tol, max_iter):
+    """Keller's pseudo-arclength Newton corrector. Returns (u, converged, n_iter, Fx, Fp)."""
+    u = u_pred.copy()
+    n = u.size - 1
+    for it in range(1, max_iter + 1):
+        F, Fx, Fp = _f_and_jac(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))
+        F, Fx, Fp = np.asarray(F), np.asarray(Fx), np.asarray(Fp)
+        if not (np.all(np.isfinite(F)) and np.all(np.isfinite(Fx)) and np.all(np.isfinite(Fp))):
+            return u, False, it, None, None
+        G = np.concatenate([F, [t @ (u - u_pred)]])
+        DG = np.vstack([np.hstack([Fx, Fp.reshape(n, 1)]), t])
+        try:
+            du = np.linalg.solve(DG, -G)
+        except np.linalg.LinAlgError:
+            return u, False, it, None, None
+        u = u + du
+        if np.max(np.abs(du)) <= tol * (1.0 + np.max(np.abs(u))):
+            F, Fx, Fp = _f_and_jac(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))
+            return u, bool(np.all(np.isfinite(np.asarray(F)))), it, np.asarray(Fx), np.asarray(Fp)
+    return u, False, max_iter, None, None
+
+
+def _psi_hopf(ev):
+    """$\\prod_{i<j} (\\lambda_i + \\lambda_j)$ (real up to round-off); 0 for n < 2."""
+    ev = np.asarray(ev)
+    n = ev.size
+    if n < 2:
+        return 1.0
+    val = 1.0 + 0j
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = ev[i] + ev[j]
+            # normalise to avoid overflow while keeping the sign
+            val *= s / max(abs(s), 1e-300)
+    return float(np.real(val))
+
+
+# ----------------------------------------------------------------------------------------------
+# Locating special points
+# ----------------------------------------------------------------------------------------------
+
+
+def locate_fold(system, x, p, *, tol=1e-11, max_iter=30):
+    """Newton on the fold system $f = 0,\\ f_x v = 0,\\ c\\cdot v = 1$ from `(x, p)`.
+
+    Returns `(x, p, v, converged)`.
+    """
+    x = np.asarray(x, float)
+    _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p, float))
+    _, _, Vt = np.linalg.svd(np.asarray(Fx))
+    v = Vt[-1]
+    c = v.copy()
+    z = np.concatenate([x, [p], v])
+    cj = jnp.asarray(c)
+    n = x.size
+    for _ in range(max_iter):
+        r, Jz = _fold_newton(system, jnp.asarray(z), cj)
+        r, Jz = np.asarray(r), np.asarray(Jz)
+        if not np.all(np.isfinite(r)):
+            break
+        try:
+            dz = np.linalg.solve(Jz, -r)
+        except np.linalg.LinAlgError:
+            break
+        z = z + dz
+        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
+            r, _ = _fold_newton(system, jnp.asarray(z), cj)
+            ok = bool(np.max(np.abs(np.asarray(r))) < 1e-7)
+            return z[:n], float(z[n]), z[n + 1 :], ok
+    return z[:n], float(z[n]), z[n + 1 :], False
+
+
+def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
+    """Newton on the Hopf system from `(x, p)`; returns `(x, p, omega, q, converged)`.
+
+    Unknowns $(x, p, \\omega, q_r, q_i)$; equations $f = 0$, $f_x q_r + \\omega q_i = 0$,
+    $f_x q_i - \\omega q_r = 0$, $c\\cdot q_r = 1$, $c\\cdot q_i = 0$ (so $f_x q = i\\omega q$).
+    """
+    x = np.asarray(x, float)
+    n = x.size
+    _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p, float))
+    ev, V = np.linalg.eig(np.asarray(Fx))
+    cand = np.where(np.abs(ev.imag) > 1e-12 * (1 + np.abs(ev).max()))[0]
+    if cand.size == 0:
+        return x, float(p), float("nan"), None, False
+    k = cand[np.argmin(np.abs(ev[cand].real) - 0.0 * ev[cand].imag)]
+    lam = ev[k]
+    q = V[:, k] if lam.imag > 0 else np.conj(V[:, k])
+    omega = abs(lam.imag)
+    # rotate q so that Re q is orthogonal to Im q and |Re q| >= |Im q|
+    qq = q @ q
+    q = q * np.exp(-0.5j * np.angle(qq))
+    qr, qi = q.real, q.imag
+    scale = qr @ qr
+    c = qr / scale
+    z = np.concatenate([x, [p, omega], qr, qi])
+    cj = jnp.asarray(c)
+    for _ in range(max_iter):
+        r, Jz = _hopf_newton(system, jnp.asarray(z), cj)
+        r, Jz = np.asarray(r), np.asarray(Jz)
+        if not np.all(np.isfinite(r)):
+            break
+        try:
+            dz = np.linalg.solve(Jz, -r)
+        except np.linalg.LinAlgError:
+            break
+        z = z + dz
+        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
+            r, _ = _hopf_newton(system, jnp.asarray(z), cj)
+            ok = bool(np.max(np.abs(np.asarray(r))) < 1e-7) and abs(z[n + 1]) > 1e-10
+            q = z[n + 2 : 2 * n + 2] + 1j * z[2 * n + 2 :]
+            return z[:n], float(z[n]), float(abs(z[n + 1])), q, ok
+    return z[:n], float(z[n]), float(abs(z[n + 1])), None, False
+
+
+def _refine_on_arc(system, u0, t0, length, test, *, tol, max_newton, n_bisect=20):
+    """Bisection in arclength between `u0` and the next branch point for a sign change of
+    `test(u, Fx, Fp)`; returns the bracketing point nearest the change (or None)."""
+    g0 = None
+    a, b = 0.0, length
+    best = None
+
+    def point(sigma):
+        up = u0 + sigma * t0
+        u, ok, _, Fx, Fp = _corrector(system, up, t0, tol=tol, max_iter=max_newton)
+        return (u, Fx, Fp) if ok else None
+
+    first = point(1e-12 * length) if length > 0 else None
+    if first is None:
+        return None
+    g0 = test(*first)
+    for _ in range(n_bisect):
+        m = 0.5 * (a + b)
+        pt = point(m)
+        if pt is None:
+            return best
+        gm = test(*pt)
+        best = pt
+        if np.sign(gm) == np.sign(g0):
+            a = m
+        else:
+            b = m
+        if b - a < 1e-10 * (1 + length):
+            break
+    return best
+
+
+def _secant_threshold(system, u0, u1, *, tol, max_iter):
+    """Locate the TH point (threshold distance zero) between two branch points by secant on p."""
+    n = u0.size - 1
+    g0 = float(_threshold(system, jnp.asarray(u0[:n]), jnp.asarray(u0[n])))
+    g1 = float(_threshold(system, jnp.asarray(u1[:n]), jnp.asarray(u1[n])))
+    a, b = u0, u1
+    for _ in range(60):
+        w = g0 / (g0 - g1) if g0 != g1 else 0.5
+        w = min(max(w, 0.02), 0.98)
+        um = a + w * (b - a)
+        xm, ok, _ = _newton_fixed_p(system, um[:n], um[n], tol=tol, max_iter=max_iter)
+        if not ok:
+            return um, False
+        um = np.concatenate([xm, [um[n]]])
+        gm = float(_threshold(system, jnp.asarray(xm), jnp.asarray(um[n])))
+        if abs(gm) < 1e-10 or abs(b[n] - a[n]) < 1e-13 * (1 + abs(a[n])):
+            return um, True
+        if np.sign(gm) == np.sign(g0):
+            a, g0 = um, gm
+        else:
+            b, g1 = um, gm
+    return um, True
+
+
+# ----------------------------------------------------------------------------------------------
+# The driver
+# ----------------------------------------------------------------------------------------------
+
+
+def continuation(
+    model: NeuronModel,
+    param: str = "I",
+    start: float | None = None,
+    stop: float | None = None,
+    y0: dict | None = None,
+    *,
+    I: float = 0.0,
+    bounds: tuple[float, float] | None = None,
+    ds: float | None = None,
+    ds_min: float | None = None,
+    ds_max: float | None = None,
+    max_steps: int = 1000,
+    tol: float = 1e-10,
+    max_newton: int = 8,
+    detect: bool = True,
+    lyapunov: bool = True,
+    raise_on_failure: bool = False,
+    callback: Callable[[int, np.ndarray], None] | None = None,
+) -> Branch:
+    r"""Continue a branch of equilibria of `model` in the parameter `param`.
+
+    **Arguments:**
+    - `model`: a single-cell `NeuronModel` (`model.shape == ()`).
+    - `param`: `"I"` (input current, default) or the name of a model field.
+    - `start`, `stop`: the parameter interval; continuation starts at `start` (default: the
+      current value: `I`, or the model's field) and runs towards `stop` (required). The branch
+      may fold back; it ends when it reaches `stop` or leaves `bounds`
+      (default `[min(start, stop), max(start, stop)]`).
+    - `y0`: a state dict near an equilibrium at `start` (default `model.resting_state()`).
+    - `I`: the input current when `param` is a model field.
+    - `ds`, `ds_min`, `ds_max`: initial, minimal and maximal arclength steps in the combined
+      $(x, p)$ norm (defaults: 1%, 1e-9 and 5% of $|$stop - start$|$ plus the state scale).
+    - `max_steps`: the most continuation steps. `tol`: Newton step tolerance (relative).
+    - `detect`: detect and locate LP, H, TH points; `lyapunov`: compute $\ell_1$ at Hopf points.
+    - `raise_on_failure`: raise `ContinuationError` instead of returning `status="newton_failed"`.
+
+    **Returns:** a `Branch`.
+
+    **Raises:** `ValueError` for an unknown `param`, a population model, bad step sizes;
+    `ContinuationError` (a `ValueError`) when no equilibrium is found near `(y0, start)`.
+    """
+    system = make_system(model, param, I=I)
+    if stop is None:
+        raise ValueError("stop must be given (the parameter value to continue towards)")
+    if start is None:
+        start = float(I) if param == "I" else float(np.asarray(getattr(model, param)))
+    check_finite("start", start)
+    check_finite("stop", stop)
+    start, stop = float(start), float(stop)
+    if start == stop:
+        raise ValueError(f"start and stop must differ, got start = stop = {start}")
+    if not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    if bounds is None:
+        lo, hi = min(start, stop), max(start, stop)
+    else:
+        lo, hi = float(bounds[0]), float(bounds[1])
+        if not (lo <= min(start, stop) and hi >= max(start, stop)):
+            raise ValueError(f"bounds must contain [start, stop], got bounds={bounds!r}")
+    if y0 is None:
+        y0 = model.resting_state()
+    unknown = sorted(set(y0) - set(model.state_names))
+    if unknown:
+        raise ValueError(f"y0 has unknown state variables {unknown}; expected {model.state_names}")
+    x0_full = np.asarray(model.to_vector({**model.resting_state(), **y0}), float).reshape(-1)
+    check_finite("y0", x0_full)
+
+    system = _freeze_inert(system, x0_full, start)
+    active = np.asarray(system.active)
+    x0 = x0_full[active]
+    n = x0.size
+
+    x_start, ok, res = _newton_fixed_p(system, x0, start, tol=tol, max_iter=40)
+    if not ok or not np.isfinite(res) or res > 1e-7:
+        raise ContinuationError(
+            f"no equilibrium found near y0 at {param}={start}: Newton did not converge "
+            f"(residual max|f| = {res:.3g}); give y0 closer to an equilibrium"
+        )
+
+    span = abs(stop - start)
+    xscale = float(np.max(np.abs(x_start))) + 1.0
+    ds = 0.01 * (span + xscale) if ds is None else float(ds)
+    ds_max = 0.05 * (span + xscale) if ds_max is None else float(ds_max)
+    ds_min = 1e-9 * (span + xscale) if ds_min is None else float(ds_min)
+    check_positive("ds", ds)
+    check_positive("ds_min", ds_min)
+    check_positive("ds_max", ds_max)
+    if not (ds_min <= ds <= ds_max):
+        raise ValueError(f"need ds_min <= ds <= ds_max, got {ds_min}, {ds}, {ds_max}")
+
+    direction = 1.0 if stop > start else -1.0
+    u = np.concatenate([x_start, [start]])
+    _, Fx, Fp = _f_and_jac(system, jnp.asarray(x_start), jnp.asarray(start))
+    Fx, Fp = np.asarray(Fx), np.asarray(Fp)
+    t = _tangent(Fx, Fp, None)
+    if t[n] * direction < 0 or (t[n] == 0 and t[0] < 0):
+        t = -t
+
+    us = [u]
+    arc = [0.0]
+    eigs = [np.linalg.eigvals(Fx)]
+    tangents = [t]
+    status, message = "max_steps", f"stopped after max_steps={max_steps} steps"
+    step = 0
+    while step < max_steps:
+        u_pred = u + ds * t
+        u_new, conv, n_it, Fx_new, Fp_new = _corrector(
+            system, u_pred, t, tol=tol, max_iter=max_newton
+        )
+        t_new = None
+        if conv:
+            t_new = _tangent(Fx_new, Fp_new, t)
+            # reject steps whose tangent turned too far (risk of branch jumping)
+            if t_new @ t < 0.8 or np.linalg.norm(u_new - u) > 2.0 * ds:
+                conv = False
+        if not conv:
+            ds *= 0.5
+            if ds < ds_min:
+                status = "newton_failed"
+                message = (
+                    f"Newton corrector failed at {param}={u[n]:.6g} after {step} steps "
+                    f"(step size fell below ds_min={ds_min:.3g})"
+                )
+                break
+            continue
+        step += 1
+        p_new = u_new[n]
+        leaving = not (lo <= p_new <= hi)
+        if leaving:
+            # end exactly on the boundary crossed
+            edge = stop if (p_new - stop) * (u[n] - stop) <= 0 else (hi if p_new > hi else lo)
+            w = (edge - u[n]) / (p_new - u[n])
+            xe, ok_e, _ = _newton_fixed_p(
+                system, u[:n] + w * (u_new[:n] - u[:n]), edge, tol=tol, max_iter=max_newton
+            )
+            if ok_e:
+                u_new = np.concatenate([xe, [edge]])
+                _, Fx_new, Fp_new = _f_and_jac(system, jnp.asarray(xe), jnp.asarray(edge))
+                Fx_new, Fp_new = np.asarray(Fx_new), np.asarray(Fp_new)
+                t_new = _tangent(Fx_new, Fp_new, t)
+        us.append(u_new)
+        arc.append(arc[-1] + float(np.linalg.norm(u_new - u)))
+        eigs.append(np.linalg.eigvals(Fx_new))
+        tangents.append(t_new)
+        if callback is not None:
+            callback(step, u_new)
+        u, t = u_new, t_new
+        if leaving:
+            if u[n] == stop:
+                status, message = "reached_stop", f"reached {param}={stop}"
+            else:
+                status, message = "left_bounds", f"left the bounds [{lo}, {hi}] at {param}={u[n]}"
+            break
+        if n_it <= 3:
+            ds = min(ds * 1.3, ds_max)
+        elif n_it >= 6:
+            ds = max(ds * 0.7, ds_min)
+
+    if status == "newton_failed" and raise_on_failure:
+        raise ContinuationError(message)
+
+    U = np.asarray(us)
+    E = np.asarray(eigs)
+    re_tol = 1e-9 * (1.0 + np.max(np.abs(E), axis=1))
+    stable = np.all(E.real < -re_tol[:, None], axis=1)
+    specials: list[SpecialPoint] = []
+    if detect:
+        specials = _detect(
+            system, model, U, E, tangents, tol=tol, max_newton=max_newton, lyapunov=lyapunov
+        )
+    states = np.tile(x0_full, (U.shape[0], 1))
+    states[:, active] = U[:, :n]
+    return Branch(
+        param_name=param,
+        state_names=tuple(model.state_names),
+        voltage_name=model.voltage_name,
+        params=U[:, n].copy(),
+        states=states,
+        arclength=np.asarray(arc),
+        eigenvalues=E,
+        stable=stable,
+        special_points=tuple(specials),
+        status=status,
+        message=message,
+    )
+
+
+def _state_dict(system, model, x):
+    xf = np.asarray(system.full(jnp.asarray(x)))
+    return {name: float(xf[i]) for i, name in enumerate(model.state_names)}
+
+
+def _detect(system, model, U, E, tangents, *, tol, max_newton, lyapunov):
+    n = U.shape[1] - 1
+    out: list[SpecialPoint] = []
+    tp = np.array([tv[n] for tv in tangents])
+    psi = np.array([_psi_hopf(ev) for ev in E])
+    thr = None
+    if model.is_hybrid:
+        thr = np.array(
+            [float(_threshold(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))) for u in U]
+        )
+    for k in range(U.shape[0] - 1):
+        u0, u1 = U[k], U[k + 1]
+        # ---- fold: the parameter component of the tangent changes sign
+        if tp[k] * tp[k + 1] < 0:
+            w = tp[k] / (tp[k] - tp[k + 1])
+            ug = u0 + w * (u1 - u0)
+            x, p, v, ok = locate_fold(system, ug[:n], ug[n], tol=tol)
+            # accept only a fold near this bracket (not one elsewhere on the curve)
+            width = float(np.linalg.norm(u1 - u0))
+            if ok and np.linalg.norm(np.concatenate([x, [p]]) - ug) > 2.0 * width + 1e-8:
+                ok = False
+            if not ok:
+                x, p, ok = ug[:n], float(ug[n]), False
+            _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p))
+            out.append(
+                SpecialPoint(
+                    "LP",
+                    float(p),
+                    _state_dict(system, model, x),
+                    k,
+                    np.linalg.eigvals(np.asarray(Fx)),
+                    located=ok,
+                )
+            )
+        # ---- Hopf: psi_H changes sign and a complex pair is near the imaginary axis
+        if n >= 2 and psi[k] * psi[k + 1] < 0:
+            # refine the sign change along the arc, then Newton on the Hopf system
+            near = _refine_on_arc(
+                system,
+                u0,
+                tangents[k],
+                float(np.linalg.norm(u1 - u0)),
+                lambda u, Fx, Fp: _psi_hopf(np.linalg.eigvals(Fx)),
+                tol=tol,
+                max_newton=max_newton,
+            )
+            ug = near[0] if near is not None else 0.5 * (u0 + u1)
+            evg = np.linalg.eigvals(near[1]) if near is not None else E[k]
+            has_pair = bool(np.any(np.abs(evg.imag) > 1e-10 * (1 + np.abs(evg).max())))
+            if has_pair:
+                x, p, omega, q, ok = locate_hopf(system, ug[:n], ug[n], tol=tol)
+                width = float(np.linalg.norm(u1 - u0))
+                if ok and np.linalg.norm(np.concatenate([x, [p]]) - ug) > 2.0 * width + 1e-8:
+                    ok = False
+                if not ok:
+                    x, p, ok = ug[:n], float(ug[n]), False
+                    omega = float("nan")
+                _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p))
+                evh = np.linalg.eigvals(np.asarray(Fx))
+                if ok or np.any(np.abs(evh.imag) > 1e-10):
+                    if not ok:
+                        omega = float(np.max(np.abs(evh.imag)))
+                    l1 = None
+                    if lyapunov and ok:
+                        try:
+                            l1 = first_lyapunov_coefficient(system, x, p, omega, q)
+                        except np.linalg.LinAlgError:
+                            l1 = None
+                    out.append(
+                        SpecialPoint(
+                            "H",
+                            float(p),
+                            _state_dict(system, model, x),
+                            k,
+                            evh,
+                            omega=float(omega),
+                            l1=l1,
+                            located=ok,
+                        )
+                    )
+        # ---- threshold reached (hybrid models)
+        if thr is not None and thr[k] * thr[k + 1] < 0:
+            um, ok = _secant_threshold(system, u0, u1, tol=tol, max_iter=max_newton)
+            _, Fx, _ = _f_and_jac(system, jnp.asarray(um[:n]), jnp.asarray(um[n]))
+            out.append(
+                SpecialPoint(
+                    "TH",
+                    float(um[n]),
+                    _state_dict(system, model, um[:n]),
+                    k,
+                    np.linalg.eigvals(np.asarray(Fx)),
+                    located=ok,
+                )
+            )
+    return out

@@ -1,0 +1,697 @@
+r"""Periodic orbits by single shooting, their continuation, Floquet multipliers and folds.
+
+A periodic orbit of $\dot x = f(x, p)$ with period $T$ is a zero of the shooting map
+$$R(x_0, T, p) = \varphi_T(x_0; p) - x_0,$$
+with a phase condition $f(x_\mathrm{ref}, p_\mathrm{ref})\cdot(x_0 - x_\mathrm{ref}) = 0$
+(Poincare section through the previous orbit). The flow is integrated with diffrax in scaled
+time $\tau = t/T \in [0, 1]$ together with its variational equations
+$$\dot\Phi = T\,(f_x \Phi + [0 \mid f_p]), \qquad \Phi(0) = [I \mid 0],$$
+so one solve gives the monodromy matrix $M = \partial\varphi_T/\partial x_0$ (Floquet multipliers:
+its eigenvalues; one is 1), $\partial\varphi_T/\partial p$ and, from $\partial\varphi_T/\partial T =
+f(\varphi_T)$, the whole Newton Jacobian (autodiff of $f$ inside the solve).
+
+Cycles are continued by pseudo-arclength in $(x_0, T, p)$. A fold of cycles (**LPC**) is where
+the tangent's $p$-component changes sign (located by bisection in arclength). When the period
+grows without bound, `diagnose_period_divergence` fits $T \approx C/\sqrt{|p - p_{sn}|}$
+(saddle-node on an invariant circle, **SNIC**) against $T \approx -\ln|p - p_{hc}|/\lambda + c$
+(saddle homoclinic orbit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validation import check_finite, check_positive
+from ..models._base import NeuronModel
+from ._continuation import (
+    ContinuationError,
+    SpecialPoint,
+    _f_and_jac,
+    make_system,
+)
+
+__all__ = [
+    "CycleBranch",
+    "LimitCycle",
+    "continue_cycles",
+    "cycle_from_hopf",
+    "cycle_from_simulation",
+    "diagnose_period_divergence",
+    "find_cycle",
+]
+
+_N_SAVE = 401  # samples per orbit for min/max V and plots
+
+
+@eqx.filter_jit
+def _shoot(system, x0, T, p, rtol, atol, max_steps: int = 200_000):
+    """Integrate the orbit and its variational equations over one period (scaled time)."""
+    n = x0.shape[0]
+
+    def rhs(tau, z, args):
+        x = z[:n]
+        Phi = z[n:].reshape(n, n + 1)
+        fx = jax.jacfwd(system.f, 0)(x, p)
+        fp = jax.jacfwd(system.f, 1)(x, p)
+        dPhi = fx @ Phi + jnp.concatenate([jnp.zeros((n, n)), fp[:, None]], axis=1)
+        return T * jnp.concatenate([system.f(x, p), dPhi.reshape(-1)])
+
+    z0 = jnp.concatenate([x0, jnp.concatenate([jnp.eye(n), jnp.zeros((n, 1))], 1).reshape(-1)])
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        diffrax.Tsit5(),
+        0.0,
+        1.0,
+        1e-3,
+        z0,
+        saveat=diffrax.SaveAt(ts=jnp.linspace(0.0, 1.0, _N_SAVE)),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+        throw=False,
+    )
+    zT = sol.ys[-1]
+    xT = zT[:n]
+    Phi = zT[n:].reshape(n, n + 1)
+    ok = sol.result == diffrax.RESULTS.successful
+    return xT, Phi[:, :n], Phi[:, n], system.f(xT, p), sol.ys[:, :n], ok
+
+
+@dataclasses.dataclass(frozen=True)
+class LimitCycle:
+    """A periodic orbit.
+
+    **Fields:** `param` (value of the continuation parameter), `x0` (a point on the orbit, the
+    active state variables), `period` (time units), `trajectory` (samples over one period,
+    `(401, n_states)`), `v_min`, `v_max` (voltage extremes), `multipliers` (Floquet
+    multipliers, the trivial one included), `stable`, `state_names`.
+    """
+
+    param: float
+    x0: np.ndarray
+    period: float
+    trajectory: np.ndarray
+    v_min: float
+    v_max: float
+    multipliers: np.ndarray
+    stable: bool
+    state_names: tuple[str, ...]
+    param_name: str = "I"
+
+    @property
+    def frequency(self) -> float:
+        """$1/T$ in cycles per time unit (kHz when time is in ms)."""
+        return 1.0 / self.period
+
+    @property
+    def nontrivial_multipliers(self) -> np.ndarray:
+        k = int(np.argmin(np.abs(self.multipliers - 1.0)))
+        return np.delete(self.multipliers, k)
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleBranch:
+    """A continued family of periodic orbits.
+
+    **Fields:** `param_name`, `params`, `periods`, `v_min`, `v_max` (m,), `x0` (m, n),
+    `multipliers` (m, n), `stable` (m,), `special_points` ("LPC" folds of cycles), `status`,
+    `message`, `period_divergence` (the `diagnose_period_divergence` result when the period
+    grew past `max_period`, else None), `cycles` (the `LimitCycle`s).
+    """
+
+    param_name: str
+    params: np.ndarray
+    periods: np.ndarray
+    v_min: np.ndarray
+    v_max: np.ndarray
+    x0: np.ndarray
+    multipliers: np.ndarray
+    stable: np.ndarray
+    special_points: tuple[SpecialPoint, ...]
+    status: str
+    message: str
+    cycles: tuple[LimitCycle, ...]
+    period_divergence: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+    @property
+    def folds(self) -> list[SpecialPoint]:
+        return [sp for sp in self.special_points if sp.kind == "LPC"]
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+class _CycleSolver:
+    """Shooting residuals and Newton steps for one system (numpy driver, jitted solves)."""
+
+    def __init__(self, model, system, rtol, atol):
+        self.model = model
+        self.system = system
+        self.rtol = jnp.asarray(rtol, float)
+        self.atol = jnp.asarray(atol, float)
+        self.n = len(system.active)
+        self.iv = (
+            system.active.index(model.state_names.index(model.voltage_name))
+            if model.state_names.index(model.voltage_name) in system.active
+            else 0
+        )
+
+    def shoot(self, x0, T, p):
+        out = _shoot(
+            self.system,
+            jnp.asarray(x0, float),
+            jnp.asarray(T, float),
+            jnp.asarray(p, float),
+            self.rtol,
+            self.atol,
+        )
+        xT, M, dp, fT, traj, ok = (np.asarray(o) for o in out)
+        return xT, M, dp, fT, traj, bool(ok)
+
+    def f(self, x, p):
+        return np.asarray(self.system.f(jnp.asarray(x, float), jnp.asarray(p, float)))
+
+    def residual_jac(self, U, fref, xref):
+        n = self.n
+        x0, T, p = U[:n], U[n], U[n + 1]
+        xT, M, dp, fT, traj, ok = self.shoot(x0, T, p)
+        R = np.concatenate([xT - x0, [fref @ (x0 - xref)]])
+        J = np.zeros((n + 1, n + 2))
+        J[:n, :n] = M - np.eye(n)
+        J[:n, n] = fT
+        J[:n, n + 1] = dp
+        J[n, :n] = fref
+        return R, J, M, traj, ok
+
+    def newton(self, U, fref, xref, *, extra=None, tol=1e-9, max_iter=10):
+        """Newton on R = 0 plus one extra scalar equation `extra(U) -> (value, gradient)`."""
+        U = np.asarray(U, float).copy()
+        n = self.n
+        for it in range(1, max_iter + 1):
+            R, J, M, traj, ok = self.residual_jac(U, fref, xref)
+            if not ok or not np.all(np.isfinite(R)) or not np.all(np.isfinite(J)):
+                return U, False, it, None
+            g, dg = extra(U)
+            G = np.concatenate([R, [g]])
+            DG = np.vstack([J, dg])
+            try:
+                dU = np.linalg.solve(DG, -G)
+            except np.linalg.LinAlgError:
+                return U, False, it, None
+            U = U + dU
+            if U[n] <= 0:
+                return U, False, it, None
+            if np.max(np.abs(dU)) <= tol * (1.0 + np.max(np.abs(U))):
+                R, J, M, traj, ok = self.residual_jac(U, fref, xref)
+                good = ok and np.max(np.abs(R[:n])) < 1e-6 * (1 + np.max(np.abs(U[:n])))
+                return U, good, it, (J, M, traj)
+        return U, False, max_iter, None
+
+    def make_cycle(self, U, M, traj, param_name):
+        n = self.n
+        mult = np.linalg.eigvals(M)
+        k = int(np.argmin(np.abs(mult - 1.0)))
+        others = np.delete(mult, k)
+        stable = bool(np.all(np.abs(others) < 1.0 - 1e-6)) if others.size else True
+        full = np.asarray(jax.vmap(self.system.full)(jnp.asarray(traj)))
+        v = full[:, self.model.state_names.index(self.model.voltage_name)]
+        return LimitCycle(
+            param=float(U[n + 1]),
+            x0=U[:n].copy(),
+            period=float(U[n]),
+            trajectory=full,
+            v_min=float(v.min()),
+            v_max=float(v.max()),
+            multipliers=mult,
+            stable=stable,
+            state_names=tuple(self.model.state_names),
+            param_name=param_name,
+        )
+
+
+def _prepare(model, param, I, x_guess, p):
+    system = make_system(model, param, I=I)
+    from ._continuation import _freeze_inert
+
+    system = _freeze_inert(system, np.asarray(x_guess, float), p)
+    return system
+
+
+def find_cycle(
+    model: NeuronModel,
+    value: float,
+    y0: dict,
+    period: float,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    rtol: float = 1e-10,
+    atol: float = 1e-10,
+    tol: float = 1e-9,
+    max_newton: int = 15,
+) -> LimitCycle:
+    """Periodic orbit at `param = value` by Newton shooting from a guess `(y0, period)`.
+
+    **Raises:** `ContinuationError` when Newton does not converge (no cycle near the guess).
+    """
+    check_positive("period", period)
+    check_finite("value", value)
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **y0}), float).reshape(-1)
+    system = _prepare(model, param, I, x_full, value)
+    solver = _CycleSolver(model, system, rtol, atol)
+    n = solver.n
+    x0 = x_full[np.asarray(system.active)]
+    fref = solver.f(x0, value)
+    U = np.concatenate([x0, [period, value]])
+
+    def fix_p(U):
+        g = np.zeros(n + 2)
+        g[n + 1] = 1.0
+        return U[n + 1] - value, g
+
+    U, ok, _, extra = solver.newton(U, fref, x0, extra=fix_p, tol=tol, max_iter=max_newton)
+    if not ok:
+        raise ContinuationError(
+            f"no periodic orbit found near the guess (period {period}) at {param}={value}"
+        )
+    J, M, traj = extra
+    return solver.make_cycle(U, M, traj, param)
+
+
+@eqx.filter_jit
+def _simulate_for_cycle(system, x0, p, t_end, n_save: int):
+    def rhs(t, x, args):
+        return system.f(x, p)
+
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        diffrax.Tsit5(),
+        0.0,
+        t_end,
+        0.01,
+        x0,
+        saveat=diffrax.SaveAt(ts=jnp.linspace(0.0, t_end, n_save)),
+        stepsize_controller=diffrax.PIDController(rtol=1e-8, atol=1e-8),
+        max_steps=1_000_000,
+        throw=False,
+    )
+    return sol.ys, sol.result == diffrax.RESULTS.successful
+
+
+def cycle_from_simulation(
+    model: NeuronModel,
+    value: float,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    y0: dict | None = None,
+    duration: float = 500.0,
+    n_save: int = 20001,
+    **kwargs,
+) -> LimitCycle:
+    """Periodic orbit at `param = value` started from a simulated one.
+
+    Simulates `duration` time units from `y0` (default: resting state with V raised by 10%
+    of its magnitude), takes the last two upward crossings of the voltage mid-level as the
+    period guess, and refines it by `find_cycle`. `ContinuationError` if the simulation does
+    not oscillate.
+    """
+    check_positive("duration", duration)
+    y0 = model.resting_state() if y0 is None else {**model.resting_state(), **y0}
+    x_full = np.asarray(model.to_vector(y0), float).reshape(-1)
+    system = _prepare(model, param, I, x_full, value)
+    n_iv = model.state_names.index(model.voltage_name)
+    iv = system.active.index(n_iv)
+    x0 = x_full[np.asarray(system.active)]
+    ys, ok = _simulate_for_cycle(
+        system, jnp.asarray(x0), jnp.asarray(value, float), float(duration), int(n_save)
+    )
+    ys = np.asarray(ys)
+    if not bool(ok) or not np.all(np.isfinite(ys)):
+        raise ContinuationError(f"simulation failed at {param}={value}")
+    ts = np.linspace(0.0, duration, n_save)
+    late = ys[n_save // 2 :]
+    v = late[:, iv]
+    mid = 0.5 * (v.max() + v.min())
+    if v.max() - v.min() < 1e-6 * (1 + abs(mid)):
+        raise ContinuationError(f"no oscillation in a simulation at {param}={value}")
+    up = np.where((v[:-1] < mid) & (v[1:] >= mid))[0]
+    if up.size < 3:
+        raise ContinuationError(
+            f"fewer than 3 cycles in the second half of a {duration}-long simulation at "
+            f"{param}={value}; increase duration"
+        )
+    i1, i2 = up[-2], up[-1]
+    period = ts[n_save // 2 + i2] - ts[n_save // 2 + i1]
+    xg = late[i2]
+    yg = dict(model.from_vector(jnp.asarray(np.asarray(system.full(jnp.asarray(xg))))))
+    return find_cycle(model, value, yg, period, param=param, I=I, **kwargs)
+
+
+def cycle_from_hopf(
+    model: NeuronModel,
+    hopf: SpecialPoint,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    amplitude: float | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-10,
+    tol: float = 1e-9,
+    max_newton: int = 15,
+    ramp_steps: int = 12,
+    ramp_until: float = 0.05,
+) -> tuple[LimitCycle, np.ndarray]:
+    r"""The small cycle born at a Hopf point, at amplitude `amplitude` along the critical
+    eigenvector (default: 0.1% of the state's scale), with its parameter solved for.
+
+    The amplitude is then doubled (at most `ramp_steps` times) until a nontrivial Floquet
+    multiplier differs from 1 by `ramp_until`. Returns the last cycle and the unit direction
+    (in $(x_0, T, p)$) in which amplitude grows.
+    """
+    if hopf.kind != "H" or hopf.omega is None or not np.isfinite(hopf.omega):
+        raise ValueError("hopf must be a located Hopf point (SpecialPoint with kind 'H')")
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **hopf.state}), float)
+    system = _prepare(model, param, I, x_full, hopf.param)
+    solver = _CycleSolver(model, system, rtol, atol)
+    n = solver.n
+    xs = x_full[np.asarray(system.active)]
+    _, A, _ = _f_and_jac(system, jnp.asarray(xs), jnp.asarray(hopf.param, float))
+    ev, V = np.linalg.eig(np.asarray(A))
+    k = int(np.argmin(np.abs(ev - 1j * hopf.omega)))
+    q = V[:, k]
+    q = q * np.exp(-0.5j * np.angle(q @ q))
+    qr, qi = q.real / np.linalg.norm(q.real), q.imag
+    qi = qi - (qi @ qr) * qr
+    qi = qi / max(np.linalg.norm(qi), 1e-300)
+    eps = 1e-3 * (1.0 + np.max(np.abs(xs))) if amplitude is None else float(amplitude)
+    check_positive("amplitude", eps)
+    T0 = 2 * math.pi / hopf.omega
+    x0 = xs + eps * qr
+    fref = qi  # phase: no displacement along Im q (section through the maximum along Re q)
+    U = np.concatenate([x0, [T0, hopf.param]])
+
+    def amp(U):
+        g = np.zeros(n + 2)
+        g[:n] = qr
+        return qr @ (U[:n] - xs) - eps, g
+
+    # Grow the amplitude geometrically (the shooting Jacobian is nearly singular for tiny
+    # cycles: two multipliers near 1) until the cycle's nontrivial multiplier leaves 1 by
+    # `ramp_until`; the secant of the last two cycles gives the direction for continuation.
+    history = []
+    for _ in range(ramp_steps):
+        U, ok, _, extra = solver.newton(U, fref, xs, extra=amp, tol=tol, max_iter=max_newton)
+        if not ok:
+            if history:
+                break
+            raise ContinuationError(
+                f"no small cycle found near the Hopf point at {param}={hopf.param}"
+            )
+        J, M, traj = extra
+        history.append((U.copy(), M, traj))
+        mult = np.linalg.eigvals(M)
+        rest = np.delete(mult, int(np.argmin(np.abs(mult - 1.0))))
+        if rest.size == 0 or np.min(np.abs(rest - 1.0)) > ramp_until:
+            break
+        eps *= 2.0
+        if len(history) >= 2:  # linear extrapolation in the amplitude
+            U = history[-1][0] + 2.0 * (history[-1][0] - history[-2][0])
+        else:
+            U = U.copy()
+            U[:n] = U[:n] + 0.5 * eps * qr
+    U, M, traj = history[-1]
+    if len(history) >= 2:
+        t = history[-1][0] - history[-2][0]
+    else:
+        _, _, Vt = np.linalg.svd(extra[0])
+        t = Vt[-1] if qr @ Vt[-1][:n] >= 0 else -Vt[-1]
+    t = t / np.linalg.norm(t)
+    return solver.make_cycle(U, M, traj, param), t
+
+
+def continue_cycles(
+    model: NeuronModel,
+    start: LimitCycle | SpecialPoint,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    bounds: tuple[float, float],
+    ds: float = 0.5,
+    ds_min: float = 1e-6,
+    ds_max: float = 5.0,
+    max_steps: int = 200,
+    max_period: float = np.inf,
+    direction: int = 1,
+    rtol: float = 1e-10,
+    atol: float = 1e-10,
+    tol: float = 1e-9,
+    max_newton: int = 8,
+    locate_folds: bool = True,
+    fold_params: tuple[float, ...] = (),
+) -> CycleBranch:
+    r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
+
+    **Arguments:**
+    - `start`: a `LimitCycle` (e.g. from `cycle_from_simulation`) or a Hopf `SpecialPoint`
+      (the branch then starts with growing amplitude).
+    - `bounds`: the parameter interval; the branch stops when it leaves it.
+    - `ds`, `ds_min`, `ds_max`, `max_steps`: arclength steps (in the combined norm) and limit.
+    - `max_period`: stop when the period exceeds it (approach to SNIC or homoclinic orbit;
+      `period_divergence` then holds the diagnosis, using `fold_params`, the fold points of
+      the equilibria).
+    - `direction`: +1 / -1, the sense along the branch (from a cycle: sign of the initial
+      $dp$; from a Hopf point: ignored, amplitude grows).
+
+    **Returns:** a `CycleBranch` with LPC points located by arclength bisection.
+    """
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not (lo < hi):
+        raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
+    for name, val in (("ds", ds), ("ds_min", ds_min), ("ds_max", ds_max)):
+        check_positive(name, val)
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction!r}")
+    if isinstance(start, SpecialPoint):
+        cyc, t = cycle_from_hopf(model, start, param=param, I=I, rtol=rtol, atol=atol, tol=tol)
+        orient = None
+    elif isinstance(start, LimitCycle):
+        cyc, t, orient = start, None, direction
+    else:
+        raise ValueError("start must be a LimitCycle or a Hopf SpecialPoint")
+    full0 = cyc.trajectory[0]
+    system = _prepare(model, param, I, full0, cyc.param)
+    solver = _CycleSolver(model, system, rtol, atol)
+    n = solver.n
+    U = np.concatenate([cyc.x0, [cyc.period, cyc.param]])
+    xref, fref = U[:n].copy(), solver.f(U[:n], U[n + 1])
+    R, J, M, traj, ok = solver.residual_jac(U, fref, xref)
+    if not ok:
+        raise ContinuationError("the start cycle could not be integrated")
+    _, _, Vt = np.linalg.svd(J)
+    t0 = Vt[-1]
+    if t is not None:
+        t0 = t0 if t0 @ t >= 0 else -t0
+    elif t0[n + 1] * orient < 0:
+        t0 = -t0
+    t = t0
+
+    cycles = [solver.make_cycle(U, M, traj, param)]
+    Us, tangents = [U], [t]
+    status, message = "max_steps", f"stopped after max_steps={max_steps} steps"
+    step = 0
+
+    def correct(U_from, t_from, sigma, xref, fref):
+        U_pred = U_from + sigma * t_from
+
+        def arclen(V):
+            return t_from @ (V - U_pred), t_from
+
+        return solver.newton(U_pred, fref, xref, extra=arclen, tol=tol, max_iter=max_newton)
+
+    def tangent_of(Jc, t_prev):
+        DG = np.vstack([Jc, t_prev])
+        rhs = np.zeros(n + 2)
+        rhs[-1] = 1.0
+        tn = np.linalg.solve(DG, rhs)
+        return tn / np.linalg.norm(tn)
+
+    while step < max_steps:
+        U_new, ok, n_it, extra = correct(U, t, ds, xref, fref)
+        t_new = None
+        if ok:
+            try:
+                t_new = tangent_of(extra[0], t)
+            except np.linalg.LinAlgError:
+                ok = False
+            if ok and (t_new @ t < 0.8 or np.linalg.norm(U_new - U) > 2 * ds):
+                ok = False
+        if not ok:
+            ds *= 0.5
+            if ds < ds_min:
+                status = "newton_failed"
+                message = (
+                    f"shooting Newton failed at {param}={U[n + 1]:.6g}, period {U[n]:.6g} "
+                    f"(step fell below ds_min={ds_min})"
+                )
+                break
+            continue
+        step += 1
+        J_new, M_new, traj_new = extra
+        cycles.append(solver.make_cycle(U_new, M_new, traj_new, param))
+        Us.append(U_new)
+        tangents.append(t_new)
+        U, t = U_new, t_new
+        xref, fref = U[:n].copy(), solver.f(U[:n], U[n + 1])
+        if not (lo <= U[n + 1] <= hi):
+            status, message = "left_bounds", f"left the bounds [{lo}, {hi}] at {param}={U[n + 1]}"
+            break
+        if U[n] > max_period:
+            status, message = "period_diverged", f"period {U[n]:.4g} exceeded max_period"
+            break
+        amps = [c.v_max - c.v_min for c in cycles]
+        if amps[-1] < 1e-3 * max(amps):
+            status, message = "amplitude_vanished", "the cycle shrank to an equilibrium (Hopf)"
+            break
+        if n_it <= 4:
+            ds = min(ds * 1.5, ds_max)
+        elif n_it >= 7:
+            ds = max(ds * 0.7, ds_min)
+
+    specials: list[SpecialPoint] = []
+    if locate_folds:
+        for k in range(len(Us) - 1):
+            if tangents[k][n + 1] * tangents[k + 1][n + 1] < 0:
+                specials.append(
+                    _locate_lpc(
+                        solver,
+                        correct,
+                        tangent_of,
+                        Us[k],
+                        tangents[k],
+                        float(np.linalg.norm(Us[k + 1] - Us[k])),
+                        k,
+                        param,
+                    )
+                )
+    P = np.array([c.param for c in cycles])
+    T = np.array([c.period for c in cycles])
+    diag = None
+    if status == "period_diverged":
+        diag = diagnose_period_divergence(P, T, fold_params=fold_params)
+    return CycleBranch(
+        param_name=param,
+        params=P,
+        periods=T,
+        v_min=np.array([c.v_min for c in cycles]),
+        v_max=np.array([c.v_max for c in cycles]),
+        x0=np.array([c.x0 for c in cycles]),
+        multipliers=np.array([c.multipliers for c in cycles]),
+        stable=np.array([c.stable for c in cycles]),
+        special_points=tuple(specials),
+        status=status,
+        message=message,
+        cycles=tuple(cycles),
+        period_divergence=diag,
+    )
+
+
+def _locate_lpc(solver, correct, tangent_of, U0, t0, length, k, param, n_bisect=30):
+    """Bisection in arclength for the sign change of the tangent's p-component."""
+    n = solver.n
+    xref, fref = U0[:n].copy(), solver.f(U0[:n], U0[n + 1])
+    a, b = 0.0, length
+    s0 = np.sign(t0[n + 1])
+    best = None
+    for _ in range(n_bisect):
+        m = 0.5 * (a + b)
+        U, ok, _, extra = correct(U0, t0, m, xref, fref)
+        if not ok:
+            break
+        tm = tangent_of(extra[0], t0)
+        best = (U, extra)
+        if np.sign(tm[n + 1]) == s0:
+            a = m
+        else:
+            b = m
+        if b - a < 1e-9 * (1 + length):
+            break
+    if best is None:
+        return SpecialPoint("LPC", float(U0[n + 1]), {}, k, located=False)
+    U, (J, M, traj) = best
+    cyc = solver.make_cycle(U, M, traj, param)
+    state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
+    return SpecialPoint(
+        "LPC",
+        float(U[n + 1]),
+        state,
+        k,
+        eigenvalues=cyc.multipliers,
+        located=True,
+        info={"period": cyc.period, "v_min": cyc.v_min, "v_max": cyc.v_max},
+    )
+
+
+def diagnose_period_divergence(
+    params, periods, *, fold_params=(), n_fit: int = 6, sqrt_tol: float = 0.05
+) -> dict[str, Any]:
+    r"""Tell a SNIC from a saddle homoclinic orbit by how the period diverges.
+
+    Fits, over the last `n_fit` points, (a) $T^{-2} = (p - p_\ast)/C^2$, linear in $p$
+    (SNIC: $T \approx C/\sqrt{|p - p_{sn}|}$), and (b) $e^{-\lambda T}$ linear in $p$ for the best
+    $\lambda$ (homoclinic: $T \approx -\ln|p - p_{hc}|/\lambda$; one more free parameter, so it
+    is not preferred on fit error alone). The kind is "SNIC" when the square-root law fits
+    (relative rms residual below `sqrt_tol`) and its extrapolated $p_\ast$ lies within 1% of
+    the span of the fit (or 1e-3 absolute) of a fold of equilibria in `fold_params` (the fold
+    lies on the cycle); otherwise "homoclinic" when the logarithmic law fits better, else
+    "unknown".
+    """
+    P = np.asarray(params, float)[-n_fit:]
+    T = np.asarray(periods, float)[-n_fit:]
+    if P.size < 4:
+        return {"kind": "unknown", "reason": "too few points"}
+
+    def linfit(x, y):
+        A = np.vstack([x, np.ones_like(x)]).T
+        coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+        r = y - A @ coef
+        return coef, float(np.sqrt(np.mean(r**2)) / (np.ptp(y) + 1e-300))
+
+    (a, b), err_sqrt = linfit(P, T**-2.0)
+    p_sn = -b / a if a != 0 else float("nan")
+    C = 1.0 / math.sqrt(abs(a)) if a != 0 else float("nan")
+    best = (np.inf, None, None)
+    for lam in np.geomspace(1e-3, 10.0, 200) / max(np.median(T), 1e-12) * 10:
+        y = np.exp(-lam * (T - T.min()))
+        (a2, b2), err = linfit(P, y)
+        if err < best[0]:
+            best = (err, lam, -b2 / a2 if a2 != 0 else float("nan"))
+    err_log, lam, p_hc = best
+    span = float(np.ptp(P)) + 1e-300
+    near_fold = [fp for fp in fold_params if abs(fp - p_sn) <= max(1e-3, 0.01 * abs(span) + 1e-3)]
+    if near_fold and err_sqrt < sqrt_tol:
+        kind = "SNIC"
+    elif err_log < err_sqrt:
+        kind = "homoclinic"
+    else:
+        kind = "unknown"
+    return {
+        "kind": kind,
+        "p_sn": float(p_sn),
+        "C": float(C),
+        "sqrt_fit_error": err_sqrt,
+        "p_hc": float(p_hc),
+        "lambda": float(lam) if lam is not None else float("nan"),
+        "log_fit_error": err_log,
+        "fold_params": tuple(float(f) for f in fold_params),
+    }
