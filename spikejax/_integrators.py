@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from .models._base import NeuronModel, State
@@ -72,25 +71,17 @@ class ExponentialEuler(FixedStepScheme):
       \qquad \varphi_1(z) = (e^z - 1)/z.$$
     For gating variables $\dot x = (x_\infty - x)/\tau$ this is the classic update
     $x \leftarrow x_\infty + (x - x_\infty) e^{-\Delta t/\tau}$; for the LIF membrane it is exact.
-    Cells of a population are independent, so one JVP per state variable gives every cell's
-    diagonal Jacobian entry.
+    The diagonal entries come from `model.diagonal_jacobian` (closed form where the model
+    provides one, else one JVP per state variable).
     """
 
     order: ClassVar[int] = 1
     name: ClassVar[str] = "exponential_euler"
 
     def step(self, model, t, y, I, dt):
-        def f(state):
-            return model.vector_field(t, state, I)
-
-        fy = f(y)
-        out = {}
-        for name in y:
-            tangent = {n: (jnp.ones_like(y[n]) if n == name else jnp.zeros_like(y[n])) for n in y}
-            _, df = jax.jvp(f, (y,), (tangent,))
-            a = df[name]
-            out[name] = y[name] + dt * _phi1(a * dt) * fy[name]
-        return out
+        fy = model.vector_field(t, y, I)
+        a = model.diagonal_jacobian(t, y, I)
+        return {name: y[name] + dt * _phi1(a[name] * dt) * fy[name] for name in y}
 
 
 SCHEMES: dict[str, FixedStepScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}

@@ -24,6 +24,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
@@ -75,6 +76,24 @@ class NeuronModel(eqx.Module):
     def reset(self, y: State) -> State:
         """The state after a spike (hybrid models); identity for continuous models."""
         return y
+
+    def diagonal_jacobian(self, t: ArrayLike, y: State, args: ArrayLike | None) -> State:
+        """$\\partial f_i / \\partial x_i$ for every state variable, per cell.
+
+        The default uses one `jax.jvp` per state variable (cells are independent, so a tangent
+        of ones gives every cell's entry at once). Models override it with closed forms to make
+        the exponential Euler scheme cheaper.
+        """
+
+        def f(state):
+            return self.vector_field(t, state, args)
+
+        out = {}
+        for name in y:
+            tangent = {n: (jnp.ones_like(y[n]) if n == name else jnp.zeros_like(y[n])) for n in y}
+            _, df = jax.jvp(f, (y,), (tangent,))
+            out[name] = df[name]
+        return out
 
     def post_step(self, y: State, dt: ArrayLike) -> State:
         """Clean-up after a fixed step of size `dt` (e.g. snapping refractory clocks)."""

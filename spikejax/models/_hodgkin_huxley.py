@@ -165,6 +165,21 @@ class HodgkinHuxley(NeuronModel):
             "n": r["alpha_n"] * (1.0 - n) - r["beta_n"] * n,
         }
 
+    def diagonal_jacobian(self, t, y: State, args) -> State:
+        r"""Closed-form $\partial f_x/\partial x$.
+
+        $-g_\mathrm{tot}/C$ for V and $-(\alpha_x+\beta_x)$ for each gate x (1/ms).
+        """
+        m, h, n = y["m"], y["h"], y["n"]
+        r = hh_rates(y["V"])
+        g_total = self.gNa * m**3 * h + self.gK * n**4 + self.gL
+        return {
+            "V": -g_total / self.C,
+            "m": -(r["alpha_m"] + r["beta_m"]),
+            "h": -(r["alpha_h"] + r["beta_h"]),
+            "n": -(r["alpha_n"] + r["beta_n"]),
+        }
+
     def equilibrium(self, I: ArrayLike = 0.0, *, V_guess: ArrayLike = -65.0) -> State:
         """The equilibrium under constant input `I` reached by Newton's method from `V_guess`.
 

@@ -1,0 +1,142 @@
+"""The `spikejax` command line.
+
+    spikejax                 # the default job (currently `cell`)
+    spikejax cell --model hh --amplitude 10 --duration 200 --out spikejax_output/
+
+Jobs are argparse subcommands registered in `_JOBS`; `DEFAULT_JOB` runs when none is named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+DEFAULT_JOB = "cell"
+
+#: name -> (add_arguments(parser), run(args) -> exit code, help)
+_JOBS: dict[str, tuple[Callable, Callable, str]] = {}
+
+
+def register_job(name: str, add_arguments: Callable, run: Callable, help: str) -> None:
+    """Add a subcommand `spikejax <name>`."""
+    _JOBS[name] = (add_arguments, run, help)
+
+
+# ----- `spikejax cell`: single-cell demo ---------------------------------------------------------
+_CELLS = {
+    # name: (label, factory, default step amplitude, current unit)
+    "hh": ("Hodgkin-Huxley", "HodgkinHuxley", 10.0, "uA/cm^2"),
+    "izhikevich": ("Izhikevich RS", "Izhikevich", 10.0, "(dimensionless)"),
+}
+
+
+def _cell_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        choices=[*_CELLS, "both"],
+        default="both",
+        help="which cell to simulate (default: both)",
+    )
+    p.add_argument("--duration", type=float, default=200.0, help="run length in ms (200)")
+    p.add_argument("--dt", type=float, default=0.01, help="time step in ms (0.01)")
+    p.add_argument(
+        "--amplitude",
+        type=float,
+        default=None,
+        help="step current amplitude (model units; default 10 for both models)",
+    )
+    p.add_argument(
+        "--onset", type=float, default=None, help="step onset in ms (default: 10%% of the duration)"
+    )
+    p.add_argument(
+        "--method",
+        default="rk4",
+        choices=["euler", "rk4", "exponential_euler"],
+        help="fixed-step scheme (rk4)",
+    )
+    p.add_argument(
+        "--out",
+        default="spikejax_output",
+        help="output directory for the figure (spikejax_output/)",
+    )
+    p.add_argument("--float64", action="store_true", help="enable 64-bit floats")
+
+
+def _run_cell(args: argparse.Namespace) -> int:
+    import jax
+
+    if args.float64:
+        jax.config.update("jax_enable_x64", True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import models, simulate
+    from .plot import plot_trace
+    from .stimulus import Step
+
+    names = list(_CELLS) if args.model == "both" else [args.model]
+    onset = 0.1 * args.duration if args.onset is None else args.onset
+    os.makedirs(args.out, exist_ok=True)
+    fig, axes = plt.subplots(
+        len(names), 1, figsize=(8, 2.8 * len(names)), squeeze=False, layout="constrained"
+    )
+    for ax, name in zip(axes[:, 0], names):
+        label, cls, amp0, unit = _CELLS[name]
+        model = getattr(models, cls)()
+        amp = amp0 if args.amplitude is None else args.amplitude
+        stim = Step(onset, float("inf"), amp)
+        kw = dict(duration=args.duration, dt=args.dt, I=stim, method=args.method)
+        t = time.perf_counter()
+        res = simulate(model, **kw)
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        res = simulate(model, **kw)
+        run = time.perf_counter() - t
+        n = int(res.n_spikes)
+        rate = float(res.rates(onset, res.t_final)) if res.t_final > onset else 0.0
+        print(
+            f"{label}: step {amp:g} {unit} from {onset:g} ms, {args.duration:g} ms at "
+            f"dt={args.dt:g} ms ({args.method}): {n} spikes, {rate:.1f} Hz during the step; "
+            f"compile ~{max(first - run, 0.0):.2f} s, run {run:.3f} s"
+        )
+        plot_trace(res, ax=ax, color="k", linewidth=0.8)
+        ax.set_title(f"{label}, step current {amp:g} {unit}")
+    path = os.path.join(args.out, "cell.png")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"figure written to {path}")
+    return 0
+
+
+register_job("cell", _cell_arguments, _run_cell, "single-cell demo under a step current")
+
+
+# ----- entry point ---------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikejax",
+        description="spikejax: spiking neural networks and neuron dynamics on JAX. "
+        f"Without a job name, runs `{DEFAULT_JOB}`.",
+    )
+    sub = parser.add_subparsers(dest="job", metavar="JOB")
+    for name, (add_arguments, _, help_text) in _JOBS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point `spikejax`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = [DEFAULT_JOB, *argv]
+    args = build_parser().parse_args(argv)
+    return _JOBS[args.job][1](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

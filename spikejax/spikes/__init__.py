@@ -1,0 +1,14 @@
+"""Spike trains: Poisson generators, spike detection and spike-train statistics.
+
+Units: spikejax times are in ms and rates in Hz (a rate `r` Hz and a step `dt` ms give a
+spike probability `r * dt / 1000` per step).
+"""
+
+from ._detect import detect_spikes as detect_spikes
+from ._poisson import poisson_spike_times as poisson_spike_times
+from ._poisson import poisson_spikes as poisson_spikes
+from ._stats import cv_isi as cv_isi
+from ._stats import fano_factor as fano_factor
+from ._stats import firing_rate as firing_rate
+from ._stats import isi as isi
+from ._stats import spike_counts as spike_counts

@@ -1,0 +1,308 @@
+r"""Input currents for `spikejax.simulate`: callables `stim(t) -> I` (time in ms).
+
+Every stimulus is an immutable `equinox.Module`; its fields are its parameters, so new
+amplitudes or onsets do not recompile a jitted simulation. `stim(t)` returns the current at
+time `t` (ms), broadcastable to the population shape, in the model's current unit.
+Stimuli add: `Step(10, 50, 5.0) + Constant(1.0)` is a `Sum`. Plain floats and arrays given to
+`simulate(I=...)` mean `Constant`.
+
+In fixed-step simulations the current is sampled at the start of each step and held over
+the step. `Noise` is stochastic: the simulation loop calls `sample(state, t, dt, key)` with
+a key folded from the absolute step index, so results are reproducible and independent of
+how a run is split into chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+from ._validation import check_finite, check_nonnegative, check_positive, is_concrete
+
+__all__ = [
+    "Stimulus",
+    "Constant",
+    "Step",
+    "PulseTrain",
+    "Function",
+    "Noise",
+    "Sum",
+    "as_stimulus",
+]
+
+
+class Stimulus(eqx.Module):
+    """Abstract stimulus: `stim(t)` is the input current at time `t` (ms).
+
+    Stochastic stimuli override `init` and `sample`; deterministic ones only `__call__`.
+    """
+
+    def __call__(self, t: ArrayLike) -> Array:
+        raise NotImplementedError
+
+    @property
+    def is_stochastic(self) -> bool:
+        """True if the stimulus needs a PRNG key (`Noise`, or a sum containing one)."""
+        return False
+
+    def init(self, shape: tuple[int, ...], dtype, *, key: Any = None) -> Any:
+        """Initial internal state of the stimulus (a pytree; `None` if stateless)."""
+        return None
+
+    def sample(self, state: Any, t: ArrayLike, dt: ArrayLike, *, key: Any = None):
+        """`(I, new_state)` for the fixed step starting at `t` of size `dt`."""
+        return self(t), state
+
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the current (broadcast shape of the array parameters)."""
+        return jnp.shape(jax.eval_shape(self, 0.0))
+
+    def discontinuities(self) -> tuple[float, ...]:
+        """Times (ms) where the current jumps; adaptive solvers step exactly onto them."""
+        return ()
+
+    def __add__(self, other: Any) -> Sum:
+        return Sum((self, as_stimulus(other)))
+
+    def __radd__(self, other: Any) -> Sum:
+        return Sum((as_stimulus(other), self))
+
+
+def as_stimulus(I: Any) -> Stimulus:
+    """A `Stimulus` from `I`: stimuli pass through, numbers and arrays become `Constant`.
+
+    **Raises:** `ValueError` if `I` is neither (naming `I`) or contains NaN/inf.
+    """
+    if isinstance(I, Stimulus):
+        return I
+    if I is None:
+        return Constant(0.0)
+    if callable(I):
+        raise ValueError(
+            "I must be a number, an array or a spikejax.stimulus.Stimulus; wrap a function "
+            "of t as spikejax.stimulus.Function(fn)"
+        )
+    try:
+        arr = jnp.asarray(I)
+    except TypeError as err:
+        raise ValueError(f"I must be a number, an array or a Stimulus, got {type(I)}") from err
+    if not jnp.issubdtype(arr.dtype, jnp.number):
+        raise ValueError(f"I must be numeric, got dtype {arr.dtype}")
+    check_finite("I", arr)
+    return Constant(arr)
+
+
+def _float(x: ArrayLike) -> Array:
+    return jnp.asarray(x, dtype=jnp.result_type(float))
+
+
+class Constant(Stimulus):
+    """A constant current `amplitude` (scalar or array)."""
+
+    amplitude: ArrayLike = 0.0
+
+    def __check_init__(self):
+        check_finite("Constant.amplitude", self.amplitude)
+
+    def __call__(self, t):
+        return _float(self.amplitude)
+
+
+class Step(Stimulus):
+    r"""$I(t) = A$ for `onset` $\le t <$ `offset` (ms), else `baseline` (default 0).
+
+    **Parameters:** `onset` (ms), `offset` (ms, > onset; `inf` for a step that stays on),
+    `amplitude`, `baseline`.
+    """
+
+    onset: ArrayLike
+    offset: ArrayLike = float("inf")
+    amplitude: ArrayLike = 1.0
+    baseline: ArrayLike = 0.0
+
+    def __check_init__(self):
+        check_finite("Step.onset", self.onset)
+        check_finite("Step.amplitude", self.amplitude)
+        check_finite("Step.baseline", self.baseline)
+        if is_concrete(self.offset) and is_concrete(self.onset):
+            if not np.all(np.asarray(self.offset, float) > np.asarray(self.onset, float)):
+                raise ValueError(
+                    f"Step.offset must be > Step.onset, got onset={self.onset}, "
+                    f"offset={self.offset}"
+                )
+
+    def __call__(self, t):
+        on = (t >= self.onset) & (t < self.offset)
+        return jnp.where(on, _float(self.amplitude), _float(self.baseline))
+
+    def discontinuities(self):
+        if not (is_concrete(self.onset) and is_concrete(self.offset)):
+            return ()
+        times = np.concatenate([np.ravel(self.onset), np.ravel(self.offset)])
+        return tuple(float(x) for x in times if np.isfinite(x))
+
+
+class PulseTrain(Stimulus):
+    r"""Rectangular pulses of `width` (ms) and `amplitude` starting at `onsets` (ms).
+
+    $I(t) = A$ if $o_j \le t < o_j + w$ for some onset $o_j$, else `baseline`.
+    Build regular trains with `PulseTrain.regular(start, interval, count, width, amplitude)`.
+    Overlapping pulses do not add.
+    """
+
+    onsets: ArrayLike
+    width: ArrayLike = 1.0
+    amplitude: ArrayLike = 1.0
+    baseline: ArrayLike = 0.0
+
+    def __check_init__(self):
+        check_finite("PulseTrain.onsets", self.onsets)
+        check_positive("PulseTrain.width", self.width, "ms")
+        check_finite("PulseTrain.amplitude", self.amplitude)
+        if is_concrete(self.onsets) and np.ndim(self.onsets) != 1:
+            raise ValueError(
+                f"PulseTrain.onsets must be a 1-D sequence of times (ms), got shape "
+                f"{np.shape(self.onsets)}"
+            )
+
+    @classmethod
+    def regular(
+        cls,
+        start: float,
+        interval: float,
+        count: int,
+        *,
+        width: ArrayLike = 1.0,
+        amplitude: ArrayLike = 1.0,
+        baseline: ArrayLike = 0.0,
+    ) -> PulseTrain:
+        """`count` pulses at `start + j * interval` (ms), `j = 0 .. count-1`."""
+        check_positive("PulseTrain.regular interval", interval, "ms")
+        if not (isinstance(count, int | np.integer) and count >= 1):
+            raise ValueError(f"PulseTrain.regular count must be an integer >= 1, got {count!r}")
+        onsets = start + interval * np.arange(count, dtype=float)
+        return cls(onsets, width=width, amplitude=amplitude, baseline=baseline)
+
+    def __call__(self, t):
+        onsets = _float(self.onsets)
+        t = _float(t)
+        inside = (t[..., None] >= onsets) & (t[..., None] < onsets + self.width)
+        on = jnp.any(inside, axis=-1)
+        return jnp.where(on, _float(self.amplitude), _float(self.baseline))
+
+    def discontinuities(self):
+        if not (is_concrete(self.onsets) and is_concrete(self.width)):
+            return ()
+        o = np.asarray(self.onsets, float)
+        return tuple(float(x) for x in np.concatenate([o, o + float(np.max(self.width))]))
+
+
+class Function(Stimulus):
+    """Wraps a user function `fn(t) -> I` of time (ms); it must be traceable by JAX."""
+
+    fn: Callable = eqx.field(static=True)
+
+    def __call__(self, t):
+        return _float(self.fn(t))
+
+
+class Noise(Stimulus):
+    r"""Gaussian white or Ornstein-Uhlenbeck noise current.
+
+    White (`tau=None`): on each step of size $\Delta t$ the current is
+    $I = \mu + \sigma \xi / \sqrt{\Delta t}$, $\xi \sim N(0,1)$, so that the integrated
+    input over a step has variance $\sigma^2 \Delta t$ (units: current $\cdot$ ms$^{1/2}$ for
+    $\sigma$).
+
+    Ornstein-Uhlenbeck (`tau` in ms): $\tau\,\dot x = -(x - \mu) + \sigma\sqrt{2\tau}\,\eta(t)$
+    with stationary standard deviation $\sigma$ (current units), updated exactly:
+    $x \leftarrow \mu + (x - \mu) e^{-\Delta t/\tau} + \sigma\sqrt{1 - e^{-2\Delta t/\tau}}\,\xi$.
+    The process starts from its stationary distribution.
+
+    Needs `key=` in `simulate`; independent across cells (the shape of the population).
+    Only fixed-step methods accept it.
+    """
+
+    sigma: ArrayLike = 1.0
+    mean: ArrayLike = 0.0
+    tau: ArrayLike | None = None
+
+    def __check_init__(self):
+        check_nonnegative("Noise.sigma", self.sigma)
+        check_finite("Noise.mean", self.mean)
+        if self.tau is not None:
+            check_positive("Noise.tau", self.tau, "ms")
+
+    @property
+    def is_stochastic(self):
+        return True
+
+    def __call__(self, t):
+        # The deterministic part (used for shape inference and by adaptive solvers' checks).
+        return _float(self.mean)
+
+    def init(self, shape, dtype, *, key=None):
+        if key is None:
+            raise ValueError("Noise needs a PRNG key: pass key= to simulate")
+        if self.tau is None:
+            # White noise keeps no memory; the zeros only carry the shape and dtype.
+            return jnp.zeros(shape, dtype)
+        xi = jax.random.normal(key, shape, dtype)
+        return (self.mean + self.sigma * xi).astype(dtype)
+
+    def sample(self, state, t, dt, *, key=None):
+        if key is None:
+            raise ValueError("Noise needs a PRNG key: pass key= to simulate")
+        xi = jax.random.normal(key, jnp.shape(state), state.dtype)
+        if self.tau is None:
+            return (self.mean + self.sigma * xi / jnp.sqrt(dt)).astype(state.dtype), state
+        decay = jnp.exp(-dt / self.tau)
+        spread = self.sigma * jnp.sqrt(-jnp.expm1(-2 * dt / self.tau))
+        new = self.mean + (state - self.mean) * decay + spread * xi
+        # The current over this step is the value at its start (held, like other stimuli).
+        return state, new.astype(state.dtype)
+
+
+class Sum(Stimulus):
+    """The sum of several stimuli (built by `+`)."""
+
+    terms: tuple[Stimulus, ...]
+
+    def __init__(self, terms):
+        flat: list[Stimulus] = []
+        for s in terms:
+            s = as_stimulus(s)
+            flat.extend(s.terms if isinstance(s, Sum) else (s,))
+        self.terms = tuple(flat)
+
+    @property
+    def is_stochastic(self):
+        return any(s.is_stochastic for s in self.terms)
+
+    def __call__(self, t):
+        total = self.terms[0](t)
+        for s in self.terms[1:]:
+            total = total + s(t)
+        return total
+
+    def init(self, shape, dtype, *, key=None):
+        keys = [None if key is None else jax.random.fold_in(key, i) for i in range(len(self.terms))]
+        return tuple(s.init(shape, dtype, key=k) for s, k in zip(self.terms, keys))
+
+    def sample(self, state, t, dt, *, key=None):
+        total, new_state = None, []
+        for i, (s, st) in enumerate(zip(self.terms, state)):
+            k = None if key is None else jax.random.fold_in(key, i)
+            I, st = s.sample(st, t, dt, key=k)
+            new_state.append(st)
+            total = I if total is None else total + I
+        return total, tuple(new_state)
+
+    def discontinuities(self):
+        return tuple(sorted({x for s in self.terms for x in s.discontinuities()}))
