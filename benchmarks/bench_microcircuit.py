@@ -1,0 +1,179 @@
+"""Benchmark: the Potjans & Diesmann (2014) microcircuit at a scaling factor.
+
+Reports build, compile and run time separately, the real-time factor (run time / biological
+time), the memory of the synapse tables per synapse, the population rates, and a split of the
+step time into "neurons + background input" and "spike delivery" (the same network run
+without its projection), which shows what limits the run. CPU contention (load average and
+CPU-seconds per wall-second of this process) is recorded with every result.
+
+    python benchmarks/bench_microcircuit.py --scale 0.1 --duration 1000
+Writes benchmarks/results/microcircuit_<scale>_<device>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+
+
+def machine_info() -> dict:
+    import jax
+
+    dev = jax.devices()[0]
+    return {
+        "device": getattr(dev, "device_kind", str(dev)),
+        "platform": dev.platform,
+        "n_devices": jax.device_count(),
+        "jax_version": jax.__version__,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_avg_1min": os.getloadavg()[0],
+    }
+
+
+def _table_bytes(net) -> tuple[int, int]:
+    """(bytes of all synapse tables on the device, number of synapses)."""
+    nbytes, n_syn = 0, 0
+    for p in net.projections:
+        n_syn += p.n_synapses
+        for a in (p.rows, p.weight, p.delays):
+            if a is not None and np.ndim(a):
+                nbytes += int(a.size) * a.dtype.itemsize
+    return nbytes, n_syn
+
+
+def _time_steps(net, n_steps: int, key) -> tuple[float, float, float]:
+    """(compile s, wall s per step, CPU s per step) of `net.simulate` for `n_steps`."""
+    import equinox as eqx
+    import jax
+
+    st = net.init_state(key=key)
+    dyn, static = eqx.partition(net, eqx.is_array)
+    f = jax.jit(lambda d, s: eqx.combine(d, static).simulate(s, n_steps))
+    t0 = time.perf_counter()
+    c = f.lower(dyn, st).compile()
+    comp = time.perf_counter() - t0
+    st, _ = jax.block_until_ready(c(dyn, st))  # warm-up (and past the initial transient)
+    t0, c0 = time.perf_counter(), time.process_time()
+    jax.block_until_ready(c(dyn, st))
+    return comp, (time.perf_counter() - t0) / n_steps, (time.process_time() - c0) / n_steps
+
+
+def bench_microcircuit(
+    scale: float = 0.1,
+    duration_ms: float = 1000.0,
+    *,
+    background: str = "poisson",
+    seed: int = 0,
+    breakdown: bool = True,
+    t_rates_from: float = 200.0,
+) -> dict:
+    """Run the microcircuit at `scale` for `duration_ms` and return the measurements."""
+    import jax
+
+    from spikejax import network as nw
+    from spikejax.network._microcircuit import (
+        MICROCIRCUIT_REFERENCE_RATES,
+        microcircuit,
+        microcircuit_parameters,
+        microcircuit_rates,
+    )
+
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    net, mons = microcircuit(scale, key=jax.random.key(seed), background=background)
+    build_s = time.perf_counter() - t0
+    c0 = time.process_time()
+    res = nw.run(net, duration_ms, key=jax.random.key(seed + 1), monitors=mons, chunk_steps=5000)
+    cpu_s = time.process_time() - c0
+    prm = microcircuit_parameters(scale)
+    rates = microcircuit_rates(res, prm["n"], t_start=min(t_rates_from, duration_ms / 2))
+    nbytes, n_syn = _table_bytes(getattr(res, "network", net))
+    n_spikes = sum(v[0].size for v in res.spikes.values())
+    n_steps = int(round(duration_ms / net.dt))
+    out = {
+        "scale": scale,
+        "background": background,
+        "duration_ms": duration_ms,
+        "dt_ms": net.dt,
+        "dtype": str(net.dtype),
+        "n_neurons": int(prm["n"].sum()),
+        "n_synapses": n_syn,
+        "build_s": build_s,
+        "compile_s": res.compile_s,
+        "run_s": res.run_s,
+        "real_time_factor": res.run_s / (duration_ms * 1e-3),
+        "us_per_step": res.run_s / n_steps * 1e6,
+        "process_cpu_s_per_wall_s": cpu_s / max(res.compile_s + res.run_s, 1e-9),
+        "synapse_table_bytes": nbytes,
+        "bytes_per_synapse": nbytes / max(n_syn, 1),
+        "spikes_per_step": n_spikes / n_steps,
+        "synaptic_events_per_bio_s": n_spikes * n_syn / prm["n"].sum() / (duration_ms * 1e-3),
+        "rates_hz": rates,
+        "reference_rates_hz": dict(MICROCIRCUIT_REFERENCE_RATES),
+        "load_avg_1min_start": load0,
+        "load_avg_1min_end": os.getloadavg()[0],
+    }
+    if breakdown:
+        # The same network without its projection: neuron update + background input only.
+        bare = nw.Network(
+            list(net.populations.values()), [], net.inputs, dt=net.dt, dtype=net.dtype
+        )
+        k = jax.random.key(seed + 2)
+        n_b = min(2000, n_steps)
+        comp_f, wall_f, cpu_f = _time_steps(net, n_b, k)
+        comp_b, wall_b, cpu_b = _time_steps(bare, n_b, k)
+        out["breakdown"] = {
+            "steps_timed": n_b,
+            "full_us_per_step": wall_f * 1e6,
+            "full_cpu_us_per_step": cpu_f * 1e6,
+            "neurons_input_us_per_step": wall_b * 1e6,
+            "neurons_input_cpu_us_per_step": cpu_b * 1e6,
+            "delivery_cpu_us_per_step": (cpu_f - cpu_b) * 1e6,
+            "delivery_ns_per_synaptic_event": (cpu_f - cpu_b)
+            * 1e9
+            / max(n_spikes / n_steps * n_syn / prm["n"].sum(), 1e-9),
+            "compile_s_full": comp_f,
+            "compile_s_without_projection": comp_b,
+        }
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--duration", type=float, default=1000.0, help="biological time, ms")
+    ap.add_argument("--background", default="poisson", choices=("poisson", "dc"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    res = {"machine": machine_info()}
+    res["microcircuit"] = bench_microcircuit(
+        args.scale,
+        args.duration,
+        background=args.background,
+        seed=args.seed,
+        breakdown=not args.no_breakdown,
+    )
+    res["machine"]["load_avg_1min_at_end"] = os.getloadavg()[0]
+    dev = res["machine"]["device"].replace(" ", "_")
+    path = args.out or os.path.join(RESULTS, f"microcircuit_{args.scale:g}_{dev}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(res, f, indent=2, default=float)
+    print(json.dumps(res, indent=2, default=float))
+    print(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""Connectivity rules: each builds `(pre, post)` index arrays (numpy, int64) on the host.
+
+Rules are deterministic given a `numpy.random.Generator` (derived from a JAX key by
+`Projection`). They return synapses sorted by `(pre, post)` index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "AllToAll",
+    "Connectivity",
+    "Explicit",
+    "FixedInDegree",
+    "FixedOutDegree",
+    "FixedProbability",
+    "OneToOne",
+]
+
+
+def _check_prob(name, p):
+    if not (0.0 <= p <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1], got {p!r}")
+
+
+def _sort(pre, post, *extra):
+    order = np.lexsort((post, pre))
+    return (pre[order], post[order], *[None if e is None else e[order] for e in extra])
+
+
+class Connectivity:
+    """Abstract connectivity rule."""
+
+    def build(self, n_pre: int, n_post: int, rng: np.random.Generator, same_population: bool):
+        raise NotImplementedError
+
+
+class AllToAll(Connectivity):
+    """Every pre neuron to every post neuron (`autapses=False` drops i->i within a population)."""
+
+    def __init__(self, *, autapses: bool = True):
+        self.autapses = autapses
+
+    def build(self, n_pre, n_post, rng, same_population):
+        pre, post = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
+        if same_population and not self.autapses:
+            keep = pre != post
+            pre, post = pre[keep], post[keep]
+        return pre, post
+
+
+class OneToOne(Connectivity):
+    """Neuron i to neuron i (`n_pre == n_post` required)."""
+
+    def build(self, n_pre, n_post, rng, same_population):
+        if n_pre != n_post:
+            raise ValueError(f"OneToOne needs equal population sizes, got {n_pre} and {n_post}")
+        i = np.arange(n_pre, dtype=np.int64)
+        return i, i.copy()
+
+
+class FixedProbability(Connectivity):
+    """Each pair connected independently with probability `p` (Bernoulli; Brian2's `p=`)."""
+
+    def __init__(self, p: float, *, autapses: bool = True):
+        _check_prob("FixedProbability.p", p)
+        self.p = float(p)
+        self.autapses = autapses
+
+    def build(self, n_pre, n_post, rng, same_population):
+        # Number of post targets per pre neuron ~ Binomial(n_post, p), then a uniform subset.
+        pre_l, post_l = [], []
+        counts = rng.binomial(n_post, self.p, size=n_pre)
+        for i in range(n_pre):
+            k = int(counts[i])
+            if k == 0:
+                continue
+            if same_population and not self.autapses:
+                t = rng.choice(n_post - 1, size=min(k, n_post - 1), replace=False)
+                t = t + (t >= i)
+            else:
+                t = rng.choice(n_post, size=k, replace=False)
+            pre_l.append(np.full(t.size, i, np.int64))
+            post_l.append(np.sort(t).astype(np.int64))
+        if not pre_l:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(pre_l), np.concatenate(post_l)
+
+
+class FixedInDegree(Connectivity):
+    """Each post neuron receives exactly `k` synapses from distinct random pre neurons."""
+
+    def __init__(self, k: int, *, autapses: bool = True):
+        if not (int(k) == k and k >= 0):
+            raise ValueError(f"FixedInDegree.k must be an integer >= 0, got {k!r}")
+        self.k = int(k)
+        self.autapses = autapses
+
+    def build(self, n_pre, n_post, rng, same_population):
+        avail = n_pre - (1 if same_population and not self.autapses else 0)
+        if self.k > avail:
+            raise ValueError(f"FixedInDegree.k must be <= {avail} (pre neurons), got {self.k}")
+        # random keys per row, argpartition: k distinct sources per target, vectorised
+        pre = np.empty((n_post, self.k), np.int64)
+        for j in range(n_post):
+            if same_population and not self.autapses:
+                t = rng.choice(n_pre - 1, size=self.k, replace=False)
+                pre[j] = t + (t >= j)
+            else:
+                pre[j] = rng.choice(n_pre, size=self.k, replace=False)
+        post = np.repeat(np.arange(n_post, dtype=np.int64), self.k)
+        pre, post = _sort(pre.reshape(-1), post)
+        return pre, post
+
+
+class FixedOutDegree(Connectivity):
+    """Each pre neuron sends exactly `k` synapses to distinct random post neurons."""
+
+    def __init__(self, k: int, *, autapses: bool = True):
+        if not (int(k) == k and k >= 0):
+            raise ValueError(f"FixedOutDegree.k must be an integer >= 0, got {k!r}")
+        self.k = int(k)
+        self.autapses = autapses
+
+    def build(self, n_pre, n_post, rng, same_population):
+        post_t, pre_t = FixedInDegree(self.k, autapses=self.autapses).build(
+            n_post, n_pre, rng, same_population
+        )
+        pre, post = _sort(pre_t, post_t)
+        return pre, post
+
+
+class Explicit(Connectivity):
+    """Explicit synapse list: `pre`, `post` index arrays and optional per-synapse `weight`
+    and `delay` (ms) arrays of the same length."""
+
+    def __init__(self, pre, post, weight=None, delay=None):
+        self.pre = np.asarray(pre)
+        self.post = np.asarray(post)
+        if self.pre.ndim != 1 or self.pre.shape != self.post.shape:
+            raise ValueError(
+                f"Explicit: pre and post must be 1-d of equal length, got shapes "
+                f"{self.pre.shape} and {self.post.shape}"
+            )
+        for name, v in (("weight", weight), ("delay", delay)):
+            if v is not None and np.shape(v) not in ((), self.pre.shape):
+                raise ValueError(
+                    f"Explicit: {name} must be a scalar or have shape {self.pre.shape}, "
+                    f"got {np.shape(v)}"
+                )
+        self.weight = None if weight is None else np.asarray(weight, dtype=float)
+        self.delay = None if delay is None else np.asarray(delay, dtype=float)
+
+    def build(self, n_pre, n_post, rng, same_population):
+        if self.pre.size and not (
+            self.pre.min() >= 0
+            and self.pre.max() < n_pre
+            and self.post.min() >= 0
+            and self.post.max() < n_post
+        ):
+            raise ValueError(
+                f"Explicit: indices out of range: pre must be in [0, {n_pre}), "
+                f"post in [0, {n_post})"
+            )
+        return self.pre.astype(np.int64), self.post.astype(np.int64)

@@ -1,0 +1,396 @@
+r"""The Potjans & Diesmann (2014) cortical microcircuit as a built-in network.
+
+77,169 current-based LIF neurons in 8 populations (excitatory and inhibitory cells of layers
+2/3, 4, 5 and 6) under about 1 mm$^2$ of early sensory cortex, about $3\times10^8$ synapses,
+driven by Poisson (or equivalent DC) background input.
+
+Parameters follow the paper (Table 5) and the reference implementation
+(INM-6 / NEST `microcircuit-PD14-model`, `network_params.py`):
+
+* LIF (`iaf_psc_exp`): $C_m = 250$ pF, $\tau_m = 10$ ms, $E_L = V_\mathrm{reset} = -65$ mV,
+  $V_\mathrm{th} = -50$ mV, $t_\mathrm{ref} = 2$ ms; exponential PSCs $\tau_s = 0.5$ ms.
+* Connections: `fixed_total_number` with multapses and autapses; the number of synapses
+  from $j$ to $i$ is $S_{ij} = \ln(1 - C_{ij}) / \ln(1 - 1/(N_i N_j))$ for the connection
+  probability table $C_{ij}$, times `scale * k_scale`.
+* Weights: mean PSP 0.15 mV, i.e. a PSC of 87.81 pA (the peak of the PSP of an
+  exponential current), relative sd 0.1; inhibitory $g = -4$; L4e $\to$ L2/3e doubled.
+  Resampled until the sign is right.
+* Delays: normal, mean 1.5 ms (excitatory) / 0.75 ms (inhibitory), relative sd 0.5,
+  resampled until $\geq \Delta t / 2$, rounded to steps (so $\geq \Delta t$).
+* Background: `K_ext` = (1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100) Poisson inputs at
+  8 Hz per neuron (binomial draws per neuron, no stored synapses), or their mean as a DC
+  current $I = \nu_\mathrm{bg} K_\mathrm{ext} J \tau_s$.
+* Down-scaling the in-degrees by $k$ (`k_scale`) multiplies weights by $1/\sqrt{k}$ (keeping
+  the input variance) and adds the lost mean input as DC,
+  $\Delta I_i = \tau_s (1 - \sqrt{k}) \sum_j J_{ij} K_{ij} \nu_j$ with the full-scale rates
+  $\nu_j$ (and likewise for the Poisson background), as in the reference implementation.
+
+The engine integrates the membrane with exponential Euler for a current held over each
+step; an exponential PSC of weight $J$ then delivers the charge
+$J\,\Delta t / (1 - e^{-\Delta t/\tau_s})$ instead of $J \tau_s$ (10 % more at
+$\Delta t = 0.1$, $\tau_s = 0.5$ ms). `charge_correction=True` (default) multiplies every PSC
+by $(\tau_s/\Delta t)(1 - e^{-\Delta t/\tau_s})$ so that each PSC carries the exact charge.
+
+Measured rates (Hz, 0.2-1.2 s, seed 0; published full-scale values in brackets), L2/3e, L2/3i,
+L4e, L4i, L5e, L5i, L6e, L6i: scale 0.1: 0.51 (0.90), 2.18 (2.97), 3.93 (4.41), 4.99 (5.88),
+7.03 (7.57), 7.71 (8.63), 0.87 (1.11), 7.06 (7.83); scale 0.05: 0.27, 1.34, 3.24, 3.86, 5.56,
+6.49, 0.53, 6.05. The rates approach the published ones as the in-degree scaling approaches
+1 (at 0.02 the upper layers nearly fall silent); without the charge correction (10 % stronger
+PSCs) scale 0.1 gives 0.70, 2.90, 4.40, 5.95, 7.73, 8.93, 1.03, 8.14.
+
+Reference: Potjans TC, Diesmann M (2014) The cell-type specific cortical microcircuit:
+relating structure and activity in a full-scale spiking network model. Cereb Cortex
+24(3):785-806. doi:10.1093/cercor/bhs358.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..models import LIF
+from ._connectivity import Explicit
+from ._input import PoissonInput
+from ._monitor import SpikeMonitor
+from ._network import Network
+from ._population import Population
+from ._projection import Projection, _rng_from_key
+from ._synapse import Exponential
+
+__all__ = [
+    "MICROCIRCUIT_NAME",
+    "MICROCIRCUIT_POPULATIONS",
+    "MICROCIRCUIT_REFERENCE_RATES",
+    "microcircuit",
+    "microcircuit_parameters",
+    "microcircuit_rates",
+]
+
+#: Name of the single population of the `"merged"` layout.
+MICROCIRCUIT_NAME = "microcircuit"
+
+#: Population names (layer and type), in the order of every table below.
+MICROCIRCUIT_POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
+
+_FULL_N = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948])
+
+# Connection probabilities C[target, source] (Potjans & Diesmann 2014, Table 5).
+_CONN_PROBS = np.array(
+    [
+        [0.1009, 0.1689, 0.0437, 0.0818, 0.0323, 0.0, 0.0076, 0.0],
+        [0.1346, 0.1371, 0.0316, 0.0515, 0.0755, 0.0, 0.0042, 0.0],
+        [0.0077, 0.0059, 0.0497, 0.1350, 0.0067, 0.0003, 0.0453, 0.0],
+        [0.0691, 0.0029, 0.0794, 0.1597, 0.0033, 0.0, 0.1057, 0.0],
+        [0.1004, 0.0622, 0.0505, 0.0057, 0.0831, 0.3726, 0.0204, 0.0],
+        [0.0548, 0.0269, 0.0257, 0.0022, 0.0600, 0.3158, 0.0086, 0.0],
+        [0.0156, 0.0066, 0.0211, 0.0166, 0.0572, 0.0197, 0.0396, 0.2252],
+        [0.0364, 0.0010, 0.0034, 0.0005, 0.0277, 0.0080, 0.0658, 0.1443],
+    ]
+)
+
+_K_EXT = np.array([1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100])
+
+#: Mean rates (Hz) of the full-scale model in the reference implementation
+#: (`full_mean_rates` of INM-6 microcircuit-PD14-model, one NEST run; also used for the
+#: DC compensation of down-scaled in-degrees).
+MICROCIRCUIT_REFERENCE_RATES = dict(
+    zip(MICROCIRCUIT_POPULATIONS, (0.903, 2.965, 4.414, 5.876, 7.569, 8.633, 1.105, 7.829))
+)
+
+_BG_RATE = 8.0  # Hz
+_PSP_EXC = 0.15  # mV
+_G = -4.0
+_W_REL_SD = 0.1
+_D_EXC, _D_INH, _D_REL_SD = 1.5, 0.75, 0.5  # ms
+_C_M, _TAU_M, _TAU_SYN = 250.0, 10.0, 0.5  # pF, ms, ms
+_E_L, _V_TH, _V_RESET, _T_REF = -65.0, -50.0, -65.0, 2.0
+_V0_MEAN = np.array([-68.28, -63.16, -63.33, -63.45, -63.11, -61.66, -66.72, -61.43])
+_V0_SD = np.array([5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48])
+
+
+def _psc_over_psp(C_m, tau_m, tau_s):
+    """PSC amplitude (pA) per mV of PSP peak for an exponential current into an LIF membrane."""
+    t_peak = tau_m * tau_s / (tau_m - tau_s) * math.log(tau_m / tau_s)
+    peak = (
+        tau_s
+        / (C_m * (1 - tau_s / tau_m))
+        * (math.exp(-t_peak / tau_m) - math.exp(-t_peak / tau_s))
+    )
+    return 1.0 / peak
+
+
+def microcircuit_parameters(
+    scale: float = 1.0, *, k_scale: float | None = None, background: str = "poisson"
+) -> dict:
+    r"""Derived parameters of the microcircuit at neuron-number scaling `scale` and in-degree
+    scaling `k_scale` (default: `scale`), as numpy arrays in `MICROCIRCUIT_POPULATIONS` order:
+    `n` (neurons), `n_synapses[target, source]`, `indegree[target, source]` (mean synapses per
+    target neuron), `weight[target, source]` (mean PSC, pA, signed), `weight_ext` (pA),
+    `k_ext` (Poisson inputs per neuron), `dc` (pA per neuron), `full_n_synapses`."""
+    _check_scale("scale", scale)
+    k_scale = scale if k_scale is None else k_scale
+    _check_scale("k_scale", k_scale)
+    if background not in ("poisson", "dc"):
+        raise ValueError(f"background must be 'poisson' or 'dc', got {background!r}")
+    prod = np.outer(_FULL_N, _FULL_N).astype(float)
+    full_syn = np.log1p(-_CONN_PROBS) / np.log1p(-1.0 / prod)
+    n = np.round(_FULL_N * scale).astype(np.int64)
+    if np.any(n < 1):
+        raise ValueError(f"scale={scale} leaves a population empty; use scale >= {1 / 1065:.4g}")
+    n_syn = np.round(full_syn * scale * k_scale).astype(np.int64)
+    k_ext = np.round(_K_EXT * k_scale).astype(np.int64)
+    J = _PSP_EXC * _psc_over_psp(_C_M, _TAU_M, _TAU_SYN)  # 87.81 pA
+    W = np.tile(np.array([J, _G * J]), (8, 4))
+    W[0, 2] = 2.0 * J  # L4e -> L2/3e doubled
+    w_ext = J
+    dc = _BG_RATE * _K_EXT * w_ext * _TAU_SYN * 1e-3 if background == "dc" else np.zeros(8)
+    if k_scale != 1.0:
+        rates = np.array([MICROCIRCUIT_REFERENCE_RATES[p] for p in MICROCIRCUIT_POPULATIONS])
+        full_indeg = full_syn / _FULL_N[:, None]
+        lost = 1e-3 * _TAU_SYN * (1.0 - math.sqrt(k_scale))
+        dc = dc + lost * np.sum(W * full_indeg * rates, axis=1)
+        if background == "poisson":
+            dc = dc + lost * w_ext * _K_EXT * _BG_RATE
+        W = W / math.sqrt(k_scale)
+        w_ext = w_ext / math.sqrt(k_scale)
+    return {
+        "n": n,
+        "n_synapses": n_syn,
+        "indegree": n_syn / n[:, None],
+        "weight": W,
+        "weight_ext": float(w_ext),
+        "k_ext": k_ext,
+        "dc": dc,
+        "full_n_synapses": full_syn,
+        "scale": float(scale),
+        "k_scale": float(k_scale),
+        "background": background,
+    }
+
+
+class _PerNeuronPoissonInput(PoissonInput):
+    r"""`PoissonInput` whose number of sources depends on the neuron: neuron $i$ gets
+    $\mathrm{Binomial}(K_{g_i}, \nu\,\Delta t)$ inputs of weight `weight` per step, $g_i$ its
+    group (population) and $K_g$ = `group_sources[g]`. Sampled by inversion against each
+    group's CDF, truncated like `PoissonInput.draw` (with the largest $K_g$)."""
+
+    groups: Any
+    group_sources: tuple = eqx.field(static=True)
+
+    def __init__(self, target, groups, group_sources, rate, weight, *, synapse=None, receptor=None):
+        ks = tuple(int(k) for k in group_sources)
+        super().__init__(target, max(ks), rate, weight, synapse=synapse, receptor=receptor)
+        self.groups = jnp.asarray(groups, jnp.int32)
+        self.group_sources = ks
+
+    def draw(self, key, n: int, dt: float, dtype, max_count: int | None = None):
+        m = self.max_count(dt) if max_count is None else max_count
+        p = jnp.asarray(self.rate, dtype) * (dt * 1e-3)
+        N = jnp.asarray(self.group_sources, dtype)[:, None]
+        j = jnp.arange(m, dtype=dtype)[None, :]
+        gl = jax.scipy.special.gammaln
+        logpmf = (
+            gl(N + 1.0)
+            - gl(j + 1.0)
+            - gl(jnp.maximum(N - j, 0.0) + 1.0)
+            + j * jnp.log(jnp.where(p > 0, p, 1.0))
+            + (N - j) * jnp.log1p(-p)
+        )
+        pmf = jnp.where((j <= N) & (p > 0), jnp.exp(logpmf), 0.0)
+        pmf = jnp.where(p > 0, pmf, (j == 0).astype(dtype))
+        cdf = jnp.cumsum(pmf, axis=1)[self.groups]  # (n, m)
+        u = jax.random.uniform(key, (n,), dtype)
+        counts = jnp.sum(u[:, None] >= cdf, axis=1).astype(dtype)
+        return counts * jnp.asarray(self.weight, dtype)
+
+
+def microcircuit_rates(result, n=None, *, t_start: float = 0.0) -> dict[str, float]:
+    """Mean rate (Hz) of each of the 8 populations in `result` (a `RunResult` with spike
+    monitors) over spikes after `t_start` ms. `n`: population sizes
+    (`microcircuit_parameters(scale)["n"]`), needed for the `"merged"` layout."""
+    dur = (result.t_stop - max(t_start, result.t_start)) * 1e-3
+    if not (dur > 0):
+        raise ValueError(f"t_start must be < the end of the run ({result.t_stop} ms)")
+    if MICROCIRCUIT_NAME not in result.spikes:
+        out = {}
+        for p in MICROCIRCUIT_POPULATIONS:
+            _, t = result.spikes[p]
+            out[p] = float(np.sum(t > t_start) / (result.n_neurons[p] * dur))
+        return out
+    if n is None:
+        raise ValueError("microcircuit_rates: give the population sizes n for the merged layout")
+    offs = np.concatenate([[0], np.cumsum(n)])
+    i, t = result.spikes[MICROCIRCUIT_NAME]
+    counts = np.bincount(np.searchsorted(offs, i[t > t_start], side="right") - 1, minlength=8)
+    return {p: float(counts[k] / (n[k] * dur)) for k, p in enumerate(MICROCIRCUIT_POPULATIONS)}
+
+
+def _check_scale(name, s):
+    if not (isinstance(s, (int, float, np.floating)) and 0 < s <= 1):
+        raise ValueError(f"{name} must be a number in (0, 1], got {s!r}")
+
+
+def _redraw_normal(rng, mean, sd, n, ok):
+    """Normal samples, redrawing those that fail `ok` (NEST's `redraw`)."""
+    x = rng.normal(mean, sd, n)
+    bad = ~ok(x)
+    for _ in range(100):
+        if not bad.any():
+            return x
+        x[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = ~ok(x)
+    raise RuntimeError("could not draw values in the allowed range")  # pragma: no cover
+
+
+def _draw_blocks(prm, key, dt):
+    """The synapses of every non-empty (target i, source j) pair as
+    `(i, j, pre, post, weight pA, delay ms)`, indices local to the populations."""
+    keys = jax.random.split(key, 64)
+    blocks = []
+    for i in range(8):
+        for j in range(8):
+            s = int(prm["n_synapses"][i, j])
+            if s == 0:
+                continue
+            rng = _rng_from_key(keys[8 * i + j])
+            pre = rng.integers(0, int(prm["n"][j]), s)
+            post = rng.integers(0, int(prm["n"][i]), s)
+            w_mean = prm["weight"][i, j]
+            if w_mean > 0:
+                w = _redraw_normal(rng, w_mean, _W_REL_SD * w_mean, s, lambda x: x >= 0)
+            else:
+                w = _redraw_normal(rng, w_mean, -_W_REL_SD * w_mean, s, lambda x: x <= 0)
+            d_mean = _D_EXC if j % 2 == 0 else _D_INH
+            d = _redraw_normal(rng, d_mean, _D_REL_SD * d_mean, s, lambda x: x >= 0.5 * dt)
+            blocks.append((i, j, pre, post, w, d))
+    return blocks
+
+
+def microcircuit(
+    scale: float = 0.1,
+    *,
+    key,
+    k_scale: float | None = None,
+    background: str = "poisson",
+    dt: float = 0.1,
+    dtype=None,
+    charge_correction: bool = True,
+    layout: str = "merged",
+    propagation: str = "auto",
+    spike_buffer: int | None = None,
+):
+    r"""The Potjans & Diesmann (2014) microcircuit (see the module docstring for every
+    parameter) at `scale` times the neuron numbers (1.0: 77,169 neurons, about $3\times10^8$
+    synapses) and `k_scale` (default `scale`) times the in-degrees, with the reference
+    implementation's weight and DC compensation for `k_scale < 1`.
+
+    **Arguments:**
+    - `scale`, `k_scale`: in (0, 1].
+    - `key`: PRNG key for connectivity, weights, delays and initial potentials
+      ($V_0 \sim N(\mu_p, \sigma_p)$, the reference's "optimized" per-population values).
+    - `background`: `"poisson"` (binomial draws per neuron and step, as the paper) or `"dc"`.
+    - `dt`: time step (ms); `charge_correction`: see the module docstring.
+    - `layout`: `"merged"` (default): one population `"microcircuit"` of all neurons in
+      `MICROCIRCUIT_POPULATIONS` order and one projection holding every synapse (one event
+      delivery per step; compiles in seconds); `"populations"`: 8 populations and one
+      projection per non-empty pair (up to 64; each compiled and delivered separately,
+      about 70x slower per step and 60x slower to compile on CPU at scale 0.02, measured).
+      `microcircuit_rates` reads per-population rates from either.
+    - `propagation`, `spike_buffer`: passed to every `Projection`; the default spike buffer
+      is 6x the expected spikes per step at the published rates (at least 32; rounded up to
+      a power of 2). `run` grows it (repeating the chunk) if a step has more spikes.
+
+    **Returns:** `(network, monitors)`, one `SpikeMonitor` per population. Currents are in
+    pA ($R = \tau_m / C_m = 0.04$ mV/pA)."""
+    prm = microcircuit_parameters(scale, k_scale=k_scale, background=background)
+    if layout not in ("merged", "populations"):
+        raise ValueError(f"layout must be 'merged' or 'populations', got {layout!r}")
+    if not (float(dt) > 0):
+        raise ValueError(f"dt must be > 0 ms, got {dt!r}")
+    corr = (_TAU_SYN / dt) * (1.0 - math.exp(-dt / _TAU_SYN)) if charge_correction else 1.0
+    lif = LIF(tau_m=_TAU_M, E_L=_E_L, V_th=_V_TH, V_reset=_V_RESET, t_ref=_T_REF, R=_TAU_M / _C_M)
+    syn = Exponential(_TAU_SYN)
+    k_init, k_conn = jax.random.split(key)
+    rng0 = _rng_from_key(k_init)
+    v0 = [rng0.normal(_V0_MEAN[i], _V0_SD[i], int(prm["n"][i])) for i in range(8)]
+    blocks = [
+        (i, j, pre, post, corr * w, d) for i, j, pre, post, w, d in _draw_blocks(prm, k_conn, dt)
+    ]
+    if spike_buffer is None:
+        # The event path gathers `spike_buffer` rows every step (padding included), so size it
+        # for the expected spikes per step at the reference rates (x6, at least 32); the
+        # runner grows it and repeats the chunk if more neurons spike in one step.
+        rates = np.array([MICROCIRCUIT_REFERENCE_RATES[q] for q in MICROCIRCUIT_POPULATIONS])
+        expect = float(np.sum(prm["n"] * rates)) * dt * 1e-3
+        spike_buffer = max(32, 1 << math.ceil(math.log2(max(6.0 * expect, 1.0))))
+    kw = dict(synapse=syn, receptor="syn", propagation=propagation, spike_buffer=spike_buffer)
+    if layout == "merged":
+        offs = np.concatenate([[0], np.cumsum(prm["n"])])
+        n_tot = int(offs[-1])
+        pop = Population(
+            lif,
+            n_tot,
+            name=MICROCIRCUIT_NAME,
+            I_ext=np.repeat(prm["dc"], prm["n"]),
+            initial={"V": np.concatenate(v0)},
+        )
+        pre = np.concatenate([offs[j] + b[2] for b in blocks for j in [b[1]]])
+        post = np.concatenate([offs[i] + b[3] for b in blocks for i in [b[0]]])
+        w = np.concatenate([b[4] for b in blocks])
+        d = np.concatenate([b[5] for b in blocks])
+        projs = [
+            Projection(
+                pop, pop, Explicit(pre, post, weight=w, delay=d), name=MICROCIRCUIT_NAME, **kw
+            )
+        ]
+        inputs = []
+        if background == "poisson":
+            inputs.append(
+                _PerNeuronPoissonInput(
+                    MICROCIRCUIT_NAME,
+                    np.repeat(np.arange(8), prm["n"]),
+                    prm["k_ext"],
+                    _BG_RATE,
+                    corr * prm["weight_ext"],
+                    synapse=syn,
+                    receptor="syn",
+                )
+            )
+        net = Network([pop], projs, inputs, dt=dt, dtype=dtype)
+        return net, (SpikeMonitor(MICROCIRCUIT_NAME),)
+    pops = [
+        Population(
+            lif, int(prm["n"][i]), name=name, I_ext=float(prm["dc"][i]), initial={"V": v0[i]}
+        )
+        for i, name in enumerate(MICROCIRCUIT_POPULATIONS)
+    ]
+    projs = [
+        Projection(
+            pops[j],
+            pops[i],
+            Explicit(pre, post, weight=w, delay=d),
+            name=f"{MICROCIRCUIT_POPULATIONS[j]}->{MICROCIRCUIT_POPULATIONS[i]}",
+            **kw,
+        )
+        for i, j, pre, post, w, d in blocks
+    ]
+    inputs = []
+    if background == "poisson":
+        inputs = [
+            PoissonInput(
+                name,
+                int(prm["k_ext"][i]),
+                _BG_RATE,
+                corr * prm["weight_ext"],
+                synapse=syn,
+                receptor="syn",
+            )
+            for i, name in enumerate(MICROCIRCUIT_POPULATIONS)
+        ]
+    net = Network(pops, projs, inputs, dt=dt, dtype=dtype)
+    return net, tuple(SpikeMonitor(p) for p in MICROCIRCUIT_POPULATIONS)

@@ -1,0 +1,70 @@
+"""Monitors: what a run records. Spikes are stored compactly as (index, time) pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import numpy as np
+
+
+class Monitor(eqx.Module):
+    """Abstract monitor."""
+
+    population: str = eqx.field(static=True)
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+
+class SpikeMonitor(Monitor):
+    """All spikes of `population` as `(neuron index, time in ms)` arrays. On the device each
+    step's spikes are bit-packed (`n/8` bytes per step), so no spike can be lost; the host
+    turns each chunk into index/time arrays."""
+
+    def __init__(self, population):
+        self.population = getattr(population, "name", population)
+
+    @property
+    def key(self):
+        return f"spikes/{self.population}"
+
+
+class RateMonitor(Monitor):
+    """Population rate (Hz) of `population` at every step: spike count / (n dt)."""
+
+    def __init__(self, population):
+        self.population = getattr(population, "name", population)
+
+    @property
+    def key(self):
+        return f"rate/{self.population}"
+
+
+class StateMonitor(Monitor):
+    r"""State variables `variables` of the neurons `indices` (default: all) every `every` steps
+    (at global steps that are multiples of `every`, time $t = k\,\Delta t$)."""
+
+    variables: tuple = eqx.field(static=True)
+    indices: tuple | None = eqx.field(static=True)
+    every: int = eqx.field(static=True)
+
+    def __init__(self, population, variables: str | Sequence[str], *, indices=None, every: int = 1):
+        self.population = getattr(population, "name", population)
+        self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
+        if not self.variables:
+            raise ValueError("StateMonitor.variables must name at least one state variable")
+        if indices is not None:
+            idx = np.asarray(indices).reshape(-1)
+            if idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+                raise ValueError("StateMonitor.indices must be a non-empty sequence of integers")
+            indices = tuple(int(i) for i in idx)
+        self.indices = indices
+        if not (int(every) == every and every >= 1):
+            raise ValueError(f"StateMonitor.every must be an integer >= 1, got {every!r}")
+        self.every = int(every)
+
+    @property
+    def key(self):
+        return f"state/{self.population}/{'+'.join(self.variables)}/{self.every}"

@@ -1,0 +1,419 @@
+r"""The network: populations, compiled projections and inputs, and its pure step function.
+
+One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
+
+1. read and clear ring-buffer slot $k \bmod D$ of every receptor, add per-target Poisson input;
+2. add the arrivals to the synapses (`Delta`: jump of $V$, except in a refractory period);
+3. advance every neuron with its scheme, input $I = I_\mathrm{ext}(t_k) + \sum I_\mathrm{syn}
+   + \sum_r g_r (E_r - V)$ (conductances held over the step; the $V$-dependence is inside the
+   vector field, so exponential Euler integrates the membrane exactly for frozen $g$);
+4. spikes $s = $ `spike_fn(threshold_distance(y))`, reset
+   $y \leftarrow (1-s)y + s\,\mathrm{reset}(y)$
+   (continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
+5. decay synapses exactly over $\Delta t$; write spikes into slots $(k + 1 + d) \bmod D$.
+
+`Network.step(state)` is a pure function of the network's arrays and the state (which holds
+the step counter and the base PRNG key; step $k$ uses `fold_in(key, k)`), so runs are
+deterministic per key, chunking does not change them, and `jax.vmap` batches networks.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validation import check_positive
+from ._input import NoiseCurrent, PoissonInput
+from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from ._population import PoissonPopulation, Population, SpikeSource
+from ._projection import CompiledProjection, Projection, select_spikes
+from ._synapse import Delta, Synapse
+
+State = dict[str, Any]
+
+
+class _Driven:
+    r"""A model whose input adds conductance currents $\sum g (E - V)$ to a fixed current."""
+
+    def __init__(self, model, conductances):
+        self.model = model
+        self.conductances = conductances
+
+    def _current(self, y, I):
+        V = y[self.model.voltage_name]
+        for g, E in self.conductances:
+            I = I + g * (E - V)
+        return I
+
+    def vector_field(self, t, y, I):
+        return self.model.vector_field(t, y, self._current(y, I))
+
+    def diagonal_jacobian(self, t, y, I):
+        r"""The model's diagonal entries at the total current, plus the conductance term
+        $\partial f_V/\partial I \cdot (-\sum g)$ for the membrane potential."""
+        name = self.model.voltage_name
+        I_tot = self._current(y, I)
+        a = dict(self.model.diagonal_jacobian(t, y, I_tot))
+        _, dfdI = jax.jvp(
+            lambda J: self.model.vector_field(t, y, J)[name], (I_tot,), (jnp.ones_like(I_tot),)
+        )
+        g_tot = sum(g for g, _ in self.conductances)
+        a[name] = a[name] - dfdI * g_tot
+        return a
+
+
+class Network(eqx.Module):
+    """A spiking network.
+
+    **Arguments:**
+    - `populations`: sequence of `Population` / `PoissonPopulation` / `SpikeSource` (unique
+      names).
+    - `projections`: sequence of `Projection`.
+    - `inputs`: sequence of `PoissonInput` / `NoiseCurrent`.
+    - `dt`: time step in ms (> 0).
+    - `dtype`: floating dtype of the state (default: JAX's default float, float32 unless x64
+      is enabled; pass `jnp.float64` with x64 for double precision).
+    """
+
+    populations: dict
+    projections: tuple
+    inputs: tuple
+    synapses: dict
+    dt: float = eqx.field(static=True)
+    dtype: Any = eqx.field(static=True)
+    buffer_slots_: tuple = eqx.field(static=True)
+    poisson_max_: tuple = eqx.field(static=True)
+    spike_buffers_: tuple = eqx.field(static=True)
+
+    @property
+    def buffer_slots(self) -> dict[str, int]:
+        """Ring-buffer length (max delay in steps + 1) per receptor."""
+        return dict(self.buffer_slots_)
+
+    @property
+    def spike_buffers(self) -> dict[str, int]:
+        """Event-path spike buffer size (spikes per step) per pre-synaptic population."""
+        return dict(self.spike_buffers_)
+
+    def __init__(self, populations, projections=(), inputs=(), *, dt: float = 0.1, dtype=None):
+        check_positive("Network.dt", dt, "ms")
+        self.dt = float(dt)
+        self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+        pops = {}
+        for p in populations:
+            if not isinstance(p, (Population, PoissonPopulation, SpikeSource)):
+                raise ValueError(f"Network.populations: expected Population, got {type(p)}")
+            if p.name in pops:
+                raise ValueError(f"Network: duplicate population name {p.name!r}")
+            if isinstance(p, PoissonPopulation) and np.any(np.asarray(p.rate) * dt * 1e-3 >= 1):
+                raise ValueError(
+                    f"PoissonPopulation {p.name!r}: rate * dt must be < 1 (rate in Hz, dt in ms), "
+                    f"got max {float(np.max(p.rate)) * dt * 1e-3}"
+                )
+            pops[p.name] = p
+        self.populations = pops
+        synapses: dict[str, Synapse] = {}
+        slots: dict[str, int] = {}
+        compiled = []
+        names = set()
+        for pr in projections:
+            if not isinstance(pr, Projection):
+                raise ValueError(f"Network.projections: expected Projection, got {type(pr)}")
+            for end in (pr.pre_name, pr.post_name):
+                if end not in pops:
+                    raise ValueError(f"Projection {pr.name}: unknown population {end!r}")
+            if pops[pr.pre_name].n != pr.n_pre or pops[pr.post_name].n != pr.n_post:
+                raise ValueError(f"Projection {pr.name}: population sizes do not match")
+            if pr.name in names:
+                raise ValueError(f"Network: duplicate projection name {pr.name!r}")
+            names.add(pr.name)
+            cp = pr.compile(self.dt, self.dtype)
+            r = f"{pr.post_name}:{pr.receptor}"
+            self._add_receptor(synapses, r, pr.synapse)
+            slots[r] = max(slots.get(r, 1), cp.max_delay + 1)
+            compiled.append(cp)
+        ins = []
+        for inp in inputs:
+            if not isinstance(inp, (PoissonInput, NoiseCurrent)):
+                raise ValueError(
+                    f"Network.inputs: expected PoissonInput/NoiseCurrent, got {type(inp)}"
+                )
+            if inp.target not in pops or not isinstance(pops[inp.target], Population):
+                raise ValueError(f"input target {inp.target!r} is not a neuron population")
+            if isinstance(inp, PoissonInput):
+                p = float(inp.rate) * dt * 1e-3
+                if not (p < 1):
+                    raise ValueError(
+                        f"PoissonInput: rate * dt must be < 1 (rate in Hz, dt in ms), got {p}"
+                    )
+                self._add_receptor(synapses, f"{inp.target}:{inp.receptor}", inp.synapse)
+            ins.append(inp)
+        self.synapses = synapses
+        self.projections = tuple(compiled)
+        self.inputs = tuple(ins)
+        self.poisson_max_ = tuple(
+            inp.max_count(self.dt) if isinstance(inp, PoissonInput) else 0 for inp in ins
+        )
+        self.buffer_slots_ = tuple(sorted(slots.items()))
+        caps: dict[str, int] = {}
+        for pr, cp in zip(projections, compiled):
+            if cp.mode == "event":
+                n = pops[cp.pre].n
+                c = pr.spike_buffer or max(32, math.ceil(0.04 * n))
+                caps[cp.pre] = min(n, max(caps.get(cp.pre, 0), int(c)))
+        self.spike_buffers_ = tuple(sorted(caps.items()))
+
+    def with_spike_buffers(self, **sizes) -> Network:
+        """A copy with the event path's per-step spike buffer of population `p` set to
+        `sizes[p]` (capped at the population size)."""
+        caps = {
+            p: min(self.populations[p].n, int(sizes.get(p, c)))
+            for p, c in self.spike_buffers.items()
+        }
+        new = copy.copy(self)
+        object.__setattr__(new, "spike_buffers_", tuple(sorted(caps.items())))
+        return new
+
+    @staticmethod
+    def _add_receptor(synapses, r, syn):
+        if r in synapses and synapses[r] != syn:
+            raise ValueError(
+                f"receptor {r!r} is used with different synapse models: {synapses[r]} and {syn}"
+            )
+        synapses[r] = syn
+
+    # ------------------------------------------------------------------------------------------
+    def projection(self, name: str) -> CompiledProjection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        raise ValueError(f"no projection named {name!r}; have {[p.name for p in self.projections]}")
+
+    def with_weights(self, **weights) -> Network:
+        """A copy with projection weights replaced (`name=value`; same shape as stored: a
+        scalar for homogeneous weights). Works with traced values (`jax.vmap` sweeps)."""
+        net = self
+        for name, w in weights.items():
+            p = self.projection(name)
+            i = self.projections.index(p)
+            if p.weight is not None and jnp.ndim(p.weight) == 0:
+                if jnp.ndim(w) != 0:
+                    raise ValueError(f"with_weights: projection {name!r} has a scalar weight")
+                where = lambda n, i=i: n.projections[i].weight  # noqa: E731
+            else:
+                old = p.weight if p.weight is not None else p.matrix
+                if jnp.shape(w) != jnp.shape(old):
+                    raise ValueError(
+                        f"with_weights: projection {name!r} has per-synapse weights stored "
+                        f"with shape {jnp.shape(old)}; got shape {jnp.shape(w)}"
+                    )
+                if p.weight is not None:
+                    where = lambda n, i=i: n.projections[i].weight  # noqa: E731
+                else:
+                    where = lambda n, i=i: n.projections[i].matrix  # noqa: E731
+            net = eqx.tree_at(where, net, jnp.asarray(w, self.dtype))
+        return net
+
+    def init_state(self, *, key) -> State:
+        """Initial state: each population's resting state with its `initial` overrides, empty
+        synapses and buffers; `key` seeds all randomness of the run."""
+        neurons = {n: p.init_state(self.dtype) for n, p in self.populations.items()}
+        syn = {
+            r: s.init(self.populations[r.split(":")[0]].n, self.dtype)
+            for r, s in self.synapses.items()
+        }
+        bufs = {
+            r: jnp.zeros((D, self.populations[r.split(":")[0]].n + 1), self.dtype)
+            for r, D in self.buffer_slots.items()
+        }
+        return {
+            "step": jnp.zeros((), jnp.int32),
+            "key": jax.random.key_data(key),
+            "neurons": neurons,
+            "synapses": syn,
+            "buffers": bufs,
+            # event path: steps whose spikes did not fit the spike buffer, and the most
+            # spikes seen in one step, per pre-synaptic population
+            "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
+            "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
+        }
+
+    # ------------------------------------------------------------------------------------------
+    def step(self, state: State) -> tuple[State, dict]:
+        """Advance the whole network by one step; returns `(new_state, spikes)`, `spikes` a dict
+        population -> float 0/1 array (surrogate-differentiable for hybrid models)."""
+        dt, dtype = self.dt, self.dtype
+        k = state["step"]
+        base = jax.random.wrap_key_data(state["key"])
+        key = jax.random.fold_in(base, k)
+        t = k.astype(dtype) * dt
+
+        bufs = dict(state["buffers"])
+        arrivals = {}
+        for r, buf in bufs.items():
+            D = buf.shape[0]
+            slot = k % D if D > 1 else 0
+            arrivals[r] = buf[slot, :-1]
+            bufs[r] = buf.at[slot].set(0)
+        extra_current = {}
+        for i, inp in enumerate(self.inputs):
+            n = self.populations[inp.target].n
+            if isinstance(inp, PoissonInput):
+                r = f"{inp.target}:{inp.receptor}"
+                x = inp.draw(jax.random.fold_in(key, i), n, dt, dtype, self.poisson_max_[i])
+                arrivals[r] = arrivals[r] + x if r in arrivals else x
+            else:
+                noise_key = jax.random.fold_in(jax.random.fold_in(base, 2**30 + i), 0)
+                x = inp.draw(noise_key, k, n, dtype)
+                extra_current[inp.target] = extra_current.get(inp.target, 0.0) + x
+
+        syn = dict(state["synapses"])
+        jumps: dict[str, Any] = {}
+        for r, sy in self.synapses.items():
+            post = r.split(":")[0]
+            if r not in arrivals:
+                continue
+            if isinstance(sy, Delta):
+                jumps[post] = jumps.get(post, 0.0) + arrivals[r]
+            else:
+                syn[r] = sy.arrive(syn[r], arrivals[r])
+
+        neurons = dict(state["neurons"])
+        spikes = {}
+        for j, (name, pop) in enumerate(self.populations.items()):
+            if isinstance(pop, SpikeSource):
+                spikes[name] = pop.spikes(k, dtype)
+                continue
+            if isinstance(pop, PoissonPopulation):
+                u = jax.random.uniform(jax.random.fold_in(key, 2**20 + j), (pop.n,), dtype)
+                p = jnp.asarray(pop.rate, dtype) * (dt * 1e-3)
+                spikes[name] = (u < p).astype(dtype)
+                continue
+            model = pop.model
+            y = neurons[name]
+            vname = model.voltage_name
+            if name in jumps:
+                x = jumps[name]
+                if "refractory" in y:
+                    x = jnp.where(y["refractory"] > 0, jnp.zeros_like(x), x)
+                y = {**y, vname: y[vname] + x}
+            I = jnp.asarray(pop.I_ext, dtype)
+            if pop.current_fn is not None:
+                I = I + jnp.asarray(pop.current_fn(t), dtype)
+            if name in extra_current:
+                I = I + extra_current[name]
+            conds = []
+            for r, sy in self.synapses.items():
+                if r.split(":")[0] != name or isinstance(sy, Delta):
+                    continue
+                out = sy.output(syn[r])
+                if sy.conductance_based:
+                    conds.append((out, jnp.asarray(sy.E_rev, dtype)))
+                else:
+                    I = I + out
+            I = jnp.broadcast_to(I, (pop.n,))
+            driven = _Driven(model, conds) if conds else model
+            y_new = pop.method.step(driven, t, y, I, dt)
+            y_new = model.post_step(y_new, dt)
+            if model.is_hybrid:
+                s = pop.spike_fn(model.threshold_distance(y_new)).astype(dtype)
+                reset = model.reset(y_new)
+                y_new = {n: (1 - s) * y_new[n] + s * reset[n] for n in y_new}
+            else:
+                thr = model.spike_detection_threshold
+                s = ((y[vname] < thr) & (y_new[vname] >= thr)).astype(dtype)
+            neurons[name] = {n: v.astype(dtype) for n, v in y_new.items()}
+            spikes[name] = s
+
+        syn = {r: self.synapses[r].decay(v, dt) for r, v in syn.items()}
+        overflow = dict(state["overflow"])
+        max_spikes = dict(state["max_spikes"])
+        idx = {}
+        for p, cap in self.spike_buffers.items():
+            idx[p], count = select_spikes(spikes[p], cap)
+            overflow[p] = overflow[p] + (count > cap).astype(jnp.int32)
+            max_spikes[p] = jnp.maximum(max_spikes[p], count)
+        for cp in self.projections:
+            r = f"{cp.post}:{cp.receptor}"
+            bufs[r] = cp.deliver(bufs[r], spikes[cp.pre], k, idx.get(cp.pre))
+        new_state = {
+            "step": k + 1,
+            "key": state["key"],
+            "neurons": neurons,
+            "synapses": syn,
+            "buffers": bufs,
+            "overflow": overflow,
+            "max_spikes": max_spikes,
+        }
+        return new_state, spikes
+
+    # ------------------------------------------------------------------------------------------
+    def simulate(self, state: State, n_steps: int, monitors: tuple[Monitor, ...] = ()):
+        """Run `n_steps` steps with `lax.scan` (pure; jit/vmap/grad it). Returns
+        `(final_state, outputs)`; `outputs[monitor.key]` holds, for `SpikeMonitor`, packed bits
+        `(n_steps, ceil(n/8))` uint8; `RateMonitor`, spike counts `(n_steps,)`; `StateMonitor`,
+        records `(n_steps // every + 1, n_vars, n_idx)` with row `r` at global step
+        `(k0 // every + 1 + r) * every` (rows past the chunk's end are junk)."""
+        n_steps = int(n_steps)
+        if not (n_steps >= 1):
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        for m in monitors:
+            self._check_monitor(m)
+        k0 = state["step"]
+        state_mons = [m for m in monitors if isinstance(m, StateMonitor)]
+        rec0 = {}
+        for m in state_mons:
+            n_idx = self.populations[m.population].n if m.indices is None else len(m.indices)
+            rec0[m.key] = jnp.zeros((n_steps // m.every + 2, len(m.variables), n_idx), self.dtype)
+
+        def body(carry, _):
+            st, rec = carry
+            st, spikes = self.step(st)
+            out = {}
+            for m in monitors:
+                if isinstance(m, SpikeMonitor):
+                    out[m.key] = jnp.packbits(spikes[m.population] > 0)
+                elif isinstance(m, RateMonitor):
+                    out[m.key] = jnp.sum(spikes[m.population] > 0, dtype=jnp.int32)
+            rec = dict(rec)
+            kk = st["step"]
+            for m in state_mons:
+                y = st["neurons"][m.population]
+                vals = jnp.stack([y[v] for v in m.variables])
+                if m.indices is not None:
+                    vals = vals[:, jnp.asarray(m.indices)]
+                buf = rec[m.key]
+                row = kk // m.every - k0 // m.every - 1
+                row = jnp.where(kk % m.every == 0, row, buf.shape[0] - 1)
+                rec[m.key] = jax.lax.dynamic_update_index_in_dim(buf, vals, row, 0)
+            return (st, rec), out
+
+        (state, rec), outs = jax.lax.scan(body, (state, rec0), None, length=n_steps)
+        outs = dict(outs)
+        for m in state_mons:
+            outs[m.key] = rec[m.key][:-1]
+        return state, outs
+
+    def _check_monitor(self, m):
+        if not isinstance(m, Monitor):
+            raise ValueError(f"monitors must be Monitor objects, got {type(m)}")
+        if m.population not in self.populations:
+            raise ValueError(f"monitor: unknown population {m.population!r}")
+        if isinstance(m, StateMonitor):
+            pop = self.populations[m.population]
+            if not isinstance(pop, Population):
+                raise ValueError(f"StateMonitor: spike source {m.population!r} has no state")
+            bad = sorted(set(m.variables) - set(pop.state_names))
+            if bad:
+                raise ValueError(
+                    f"StateMonitor: {m.population!r} has no variable(s) {bad}; "
+                    f"have {list(pop.state_names)}"
+                )
+            if m.indices is not None and not all(0 <= i < pop.n for i in m.indices):
+                raise ValueError(f"StateMonitor.indices must be in [0, {pop.n})")

@@ -1,0 +1,226 @@
+"""Running a network: jitted chunks of `lax.scan`, streamed to the host."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from ._network import Network, State
+
+
+@dataclasses.dataclass
+class RunResult:
+    """Results of `run`: `spikes[pop] = (indices int32, times ms)`, `rates[pop] = (times,
+    rate Hz)`, `states[monitor.key] = (times, values (n_records, n_vars, n_idx))`, the final
+    `state`, and timing (`compile_s`, `run_s`, `t_start`, `t_stop`, `dt`)."""
+
+    spikes: dict[str, tuple[np.ndarray, np.ndarray]]
+    rates: dict[str, tuple[np.ndarray, np.ndarray]]
+    states: dict[str, tuple[np.ndarray, np.ndarray]]
+    state: State
+    dt: float
+    t_start: float
+    t_stop: float
+    n_neurons: dict[str, int]
+    compile_s: float = 0.0
+    run_s: float = 0.0
+    spike_buffer_growths: int = 0
+    network: Any = None
+
+    @property
+    def duration(self) -> float:
+        return self.t_stop - self.t_start
+
+    def mean_rate(self, population: str) -> float:
+        """Mean firing rate (Hz) of a monitored population over the run."""
+        if population in self.spikes:
+            n_sp = self.spikes[population][0].size
+        elif population in self.rates:
+            t, r = self.rates[population]
+            return float(np.mean(r)) if r.size else 0.0
+        else:
+            raise ValueError(f"population {population!r} has no spike or rate monitor")
+        return n_sp / (self.n_neurons[population] * self.duration * 1e-3)
+
+
+_CACHE: dict = {}
+_CACHE_MAX = 32
+
+
+def _signature(dyn, static, monitors, n_steps, state):
+    """A hashable key for a compiled chunk function (None if something is unhashable)."""
+    try:
+        key = (
+            jax.tree_util.tree_structure(static),
+            tuple(jax.tree_util.tree_leaves(static)),
+            jax.tree_util.tree_structure(dyn),
+            tuple((x.shape, str(x.dtype)) for x in jax.tree_util.tree_leaves(dyn)),
+            jax.tree_util.tree_structure(state),
+            tuple(
+                (jnp.shape(x), str(jnp.result_type(x))) for x in jax.tree_util.tree_leaves(state)
+            ),
+            monitors,
+            n_steps,
+            jax.config.jax_enable_x64,
+        )
+        hash(key)
+        return key
+    except TypeError:
+        return None
+
+
+class _Compiled:
+    """AOT-compiled chunk functions by chunk length (cached across runs of equal networks)."""
+
+    def __init__(self, net: Network, monitors, compile_s: float = 0.0):
+        self.dyn, self.static = eqx.partition(net, eqx.is_array)
+        self.monitors = tuple(monitors)
+        self.compile_s = compile_s
+
+    def get(self, n_steps, state):
+        sig = _signature(self.dyn, self.static, self.monitors, n_steps, state)
+        if sig is not None and sig in _CACHE:
+            return _CACHE[sig]
+        static, monitors = self.static, self.monitors
+
+        def f(dyn, st):
+            return eqx.combine(dyn, static).simulate(st, n_steps, monitors)
+
+        t0 = time.perf_counter()
+        fn = jax.jit(f).lower(self.dyn, state).compile()
+        self.compile_s += time.perf_counter() - t0
+        if sig is not None:
+            if len(_CACHE) >= _CACHE_MAX:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[sig] = fn
+        return fn
+
+
+def run(
+    net: Network,
+    duration: float | None = None,
+    *,
+    n_steps: int | None = None,
+    state: State | None = None,
+    key=None,
+    monitors: tuple[Monitor, ...] | list = (),
+    chunk_steps: int = 10_000,
+    progress: bool = False,
+) -> RunResult:
+    """Simulate `net` for `duration` ms (or `n_steps` steps) from `state` (or from
+    `net.init_state(key=key)`), in jitted chunks of `chunk_steps` steps; monitor data of each
+    chunk is copied to the host and compacted (device memory does not grow with duration).
+    Continuing from `result.state` gives exactly the same as one unbroken run.
+    `progress=True` shows a tqdm bar. If an event-path spike buffer fills up in a chunk, the
+    chunk is repeated with large enough buffers (counted in `result.spike_buffer_growths`; the
+    returned `result.network` has the grown buffers), so no spike is ever dropped."""
+    if (duration is None) == (n_steps is None):
+        raise ValueError("run: give exactly one of duration (ms) and n_steps")
+    if n_steps is None:
+        if not (duration > 0):
+            raise ValueError(f"run: duration must be > 0 ms, got {duration!r}")
+        n_steps = int(round(duration / net.dt))
+    if not (int(n_steps) == n_steps and n_steps >= 1):
+        raise ValueError(f"run: n_steps must be an integer >= 1, got {n_steps!r}")
+    if not (int(chunk_steps) == chunk_steps and chunk_steps >= 1):
+        raise ValueError(f"run: chunk_steps must be an integer >= 1, got {chunk_steps!r}")
+    if state is None:
+        if key is None:
+            raise ValueError("run: give a PRNG key= (or a state=)")
+        state = net.init_state(key=key)
+    monitors = tuple(monitors)
+    for m in monitors:
+        net._check_monitor(m)
+    keys = [m.key for m in monitors]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"run: duplicate monitors {keys}")
+    k_start = int(state["step"])
+    comp = _Compiled(net, monitors)
+    growths = 0
+    spike_parts: dict[str, list] = {
+        m.population: [] for m in monitors if isinstance(m, SpikeMonitor)
+    }
+    rate_parts: dict[str, list] = {m.population: [] for m in monitors if isinstance(m, RateMonitor)}
+    state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, StateMonitor)}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_steps * net.dt, unit="ms", desc="simulating")
+    run_s = 0.0
+    done = 0
+    while done < n_steps:
+        m_steps = min(chunk_steps, n_steps - done)
+        fn = comp.get(m_steps, state)
+        k0 = k_start + done
+        t0 = time.perf_counter()
+        new_state, outs = fn(comp.dyn, state)
+        outs = jax.device_get(outs)
+        run_s += time.perf_counter() - t0
+        grown = {
+            p: max(2 * c, 1 << (int(new_state["max_spikes"][p]) - 1).bit_length())
+            for p, c in net.spike_buffers.items()
+            if int(new_state["overflow"][p]) != int(state["overflow"][p])
+        }
+        if grown:
+            # More neurons spiked in one step than a spike buffer holds: repeat the chunk
+            # exactly with buffers large enough for the most spikes seen in one step.
+            net = net.with_spike_buffers(**grown)
+            comp = _Compiled(net, monitors, comp.compile_s)
+            growths += 1
+            continue
+        state = new_state
+        for m in monitors:
+            o = outs[m.key]
+            if isinstance(m, SpikeMonitor):
+                n = net.populations[m.population].n
+                bits = np.unpackbits(np.asarray(o), axis=-1, count=n)
+                steps, idx = np.nonzero(bits)
+                spike_parts[m.population].append((idx.astype(np.int32), (k0 + 1 + steps) * net.dt))
+            elif isinstance(m, RateMonitor):
+                n = net.populations[m.population].n
+                rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
+            else:
+                n_rec = (k0 + m_steps) // m.every - k0 // m.every
+                first = (k0 // m.every + 1) * m.every
+                times = (first + m.every * np.arange(n_rec)) * net.dt
+                state_parts[m.key].append((times, np.asarray(o)[:n_rec]))
+        done += m_steps
+        if bar is not None:
+            bar.update(m_steps * net.dt)
+    if bar is not None:
+        bar.close()
+    t_start, t_stop = k_start * net.dt, (k_start + n_steps) * net.dt
+    spikes = {
+        p: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
+        for p, v in spike_parts.items()
+    }
+    rates = {}
+    for p, v in rate_parts.items():
+        r = np.concatenate(v)
+        rates[p] = ((k_start + 1 + np.arange(r.size)) * net.dt, r)
+    states = {
+        k: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
+        for k, v in state_parts.items()
+    }
+    return RunResult(
+        spikes=spikes,
+        rates=rates,
+        states=states,
+        state=state,
+        dt=net.dt,
+        t_start=t_start,
+        t_stop=t_stop,
+        n_neurons={n: p.n for n, p in net.populations.items()},
+        compile_s=comp.compile_s,
+        run_s=run_s,
+        spike_buffer_growths=growths,
+        network=net,
+    )
