@@ -1,6 +1,7 @@
 """The `spikejax` command line.
 
-    spikejax                 # the default job (currently `cell`)
+    spikejax                 # the default job: the COBA network (4000 LIF neurons, 1 s)
+    spikejax network --network brunel --n 5000 --duration 500
     spikejax cell --model hh --amplitude 10 --duration 200 --out spikejax_output/
 
 Jobs are argparse subcommands registered in `_JOBS`; `DEFAULT_JOB` runs when none is named.
@@ -14,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-DEFAULT_JOB = "cell"
+DEFAULT_JOB = "network"
 
 #: name -> (add_arguments(parser), run(args) -> exit code, help)
 _JOBS: dict[str, tuple[Callable, Callable, str]] = {}
@@ -114,6 +115,27 @@ def _run_cell(args: argparse.Namespace) -> int:
 
 
 register_job("cell", _cell_arguments, _run_cell, "single-cell demo under a step current")
+
+
+# ----- `spikejax network`: a classic network (the default job) -----------------------------------
+def _network_arguments(p: argparse.ArgumentParser) -> None:
+    from .network._job import add_network_arguments
+
+    add_network_arguments(p)
+
+
+def _run_network(args: argparse.Namespace) -> int:
+    from .network._job import run_network_cli
+
+    return run_network_cli(args)
+
+
+register_job(
+    "network",
+    _network_arguments,
+    _run_network,
+    "a classic network (COBA by default): rates, compile/run time, real-time factor, figures",
+)
 
 
 # ----- entry point ---------------------------------------------------------------------------
