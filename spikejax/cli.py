@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+#: The job that `spikejax` runs when no job is named.
 DEFAULT_JOB = "network"
 
 #: name -> (add_arguments(parser), run(args) -> exit code, help)
@@ -140,6 +141,7 @@ register_job(
 
 # ----- entry point ---------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with one subcommand per registered job."""
     parser = argparse.ArgumentParser(
         prog="spikejax",
         description="spikejax: spiking neural networks and neuron dynamics on JAX. "

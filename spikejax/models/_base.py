@@ -30,6 +30,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import broadcast_shape
 
+#: A model state: state-variable name -> array of the population's shape.
 State = dict[str, Array]
 
 

@@ -210,6 +210,7 @@ def brunel2000(
     return net, (SpikeMonitor("E"), SpikeMonitor("I"))
 
 
+#: Builders of the classic networks by name (`coba`, `cuba`, `izhikevich`, `brunel`).
 CLASSIC_NETWORKS = {
     "coba": coba,
     "cuba": cuba,
