@@ -72,16 +72,32 @@ class ExponentialEuler(FixedStepScheme):
     For gating variables $\dot x = (x_\infty - x)/\tau$ this is the classic update
     $x \leftarrow x_\infty + (x - x_\infty) e^{-\Delta t/\tau}$; for the LIF membrane it is exact.
     The diagonal entries come from `model.diagonal_jacobian` (closed form where the model
-    provides one, else one JVP per state variable).
+    provides one, else one JVP per state variable). A model may provide a fused
+    `exponential_euler_step(t, y, I, dt)` (same update, fewer operations); it is used when it
+    returns a state rather than None.
     """
 
     order: ClassVar[int] = 1
     name: ClassVar[str] = "exponential_euler"
 
     def step(self, model, t, y, I, dt):
-        fy = model.vector_field(t, y, I)
-        a = model.diagonal_jacobian(t, y, I)
-        return {name: y[name] + dt * _phi1(a[name] * dt) * fy[name] for name in y}
+        fused = getattr(model, "exponential_euler_step", None)
+        if fused is not None:
+            y1 = fused(t, y, I, dt)
+            if y1 is not None:
+                return y1
+        return exponential_euler_step(model, t, y, I, dt)
+
+
+def exponential_euler_step(model: NeuronModel, t, y: State, I, dt) -> State:
+    r"""The generic exponential Euler step $x_i + \Delta t\,\varphi_1(a_i \Delta t) f_i(x)$.
+
+    `ExponentialEuler` uses a model's own `exponential_euler_step(t, y, I, dt)` instead when
+    the model defines one and it returns a state (not None); this is the fallback.
+    """
+    fy = model.vector_field(t, y, I)
+    a = model.diagonal_jacobian(t, y, I)
+    return {name: y[name] + dt * _phi1(a[name] * dt) * fy[name] for name in y}
 
 
 SCHEMES: dict[str, FixedStepScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}

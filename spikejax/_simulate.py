@@ -16,8 +16,11 @@ Time is in ms everywhere (rates in Hz). Two families of methods:
   solved in one pass; their spikes are crossings of the trace saved every `dt`, located on
   the cubic Hermite interpolant (values and vector field at the samples; error O(dt^4)).
 
-Spike storage never drops spikes: each neuron's spike times go into a padded buffer whose
-capacity grows (by re-running the chunk) when `max_spikes=None`; an explicit `max_spikes` that
+Spike storage never drops spikes and costs no per-step scatter: the fixed-step loop ORs each
+step's spike flags into one uint32 bit word per neuron per (up to) 32 steps and keeps the time
+of each neuron's latest spike in the word; the host turns words into spike times after each
+device call (a neuron firing twice within one word makes that call re-run with shorter
+words). `max_spikes=None` sizes the output to the largest count; an explicit `max_spikes` that
 is too small raises a `ValueError` giving the number needed.
 """
 
@@ -270,58 +273,83 @@ def _run_chunk(
     scheme,
     n_blocks,
     block,
-    cap,
+    word,
     record,
     stochastic,
 ):
-    """`n_blocks * block` steps; records after every block; spikes into a `(N, cap)` buffer."""
+    """`n_blocks * block` steps; records after every block.
+
+    Spikes are stored without any per-step scatter: over each *word* of `word` steps
+    (`word` divides `block`, `word <= 32`) every neuron ORs its spike flag into bit `j` of a
+    uint32 and keeps the time of its latest spike; both are emitted once per word, shape
+    `(n_blocks, block // word, N)`. The host turns them into spike times; a neuron that fired
+    twice within one word (popcount > 1) makes the caller re-run with a shorter word.
+    """
     step = _make_step(model, stim, scheme, t0, dt, koffset, key, stochastic)
     shape = jnp.shape(y[model.voltage_name])
     n = math.prod(shape)
     tdtype = y[model.voltage_name].dtype
-    buf = jnp.full((n, cap), jnp.nan, tdtype)
-    counts = jnp.zeros((n,), jnp.int32)
-    rows = jnp.arange(n)
+    bit = jnp.arange(word, dtype=jnp.uint32)
 
-    def inner(carry, k):
-        y, sstate, buf, counts = carry
+    def inner(carry, xs):
+        y, sstate, bits, tlast = carry
+        k, j = xs
         y, sstate, spiked, tspk = step(y, sstate, k)
         spiked = spiked.reshape(-1)
+        bits = bits | (spiked.astype(jnp.uint32) << j)
+        tlast = jnp.where(spiked, tspk.reshape(-1), tlast)
+        return (y, sstate, bits, tlast), None
 
-        def store(buf):
-            col = jnp.where(spiked, counts, cap)  # out of range -> dropped (non-spiking cells)
-            return buf.at[rows, col].set(tspk.reshape(-1), mode="drop")
-
-        buf = jax.lax.cond(jnp.any(spiked), store, lambda b: b, buf)
-        counts = counts + spiked.astype(jnp.int32)
-        return (y, sstate, buf, counts), None
+    def one_word(carry, ks):
+        y, sstate = carry
+        init = (y, sstate, jnp.zeros((n,), jnp.uint32), jnp.zeros((n,), tdtype))
+        (y, sstate, bits, tlast), _ = jax.lax.scan(inner, init, (ks, bit))
+        return (y, sstate), (bits, tlast)
 
     def outer(carry, j):
         ks = kstart + j * block + jnp.arange(block, dtype=kstart.dtype)
-        carry, _ = jax.lax.scan(inner, carry, ks)
-        return carry, {name: carry[0][name] for name in record}
+        carry, (bits, tlast) = jax.lax.scan(one_word, carry, ks.reshape(block // word, word))
+        return carry, ({name: carry[0][name] for name in record}, bits, tlast)
 
-    (y, sstate, buf, counts), recs = jax.lax.scan(
-        outer, (y, sstate, buf, counts), jnp.arange(n_blocks, dtype=kstart.dtype)
+    (y, sstate), (recs, bits, tlast) = jax.lax.scan(
+        outer, (y, sstate), jnp.arange(n_blocks, dtype=kstart.dtype)
     )
-    return y, sstate, recs, buf, counts
+    return y, sstate, recs, bits, tlast
 
 
-def _merge_spikes(chunks: list[tuple[np.ndarray, np.ndarray]], shape) -> tuple[np.ndarray, ...]:
+#: Largest spike word (steps per uint32 of spike flags).
+_WORD = 32
+#: Spike-word elements (uint32 flags + times) one device call may return; longer pieces are
+#: split into several calls so memory stays bounded for long unchunked runs.
+_WORD_BUDGET = 1 << 23
+
+
+def _largest_divisor(m: int, limit: int) -> int:
+    return max(d for d in range(1, min(m, limit) + 1) if m % d == 0)
+
+
+def _spike_events(bits: np.ndarray, tlast: np.ndarray, n: int) -> tuple[np.ndarray, ...] | None:
+    """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes."""
+    bits = bits.reshape(-1, n)
+    nz = bits != 0
+    w, cell = np.nonzero(nz)
+    if w.size and int(np.bitwise_count(bits[w, cell]).max()) > 1:
+        return None
+    return cell, tlast.reshape(-1, n)[w, cell]
+
+
+def _merge_spikes(events: list[tuple[np.ndarray, np.ndarray]], shape, dtype):
+    """Per-call `(cell, time)` lists (chronological) -> `(*shape, K)` NaN-padded times."""
     n = math.prod(shape)
-    total = np.zeros(n, np.int64)
-    for _, c in chunks:
-        total += c
+    cells = np.concatenate([c for c, _ in events]) if events else np.zeros(0, np.int64)
+    times = np.concatenate([t for _, t in events]) if events else np.zeros(0, dtype)
+    total = np.bincount(cells, minlength=n).astype(np.int64)
     K = int(total.max()) if n else 0
-    dtype = chunks[0][0].dtype if chunks else np.float64
     out = np.full((n, K), np.nan, dtype)
-    offset = np.zeros(n, np.int64)
-    for buf, c in chunks:
-        if buf.shape[1] == 0:
-            continue
-        rows, cols = np.nonzero(np.arange(buf.shape[1])[None, :] < c[:, None])
-        out[rows, offset[rows] + cols] = buf[rows, cols]
-        offset += c
+    order = np.argsort(cells, kind="stable")  # per neuron, keeps the time order
+    cells, times = cells[order], times[order]
+    first = np.searchsorted(cells, np.arange(n))
+    out[cells, np.arange(cells.size) - first[cells]] = times
     return out.reshape(*shape, K), total.reshape(shape)
 
 
@@ -344,6 +372,7 @@ def _simulate_fixed(
     stochastic = stim.is_stochastic
     dtype = y[model.voltage_name].dtype
     shape = jnp.shape(y[model.voltage_name])
+    n = math.prod(shape)
     if stochastic:
         if key is None:
             raise ValueError(
@@ -365,23 +394,34 @@ def _simulate_fixed(
     if chunk_steps is None:
         chunk_steps = n_steps
     chunk_steps = max(r, (chunk_steps // r) * r)  # a whole number of record blocks
-    chunk_ms = chunk_steps * dt
-    # Initial buffer capacity: 200 Hz, at least 8, never more than one spike per step.
-    auto_cap = int(min(chunk_steps, max(8, math.ceil(chunk_ms * 0.2))))
-    cap = auto_cap if max_spikes is None else int(min(max_spikes, chunk_steps))
 
+    def pieces_of(steps):
+        """`(n_blocks, block, keep_records)` pieces covering `steps` steps."""
+        if record:
+            blk = r
+        else:  # nothing recorded: pick the block (= one spike word) freely
+            blk = _largest_divisor(steps, _WORD)
+            if blk < 8 and steps > _WORD:
+                blk = _WORD
+        nb, rem = divmod(steps, blk)
+        out = [(nb, blk, True)] if nb else []
+        if rem:
+            out.append((1, rem, False))
+        return out
+
+    word_limit = _WORD  # shrinks (for the rest of the run) if a neuron fires twice in a word
     rec_host = {name: [np.asarray(y[name])[None]] for name in record}
-    spikes: list[tuple[np.ndarray, np.ndarray]] = []
+    events: list[tuple[np.ndarray, np.ndarray]] = []
     k = 0
     while k < n_steps:
         steps = min(chunk_steps, n_steps - k)
-        n_blocks, rem = divmod(steps, r)
-        pieces = [(n_blocks, r, True)] if n_blocks else []
-        if rem:
-            pieces.append((1, rem, False))
-        for nb, blk, keep in pieces:
-            while True:
-                out = _run_chunk(
+        for nb_all, blk, keep in pieces_of(steps):
+            done = 0
+            while done < nb_all:
+                word = _largest_divisor(blk, word_limit)
+                per_call = max(1, _WORD_BUDGET // max(1, n * (blk // word)))
+                nb = min(nb_all - done, per_call)
+                y1, s1, recs, bits, tlast = _run_chunk(
                     model,
                     stim,
                     y,
@@ -394,25 +434,23 @@ def _simulate_fixed(
                     scheme=scheme,
                     n_blocks=nb,
                     block=blk,
-                    cap=cap,
+                    word=word,
                     record=record,
                     stochastic=stochastic,
                 )
-                y1, s1, recs, buf, counts = out
-                counts = np.asarray(counts)
-                needed = int(counts.max()) if counts.size else 0
-                if needed > cap and max_spikes is None:
-                    cap = 1 << (needed - 1).bit_length()  # grow and re-run this piece
+                ev = _spike_events(np.asarray(bits), np.asarray(tlast), n)
+                if ev is None:  # two spikes in one word: re-run with shorter words
+                    word_limit = max(1, word // 4)
                     continue
-                break
-            y, sstate = y1, s1
-            spikes.append((np.asarray(buf), counts))
-            if keep:
-                for name in record:
-                    rec_host[name].append(np.asarray(recs[name]))
-            k += nb * blk
+                events.append(ev)
+                y, sstate = y1, s1
+                if keep:
+                    for name in record:
+                        rec_host[name].append(np.asarray(recs[name]))
+                k += nb * blk
+                done += nb
 
-    spike_times, n_spk = _merge_spikes(spikes, shape)
+    spike_times, n_spk = _merge_spikes(events, shape, np.dtype(dtype))
     if max_spikes is not None and n_spk.size and int(n_spk.max()) > max_spikes:
         raise ValueError(
             f"max_spikes={max_spikes} is too small: a neuron fired {int(n_spk.max())} spikes. "

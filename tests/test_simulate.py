@@ -333,10 +333,9 @@ def test_max_spikes_overflow_raises_and_auto_grows():
     # I = 40: ISI = 20 ln(40/25) = 9.4 ms, so about 53 spikes in 500 ms.
     with pytest.raises(ValueError, match=r"max_spikes=3 .*fired 5[0-9] spikes"):
         sj.simulate(m, duration=500.0, dt=0.1, I=40.0, max_spikes=3, method="exponential_euler")
-    # Auto growth: the initial capacity of a 200 ms chunk (40 per neuron) is too small and is
-    # grown by re-running the chunk. I = 200: ISI = 20 ln(200/185) = 1.559 ms; exponential
-    # Euler is exact here and the threshold is checked at step ends, so each ISI is rounded
-    # up to 16 steps (1.6 ms) and exactly floor(500 / 1.6) = 312 spikes fire.
+    # No cap (max_spikes=None): every spike is kept. I = 200: ISI = 20 ln(200/185) =
+    # 1.559 ms; exponential Euler is exact here and the threshold is checked at step ends, so
+    # each ISI is rounded up to 16 steps (1.6 ms) and exactly floor(500 / 1.6) = 312 fire.
     res = sj.simulate(
         m, duration=500.0, dt=0.1, I=200.0, method="exponential_euler", chunk_steps=2000, record=()
     )

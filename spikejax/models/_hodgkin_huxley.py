@@ -65,6 +65,18 @@ def hh_rates(V: ArrayLike) -> dict[str, Array]:
     }
 
 
+def _phi1_exp(z):
+    r"""$\varphi_1(z) = (e^z - 1)/z$: `exp` form for $|z| \ge 0.1$ (cancellation error
+    $\lesssim \epsilon/|z|$, about 10 ulp), Taylor series to $z^8$ below (truncation
+    $< 3\cdot 10^{-16}$). Cheaper on CPU than `expm1` under a `where`."""
+    small = jnp.abs(z) < 0.1
+    z_safe = jnp.where(small, 1.0, z)
+    series = 1.0
+    for j in range(9, 1, -1):  # 1 + z/2! + z^2/3! + ... + z^8/9!
+        series = 1.0 + z / j * series
+    return jnp.where(small, series, (jnp.exp(z_safe) - 1.0) / z_safe)
+
+
 def _inf(a, b):
     return a / (a + b)
 
@@ -179,6 +191,44 @@ class HodgkinHuxley(NeuronModel):
             "h": -(r["alpha_h"] + r["beta_h"]),
             "n": -(r["alpha_n"] + r["beta_n"]),
         }
+
+    def exponential_euler_step(self, t, y: State, args, dt) -> State | None:
+        r"""Fused exponential Euler step (used by `method="exponential_euler"`).
+
+        Gates: $x \leftarrow x_\infty + (x - x_\infty)\,e^{-(\alpha_x+\beta_x)\Delta t}$,
+        $x_\infty = \alpha_x/(\alpha_x+\beta_x)$; V: $V + \Delta t\,\varphi_1(-g\Delta t/C)
+        \dot V$ with $g = \bar g_\mathrm{Na} m^3 h + \bar g_\mathrm{K} n^4 + g_L$. The same
+        update as the generic scheme (equal up to rounding), with each rate evaluated once.
+        Returns None for subclasses that change `vector_field` or `diagonal_jacobian`, so they
+        get the generic scheme.
+        """
+        cls = type(self)
+        if (
+            cls.vector_field is not HodgkinHuxley.vector_field
+            or cls.diagonal_jacobian is not HodgkinHuxley.diagonal_jacobian
+            or cls.currents is not HodgkinHuxley.currents
+            or cls.rates is not HodgkinHuxley.rates
+        ):
+            return None
+        I = input_current(args)
+        V, m, h, n = y["V"], y["m"], y["h"], y["n"]
+        dt = jnp.asarray(dt)
+        # Rates as in `hh_rates`, with linoid(x, k) = k / phi1(-x/k).
+        rates = {
+            "m": (1.0 / _phi1_exp(-(V + 40.0) / 10.0), 4.0 * jnp.exp(-(V + 65.0) / 18.0)),
+            "h": (0.07 * jnp.exp(-(V + 65.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(V + 35.0) / 10.0))),
+            "n": (0.1 / _phi1_exp(-(V + 55.0) / 10.0), 0.125 * jnp.exp(-(V + 65.0) / 80.0)),
+        }
+        out = {}
+        for x, (a, b) in rates.items():
+            s = a + b
+            x_inf = a / s
+            out[x] = x_inf + (y[x] - x_inf) * jnp.exp(-dt * s)
+        g_na = self.gNa * m**3 * h
+        g_k = self.gK * n**4
+        fV = (I - g_na * (V - self.ENa) - g_k * (V - self.EK) - self.gL * (V - self.EL)) / self.C
+        out["V"] = V + dt * _phi1_exp(-(g_na + g_k + self.gL) / self.C * dt) * fV
+        return {k: out[k] for k in y}
 
     def equilibrium(self, I: ArrayLike = 0.0, *, V_guess: ArrayLike = -65.0) -> State:
         """The equilibrium under constant input `I` reached by Newton's method from `V_guess`.
