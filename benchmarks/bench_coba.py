@@ -157,10 +157,13 @@ def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=2):
         for p in net.projections
         if p.rows is not None
     )
+    n_steps = int(round(duration_ms / net.dt))
     return {
+        "delivery": net.delivery,
         "compile_s": res.compile_s,
         "run_s_first": res.run_s,
         "run_s": min(times),
+        "us_per_step": min(times) / n_steps * 1e6,
         "spike_buffer_growths": res.spike_buffer_growths,
         "n_synapses": syn,
         "bytes_per_synapse": conn_bytes / syn,
@@ -184,6 +187,7 @@ def bench_main(out):
     out["brian2_coba4000"] = b2
     cpp = b2.get("cpp_standalone", {})
     if "run_time" in cpp and cpp["run_time"]:
+        cpp["us_per_step"] = cpp["run_time"] / 10_000 * 1e6
         out["ratios"] = {
             "run_time_vs_cpp_standalone_run": sj["run_s"] / cpp["run_time"],
             "compile_plus_run_vs_cpp_build_plus_run": (sj["compile_s"] + sj["run_s_first"])
@@ -263,6 +267,8 @@ def bench_vmap(out, batch=64, duration_ms=100.0):
         "batched_s": t_batch,
         "sequential_s": t_seq,
         "throughput_ratio": t_seq / t_batch,
+        "batched_us_per_network_step": t_batch / (batch * n_steps) * 1e6,
+        "sequential_us_per_network_step": t_seq / (batch * n_steps) * 1e6,
         "overflow": {k: int(np.max(v)) for k, v in stb["overflow"].items()},
     }
     out["vmap"] = res

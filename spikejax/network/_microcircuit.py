@@ -301,9 +301,10 @@ def microcircuit(
       projection per non-empty pair (up to 64; each compiled and delivered separately,
       about 70x slower per step and 60x slower to compile on CPU at scale 0.02, measured).
       `microcircuit_rates` reads per-population rates from either.
-    - `propagation`, `spike_buffer`: passed to every `Projection`; the default spike buffer
-      is 6x the expected spikes per step at the published rates (at least 32; rounded up to
-      a power of 2). `run` grows it (repeating the chunk) if a step has more spikes.
+    - `propagation`, `spike_buffer`: passed to every `Projection`. The default (None) lets
+      the engine's event delivery walk exactly the neurons that spiked in each step; an
+      explicit buffer caps the spikes per step (`run` grows it, repeating the chunk, if a
+      step has more).
 
     **Returns:** `(network, monitors)`, one `SpikeMonitor` per population. Currents are in
     pA ($R = \tau_m / C_m = 0.04$ mV/pA)."""
@@ -321,13 +322,6 @@ def microcircuit(
     blocks = [
         (i, j, pre, post, corr * w, d) for i, j, pre, post, w, d in _draw_blocks(prm, k_conn, dt)
     ]
-    if spike_buffer is None:
-        # The event path gathers `spike_buffer` rows every step (padding included), so size it
-        # for the expected spikes per step at the reference rates (x6, at least 32); the
-        # runner grows it and repeats the chunk if more neurons spike in one step.
-        rates = np.array([MICROCIRCUIT_REFERENCE_RATES[q] for q in MICROCIRCUIT_POPULATIONS])
-        expect = float(np.sum(prm["n"] * rates)) * dt * 1e-3
-        spike_buffer = max(32, 1 << math.ceil(math.log2(max(6.0 * expect, 1.0))))
     kw = dict(synapse=syn, receptor="syn", propagation=propagation, spike_buffer=spike_buffer)
     if layout == "merged":
         offs = np.concatenate([[0], np.cumsum(prm["n"])])
