@@ -123,13 +123,13 @@ def test_batch_bad_input():
 
 def test_overflow_is_reported():
     # a spike buffer of 1 on the event path: a step with 2+ spikes overflows; the drivers
-    # must say so (spikes beyond the buffer are not delivered), never stay silent.
+    # must raise (spikes beyond the buffer would not be delivered), never return a result.
     net, mons = brunel2000(400, key=jax.random.key(0), propagation="event")
     small = net.with_spike_buffers(E=1, I=1)
     sts = init_batch(small, jax.random.split(jax.random.key(1), 2))
-    with pytest.warns(RuntimeWarning, match="overflow"):
+    with pytest.raises(RuntimeError, match="overflow"):
         simulate_batch(small, sts, 300, mesh=device_mesh(1))
-    with pytest.warns(RuntimeWarning, match="overflow"):
+    with pytest.raises(RuntimeError, match="overflow"):
         simulate_sharded(small, small.init_state(key=jax.random.key(1)), 300, mesh=device_mesh(1))
 
 

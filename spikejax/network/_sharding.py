@@ -41,7 +41,6 @@ update phase and a delivery phase.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -143,13 +142,13 @@ def simulate_sharded(
     fn = jax.jit(f, in_shardings=(jax.tree.map(lambda _: repl, dyn), sh))
     st0 = state.get("overflow", {})
     out = fn(dyn, state)
-    _warn_overflow(st0, out[0].get("overflow", {}))
+    _raise_on_overflow(st0, out[0].get("overflow", {}))
     return out
 
 
-def _warn_overflow(before, after):
+def _raise_on_overflow(before, after):
     """Spike-buffer overflow (more neurons spiked in one step than the event path's buffer
-    holds: spikes beyond it were not delivered) is reported, never silent."""
+    holds, so spikes beyond it were not delivered) is an error, never a silent result."""
     bad = {
         p: int(np.max(np.asarray(jax.device_get(after[p])) - np.asarray(jax.device_get(before[p]))))
         for p in after
@@ -157,12 +156,10 @@ def _warn_overflow(before, after):
     }
     bad = {p: v for p, v in bad.items() if v > 0}
     if bad:
-        warnings.warn(
-            f"spike buffer overflow in {bad} step(s) per population: spikes were dropped; "
-            "enlarge the buffers with net.with_spike_buffers(...) and rerun (or use "
-            "spikejax.network.run, which grows them)",
-            RuntimeWarning,
-            stacklevel=3,
+        raise RuntimeError(
+            f"spike buffer overflow in {bad} step(s) per population: spikes would be dropped; "
+            "enlarge `spike_buffer` with net.with_spike_buffers(...) (None = whole population, "
+            "which cannot overflow) and rerun, or use spikejax.network.run, which grows them"
         )
 
 
@@ -193,7 +190,7 @@ def simulate_batch(
     - `monitors`: as for `Network.simulate`.
 
     **Returns:** `(final_states, outputs)`, each with a leading axis $B$, sharded over the
-    mesh. A `RuntimeWarning` reports any spike-buffer overflow (see
+    mesh. A `RuntimeError` reports any spike-buffer overflow (see
     `Network.with_spike_buffers`; unlike `run`, a batch cannot grow its buffers per member).
     Network $b$ gives exactly what `net.with_weights(...).simulate` gives for it alone.
     """
@@ -256,7 +253,7 @@ def batch_simulator(
         sts = jax.tree.map(lambda x: _place(x, split), states)
         ws = {k: _place(jnp.asarray(v, net.dtype), split) for k, v in weights.items()}
         out = jitted(dyn, sts, ws)
-        _warn_overflow(states.get("overflow", {}), out[0].get("overflow", {}))
+        _raise_on_overflow(states.get("overflow", {}), out[0].get("overflow", {}))
         return out
 
     return f
