@@ -398,7 +398,12 @@ class Network(eqx.Module):
         `(final_state, outputs)`; `outputs[monitor.key]` holds, for `SpikeMonitor`, packed bits
         `(n_steps, ceil(n/8))` uint8; `RateMonitor`, spike counts `(n_steps,)`; `StateMonitor`,
         records `(n_steps // every + 1, n_vars, n_idx)` with row `r` at global step
-        `(k0 // every + 1 + r) * every` (rows past the chunk's end are junk)."""
+        `(k0 // every + 1 + r) * every` (rows past the chunk's end are junk).
+
+        With an explicit `spike_buffer`, `final_state["overflow"][pop]` counts the steps whose
+        spikes exceeded it (their extra spikes were not delivered): this pure function cannot
+        raise inside `jit`, so callers must check it. `run` and the sharded drivers do (`run`
+        repeats the chunk with larger buffers); the default buffer (None) cannot overflow."""
         n_steps = int(n_steps)
         if not (n_steps >= 1):
             raise ValueError(f"n_steps must be >= 1, got {n_steps}")
