@@ -448,6 +448,25 @@ def _psi_hopf(ev):
 # ----------------------------------------------------------------------------------------------
 
 
+def _newton_extended(residual_and_jacobian, z, tol, max_iter):
+    """Newton on an extended system `z -> (r, dr/dz)` from `z`; returns `(z, converged)`,
+    converged meaning the step fell below `tol` (relative) and the residual below 1e-7."""
+    for _ in range(max_iter):
+        r, Jz = residual_and_jacobian(jnp.asarray(z))
+        r, Jz = np.asarray(r), np.asarray(Jz)
+        if not np.all(np.isfinite(r)):
+            break
+        try:
+            dz = np.linalg.solve(Jz, -r)
+        except np.linalg.LinAlgError:
+            break
+        z = z + dz
+        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
+            r, _ = residual_and_jacobian(jnp.asarray(z))
+            return z, bool(np.max(np.abs(np.asarray(r))) < 1e-7)
+    return z, False
+
+
 def locate_fold(system, x, p, *, tol=1e-11, max_iter=30):
     """Newton on the fold system $f = 0,\\ f_x v = 0,\\ c\\cdot v = 1$ from `(x, p)`.
 
@@ -461,21 +480,8 @@ def locate_fold(system, x, p, *, tol=1e-11, max_iter=30):
     z = np.concatenate([x, [p], v])
     cj = jnp.asarray(c)
     n = x.size
-    for _ in range(max_iter):
-        r, Jz = _fold_newton(system, jnp.asarray(z), cj)
-        r, Jz = np.asarray(r), np.asarray(Jz)
-        if not np.all(np.isfinite(r)):
-            break
-        try:
-            dz = np.linalg.solve(Jz, -r)
-        except np.linalg.LinAlgError:
-            break
-        z = z + dz
-        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
-            r, _ = _fold_newton(system, jnp.asarray(z), cj)
-            ok = bool(np.max(np.abs(np.asarray(r))) < 1e-7)
-            return z[:n], float(z[n]), z[n + 1 :], ok
-    return z[:n], float(z[n]), z[n + 1 :], False
+    z, ok = _newton_extended(lambda zz: _fold_newton(system, zz, cj), z, tol, max_iter)
+    return z[:n], float(z[n]), z[n + 1 :], ok
 
 
 def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
@@ -491,7 +497,7 @@ def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
     cand = np.where(np.abs(ev.imag) > 1e-12 * (1 + np.abs(ev).max()))[0]
     if cand.size == 0:
         return x, float(p), float("nan"), None, False
-    k = cand[np.argmin(np.abs(ev[cand].real) - 0.0 * ev[cand].imag)]
+    k = cand[np.argmin(np.abs(ev[cand].real))]
     lam = ev[k]
     q = V[:, k] if lam.imag > 0 else np.conj(V[:, k])
     omega = abs(lam.imag)
@@ -503,22 +509,11 @@ def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
     c = qr / scale
     z = np.concatenate([x, [p, omega], qr, qi])
     cj = jnp.asarray(c)
-    for _ in range(max_iter):
-        r, Jz = _hopf_newton(system, jnp.asarray(z), cj)
-        r, Jz = np.asarray(r), np.asarray(Jz)
-        if not np.all(np.isfinite(r)):
-            break
-        try:
-            dz = np.linalg.solve(Jz, -r)
-        except np.linalg.LinAlgError:
-            break
-        z = z + dz
-        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
-            r, _ = _hopf_newton(system, jnp.asarray(z), cj)
-            ok = bool(np.max(np.abs(np.asarray(r))) < 1e-7) and abs(z[n + 1]) > 1e-10
-            q = z[n + 2 : 2 * n + 2] + 1j * z[2 * n + 2 :]
-            return z[:n], float(z[n]), float(abs(z[n + 1])), q, ok
-    return z[:n], float(z[n]), float(abs(z[n + 1])), None, False
+    z, ok = _newton_extended(lambda zz: _hopf_newton(system, zz, cj), z, tol, max_iter)
+    if not (ok and abs(z[n + 1]) > 1e-10):
+        return z[:n], float(z[n]), float(abs(z[n + 1])), None, False
+    q = z[n + 2 : 2 * n + 2] + 1j * z[2 * n + 2 :]
+    return z[:n], float(z[n]), float(abs(z[n + 1])), q, True
 
 
 def _refine_on_arc(system, u0, t0, length, test, *, tol, max_newton, n_bisect=20):
