@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hh_reference import hh_rhs
 from scipy.optimize import brentq, fsolve
 
 from spikejax.analysis import (
@@ -195,17 +196,7 @@ def test_izhikevich_saddle_node(preset):
         assert fixed_points(model, I_sn + dI) == []
 
 
-def np_hh(x, I=0.0):
-    # Independent numpy HH (REFERENCES.md), valid away from -40 / -55 mV.
-    V, m, h, n = x
-    am = 0.1 * (V + 40) / (1 - np.exp(-(V + 40) / 10))
-    bm = 4 * np.exp(-(V + 65) / 18)
-    ah = 0.07 * np.exp(-(V + 65) / 20)
-    bh = 1 / (1 + np.exp(-(V + 35) / 10))
-    an = 0.01 * (V + 55) / (1 - np.exp(-(V + 55) / 10))
-    bn = 0.125 * np.exp(-(V + 65) / 80)
-    dV = I - 120 * m**3 * h * (V - 50) - 36 * n**4 * (V + 77) - 0.3 * (V + 54.387)
-    return np.array([dV, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n])
+np_hh = hh_rhs  # the independent numpy HH shared by the tests (tests/hh_reference.py)
 
 
 @pytest.mark.parametrize("I", [0.0, 5.0])

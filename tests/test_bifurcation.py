@@ -4,6 +4,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from hh_reference import hh_rhs
 from scipy.optimize import brentq, minimize_scalar
 
 from spikejax.analysis import ContinuationError, continuation
@@ -144,16 +145,7 @@ def test_first_lyapunov_coefficient_matches_guckenheimer_holmes():
 # ----------------------------------------------------------------------------------------------
 
 
-def _hh_numpy_rhs(x, I):
-    V, m, h, n = x
-    am = 1.0 if abs(V + 40) < 1e-9 else 0.1 * (V + 40) / (1 - np.exp(-(V + 40) / 10))
-    bm = 4 * np.exp(-(V + 65) / 18)
-    ah = 0.07 * np.exp(-(V + 65) / 20)
-    bh = 1 / (1 + np.exp(-(V + 35) / 10))
-    an = 0.1 if abs(V + 55) < 1e-9 else 0.01 * (V + 55) / (1 - np.exp(-(V + 55) / 10))
-    bn = 0.125 * np.exp(-(V + 65) / 80)
-    dV = I - 120 * m**3 * h * (V - 50) - 36 * n**4 * (V + 77) - 0.3 * (V + 54.387)
-    return np.array([dV, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n])
+_hh_numpy_rhs = hh_rhs  # the independent numpy HH shared by the tests (tests/hh_reference.py)
 
 
 def _hh_numpy_max_re(I):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from hh_reference import hh_rhs
 from scipy.integrate import solve_ivp
 
 from spikejax.analysis import (
@@ -30,19 +31,7 @@ def _hh_scipy_rate(I, t_end=300.0):
     state; mean inverse ISI in the second half."""
 
     def f(t, x):
-        V, m, h, n = x
-        am = 0.1 * (V + 40) / (1 - np.exp(-(V + 40) / 10))
-        bm = 4 * np.exp(-(V + 65) / 18)
-        ah = 0.07 * np.exp(-(V + 65) / 20)
-        bh = 1 / (1 + np.exp(-(V + 35) / 10))
-        an = 0.01 * (V + 55) / (1 - np.exp(-(V + 55) / 10))
-        bn = 0.125 * np.exp(-(V + 65) / 80)
-        return [
-            I - 120 * m**3 * h * (V - 50) - 36 * n**4 * (V + 77) - 0.3 * (V + 54.387),
-            am * (1 - m) - bm * m,
-            ah * (1 - h) - bh * h,
-            an * (1 - n) - bn * n,
-        ]
+        return hh_rhs(x, I)
 
     sol = solve_ivp(f, (0, t_end), [-30.0, 0.5, 0.3, 0.5], rtol=1e-9, atol=1e-9, max_step=0.05)
     V, t = sol.y[0], sol.t

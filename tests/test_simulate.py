@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hh_reference import hh_rhs as _hh_rhs_numpy
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
@@ -14,17 +15,8 @@ from spikejax.stimulus import Noise, Step
 
 
 # ----- an independent Hodgkin-Huxley right-hand side (numpy, Hodgkin & Huxley 1952) -------------
-def _lin(x, k):
-    return k + x / 2 if abs(x) < 1e-9 else x / (1 - np.exp(-x / k))
-
-
 def hh_rhs(t, s, I):
-    V, m, h, n = s
-    am, bm = 0.1 * _lin(V + 40, 10), 4 * np.exp(-(V + 65) / 18)
-    ah, bh = 0.07 * np.exp(-(V + 65) / 20), 1 / (1 + np.exp(-(V + 35) / 10))
-    an, bn = 0.01 * _lin(V + 55, 10), 0.125 * np.exp(-(V + 65) / 80)
-    dV = I - 120 * m**3 * h * (V - 50) - 36 * n**4 * (V + 77) - 0.3 * (V + 54.387)
-    return [dV, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n]
+    return _hh_rhs_numpy(s, I)
 
 
 @pytest.fixture(scope="module")
