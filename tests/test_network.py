@@ -391,7 +391,7 @@ def test_event_delivery_per_synapse_weights_and_vmap():
     for j in range(3):
         sst, sout = jax.jit(one)(ws[j])
         np.testing.assert_array_equal(bout[mons[0].key][j], sout[mons[0].key])
-        np.testing.assert_array_equal(bst["buffers"]["A:A->A"][j], sst["buffers"]["A:A->A"])
+        np.testing.assert_array_equal(bst["buffer"][j], sst["buffer"])
 
 
 def test_spike_buffer_overflow_is_handled_exactly():

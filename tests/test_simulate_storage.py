@@ -124,3 +124,38 @@ def test_hh_subclass_with_new_dynamics_uses_generic_scheme():
     z = -(r["alpha_m"] + r["beta_m"]) * 0.01
     f = 0.5 * (r["alpha_m"] * (1 - mm) - r["beta_m"] * mm)
     np.testing.assert_allclose(out["m"], mm + 0.01 * np.expm1(z) / z * f, rtol=1e-12)
+
+
+@pytest.mark.parametrize("model_name", ["lif", "hh"])
+def test_fused_step_with_synaptic_conductances_equals_generic_step(model_name):
+    # Networks feed conductance synapses g (E - V) into the fused steps (`conductances=`).
+    # Reference: the generic exponential Euler step (phi1 with the autodiff diagonal of the
+    # network's driven vector field), which shares no code with the fused formulas.
+    # Agreement to float64 round-off: 1e-11 mV (V terms ~1e2-1e3 mV), 1e-14 on the rest.
+    from spikejax.network._network import _Driven
+
+    rng = np.random.default_rng(4)
+    n = 500
+    if model_name == "lif":
+        m = LIF(tau_m=jnp.asarray(rng.uniform(5, 30, n)), E_L=-60.0, V_th=-50.0, V_reset=-60.0)
+        ref = np.where(rng.random(n) < 0.3, rng.uniform(0.05, 3.0, n), 0.0)
+        y = {"V": jnp.asarray(rng.uniform(-80, -50, n)), "refractory": jnp.asarray(ref)}
+    else:
+        m = HodgkinHuxley()
+        y = {"V": jnp.asarray(rng.uniform(-90, 40, n))}
+        y.update({k: jnp.asarray(rng.uniform(0, 1, n)) for k in "mhn"})
+    I = jnp.asarray(rng.uniform(-5, 25, n))
+    conds = [(jnp.asarray(rng.uniform(0, 2, n)), 0.0), (jnp.asarray(rng.uniform(0, 5, n)), -80.0)]
+    driven = _Driven(m, conds)
+    for dt in (0.01, 0.1, 0.5):
+        fused = ExponentialEuler().step(driven, 0.0, y, I, dt)
+        assert fused is not None and driven.exponential_euler_step(0.0, y, I, dt) is not None
+        generic = exponential_euler_step(driven, 0.0, y, I, dt)
+        for k in y:
+            atol = 1e-11 if k == "V" else 1e-14
+            np.testing.assert_allclose(fused[k], generic[k], rtol=0, atol=atol)
+    if model_name == "lif":
+        # refractory neurons keep V and count down; the others move towards V_inf
+        frozen = np.asarray(y["refractory"]) > 0
+        np.testing.assert_array_equal(np.asarray(fused["V"])[frozen], np.asarray(y["V"])[frozen])
+        assert np.all(np.asarray(fused["V"])[~frozen] != np.asarray(y["V"])[~frozen])

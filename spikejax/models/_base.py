@@ -44,6 +44,9 @@ class NeuronModel(eqx.Module):
     state_names: ClassVar[tuple[str, ...]] = ()
     voltage_name: ClassVar[str] = "V"
     is_hybrid: ClassVar[bool] = False
+    # True when the model's `exponential_euler_step(t, y, I, dt, conductances=...)` also takes
+    # synaptic conductances `[(g, E_rev), ...]` (networks then use it for conductance input).
+    fused_conductances: ClassVar[bool] = False
     # Upward crossings of this membrane potential count as spikes (continuous models).
     spike_detection_threshold: ClassVar[float] = 0.0
     # Units, for documentation and plots.

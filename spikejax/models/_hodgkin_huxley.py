@@ -192,12 +192,15 @@ class HodgkinHuxley(NeuronModel):
             "n": -(r["alpha_n"] + r["beta_n"]),
         }
 
-    def exponential_euler_step(self, t, y: State, args, dt) -> State | None:
+    fused_conductances: ClassVar[bool] = True
+
+    def exponential_euler_step(self, t, y: State, args, dt, conductances=()) -> State | None:
         r"""Fused exponential Euler step (used by `method="exponential_euler"`).
 
         Gates: $x \leftarrow x_\infty + (x - x_\infty)\,e^{-(\alpha_x+\beta_x)\Delta t}$,
         $x_\infty = \alpha_x/(\alpha_x+\beta_x)$; V: $V + \Delta t\,\varphi_1(-g\Delta t/C)
-        \dot V$ with $g = \bar g_\mathrm{Na} m^3 h + \bar g_\mathrm{K} n^4 + g_L$. The same
+        \dot V$ with $g = \bar g_\mathrm{Na} m^3 h + \bar g_\mathrm{K} n^4 + g_L + \sum_r g_r$
+        (synaptic `conductances` $[(g_r, E_r), ...]$ add $\sum_r g_r (E_r - V)$). The same
         update as the generic scheme (equal up to rounding), with each rate evaluated once.
         Returns None for subclasses that change `vector_field` or `diagonal_jacobian`, so they
         get the generic scheme.
@@ -226,8 +229,12 @@ class HodgkinHuxley(NeuronModel):
             out[x] = x_inf + (y[x] - x_inf) * jnp.exp(-dt * s)
         g_na = self.gNa * m**3 * h
         g_k = self.gK * n**4
+        g_syn = 0.0
+        for g, E in conductances:
+            I = I + g * (E - V)
+            g_syn = g_syn + g
         fV = (I - g_na * (V - self.ENa) - g_k * (V - self.EK) - self.gL * (V - self.EL)) / self.C
-        out["V"] = V + dt * _phi1_exp(-(g_na + g_k + self.gL) / self.C * dt) * fV
+        out["V"] = V + dt * _phi1_exp(-(g_na + g_k + self.gL + g_syn) / self.C * dt) * fV
         return {k: out[k] for k in y}
 
     def equilibrium(self, I: ArrayLike = 0.0, *, V_guess: ArrayLike = -65.0) -> State:

@@ -38,6 +38,7 @@ class LIF(NeuronModel):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "refractory")
     is_hybrid: ClassVar[bool] = True
+    fused_conductances: ClassVar[bool] = True
     current_unit: ClassVar[str] = "mV/R"
 
     def __check_init__(self):
@@ -56,6 +57,32 @@ class LIF(NeuronModel):
         return {
             "V": jnp.where(refractory, jnp.zeros_like(dV), dV),
             "refractory": jnp.where(refractory, -jnp.ones_like(ref), jnp.zeros_like(ref)),
+        }
+
+    def exponential_euler_step(self, t, y: State, args, dt, conductances=()) -> State | None:
+        r"""Fused exponential Euler step (used by `method="exponential_euler"`): exact for the
+        membrane with the input and any conductances $g_r$ (reversal $E_r$, entering as the
+        current $\sum_r g_r (E_r - V)$) frozen over the step,
+        $$V \leftarrow V_\infty + (V - V_\infty)\,e^{-\Delta t\,(1 + R G)/\tau_m},\qquad
+          V_\infty = \frac{E_L + R I + R \sum_r g_r E_r}{1 + R G},\quad G = \sum_r g_r;$$
+        refractory neurons keep $V$ and count their clock down by $\Delta t$. The same update
+        as the generic scheme up to rounding, with one exponential. Returns None for
+        subclasses that change `vector_field`, so they get the generic scheme."""
+        if type(self).vector_field is not LIF.vector_field:
+            return None
+        I = input_current(args)
+        V, ref = y["V"], y["refractory"]
+        drive = self.E_L + self.R * I
+        leak = 1.0
+        for g, E in conductances:
+            drive = drive + self.R * g * E
+            leak = leak + self.R * g
+        V_inf = drive / leak
+        V_new = V_inf + (V - V_inf) * jnp.exp(-dt * leak / self.tau_m)
+        refractory = ref > 0
+        return {
+            "V": jnp.where(refractory, V, V_new).astype(V.dtype),
+            "refractory": jnp.where(refractory, ref - dt, ref).astype(ref.dtype),
         }
 
     def threshold_distance(self, y: State):

@@ -2,7 +2,8 @@ r"""The network: populations, compiled projections and inputs, and its pure step
 
 One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
 
-1. read and clear ring-buffer slot $k \bmod D$ of every receptor, add per-target Poisson input;
+1. read and clear slot $k \bmod D$ of the ring buffer (one `(D, W)` array holding the columns
+   of every receptor), add per-target Poisson input;
 2. add the arrivals to the synapses (`Delta`: jump of $V$, except in a refractory period);
 3. advance every neuron with its scheme, input $I = I_\mathrm{ext}(t_k) + \sum I_\mathrm{syn}
    + \sum_r g_r (E_r - V)$ (conductances held over the step; the $V$-dependence is inside the
@@ -60,6 +61,13 @@ class _Driven:
     def vector_field(self, t, y, I):
         return self.model.vector_field(t, y, self._current(y, I))
 
+    def exponential_euler_step(self, t, y, I, dt):
+        """The model's fused exponential Euler step with the conductances, when it takes them
+        (`fused_conductances`); None (the generic scheme) otherwise."""
+        if not getattr(self.model, "fused_conductances", False):
+            return None
+        return self.model.exponential_euler_step(t, y, I, dt, conductances=self.conductances)
+
     def diagonal_jacobian(self, t, y, I):
         r"""The model's diagonal entries at the total current, plus the conductance term
         $\partial f_V/\partial I \cdot (-\sum g)$ for the membrane potential."""
@@ -98,15 +106,22 @@ class Network(eqx.Module):
     synapses: dict
     dt: float = eqx.field(static=True)
     dtype: Any = eqx.field(static=True)
-    buffer_slots_: tuple = eqx.field(static=True)
+    buffer_depth: int = eqx.field(static=True)
+    receptor_columns_: tuple = eqx.field(static=True)
     poisson_max_: tuple = eqx.field(static=True)
     spike_buffers_: tuple = eqx.field(static=True)
     delivery: str = eqx.field(static=True)
 
     @property
     def buffer_slots(self) -> dict[str, int]:
-        """Ring-buffer length (max delay in steps + 1) per receptor."""
-        return dict(self.buffer_slots_)
+        """Ring-buffer length (the network's max delay in steps + 1) per receptor."""
+        return {r: self.buffer_depth for r, _ in self.receptor_columns_}
+
+    @property
+    def receptor_columns(self) -> dict[str, tuple[int, int]]:
+        """Columns `(start, n)` of each receptor in the ring buffer `state["buffer"]`
+        (`(buffer_depth, width)`); column `start + n` is the receptor's dummy target."""
+        return {r: (c, self.populations[r.split(":")[0]].n) for r, c in self.receptor_columns_}
 
     @property
     def spike_buffers(self) -> dict[str, int]:
@@ -184,7 +199,13 @@ class Network(eqx.Module):
         self.poisson_max_ = tuple(
             inp.max_count(self.dt) if isinstance(inp, PoissonInput) else 0 for inp in ins
         )
-        self.buffer_slots_ = tuple(sorted(slots.items()))
+        # one ring buffer for all receptors: (max delay + 1) slots of all receptors' columns
+        self.buffer_depth = max(slots.values(), default=1)
+        cols, width = [], 0
+        for r in sorted(slots):
+            cols.append((r, width))
+            width += pops[r.split(":")[0]].n + 1
+        self.receptor_columns_ = tuple(cols)
         caps: dict[str, int] = {}
         for pr, cp in zip(projections, compiled):
             if cp.mode == "event":
@@ -255,16 +276,14 @@ class Network(eqx.Module):
             r: s.init(self.populations[r.split(":")[0]].n, self.dtype)
             for r, s in self.synapses.items()
         }
-        bufs = {
-            r: jnp.zeros((D, self.populations[r.split(":")[0]].n + 1), self.dtype)
-            for r, D in self.buffer_slots.items()
-        }
+        width = sum(n + 1 for _, n in self.receptor_columns.values())
+        buffer = jnp.zeros((self.buffer_depth, width), self.dtype)
         return {
             "step": jnp.zeros((), jnp.int32),
             "key": jax.random.key_data(key),
             "neurons": neurons,
             "synapses": syn,
-            "buffers": bufs,
+            "buffer": buffer,
             # event path: steps whose spikes did not fit the spike buffer, and the most
             # spikes seen in one step, per pre-synaptic population
             "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
@@ -281,13 +300,15 @@ class Network(eqx.Module):
         key = jax.random.fold_in(base, k)
         t = k.astype(dtype) * dt
 
-        bufs = dict(state["buffers"])
+        buffer = state["buffer"]
+        D, W = buffer.shape
+        cols = self.receptor_columns
         arrivals = {}
-        for r, buf in bufs.items():
-            D = buf.shape[0]
+        if W:
             slot = k % D if D > 1 else 0
-            arrivals[r] = buf[slot, :-1]
-            bufs[r] = buf.at[slot].set(0)
+            now = jax.lax.dynamic_index_in_dim(buffer, slot, 0, keepdims=False)
+            arrivals = {r: now[c : c + n] for r, (c, n) in cols.items()}
+            buffer = jax.lax.dynamic_update_index_in_dim(buffer, jnp.zeros_like(now), slot, 0)
         extra_current = {}
         for i, inp in enumerate(self.inputs):
             n = self.populations[inp.target].n
@@ -374,19 +395,22 @@ class Network(eqx.Module):
         for cp in self.projections:
             if cp.mode == "event" and self.delivery == "loop":
                 continue
-            r = f"{cp.post}:{cp.receptor}"
-            bufs[r] = cp.deliver(bufs[r], spikes[cp.pre], k, idx.get(cp.pre))
+            col = cols[f"{cp.post}:{cp.receptor}"][0]
+            buffer = cp.deliver(buffer, spikes[cp.pre], k, col, idx.get(cp.pre))
         if self.delivery == "loop":
+            flat = buffer.reshape(-1)
             for p, cap in self.spike_buffers.items():
                 group = [cp for cp in self.projections if cp.mode == "event" and cp.pre == p]
+                group_cols = [cols[f"{cp.post}:{cp.receptor}"][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
-                bufs = deliver_events(group, bufs, words[p], n_loop, k)
+                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols)
+            buffer = flat.reshape(D, W)
         new_state = {
             "step": k + 1,
             "key": state["key"],
             "neurons": neurons,
             "synapses": syn,
-            "buffers": bufs,
+            "buffer": buffer,
             "overflow": overflow,
             "max_spikes": max_spikes,
         }

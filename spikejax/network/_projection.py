@@ -230,11 +230,13 @@ class CompiledProjection(eqx.Module):
             self.delays = jnp.asarray(dr)
             self.delay_values = ()
 
-    def deliver(self, buf, s, k, idx=None):
-        """Add the spikes `s` (0/1, `(n_pre,)`) emitted at the end of step `k` into the ring
-        buffer `buf` (`(D, n_post + 1)`). Event path: `idx` holds the spiking pre indices from
-        `select_spikes` (padded with the dummy row `n_pre`)."""
-        D = buf.shape[0]
+    def deliver(self, buf, s, k, col: int, idx=None):
+        """Add the spikes `s` (0/1, `(n_pre,)`) emitted at the end of step `k` into the
+        network's ring buffer `buf` (`(D, W)`; this projection's receptor occupies columns
+        `col : col + n_post + 1`, the last one a dummy target for padding). Event path: `idx`
+        holds the spiking pre indices from `select_spikes` (padded with the dummy row
+        `n_pre`)."""
+        D, W = buf.shape
         if self.mode == "dense":
             sf = s.astype(buf.dtype)
             for j, d in enumerate(self.delay_values):
@@ -242,39 +244,28 @@ class CompiledProjection(eqx.Module):
                 contrib = sf @ self.matrix[j]
                 if self.weight is not None:
                     contrib = contrib * self.weight
-                buf = buf.at[slot, : self.n_post].add(contrib)
+                row = jax.lax.dynamic_index_in_dim(buf, slot, 0, keepdims=False)
+                row = row.at[col : col + self.n_post].add(contrib)
+                buf = jax.lax.dynamic_update_index_in_dim(buf, row, slot, 0)
             return buf
-        width = self.n_post + 1
         flat = buf.reshape(-1)
-        post = self.rows[idx]
-        if self.delays is None:
-            slot = (k + 1 + self.delay_values[0]) % D if D > 1 else 0
-            target = post + slot * width
-        else:
-            target = post + ((k + 1 + self.delays[idx]) % D) * width
-        if jnp.ndim(self.weight) == 0:
-            w = self.weight.astype(flat.dtype)
-        else:
-            w = self.weight[idx].reshape(-1)
-        flat = flat.at[target.reshape(-1)].add(w, mode="promise_in_bounds")
+        target, w = self.targets(idx, k, col, D, W)
+        w = jnp.broadcast_to(w, target.shape).astype(flat.dtype)
+        flat = flat.at[target.reshape(-1)].add(w.reshape(-1), mode="promise_in_bounds")
         return flat.reshape(buf.shape)
 
-    def deliver_row(self, flats, j, k, D: int):
-        """Add the synapses of pre neuron `j` (one row of the event table) for a spike emitted
-        at the end of step `k` into the flattened ring buffer `flats` (`(D * (n_post + 1),)`)."""
-        width = self.n_post + 1
-        post = jax.lax.dynamic_index_in_dim(self.rows, j, 0, keepdims=False)
+    def targets(self, j, k, col: int, D: int, W: int):
+        """Event path: the flat ring-buffer positions (in a `(D, W)` buffer, receptor columns
+        from `col`) and weights of the synapses of pre neuron(s) `j` (a scalar index or an
+        index array) for a spike emitted at the end of step `k`."""
+        post = self.rows[j]
         if self.delays is None:
             slot = (k + 1 + self.delay_values[0]) % D if D > 1 else 0
-            target = post + slot * width
+            target = post + (slot * W + col)
         else:
-            d = jax.lax.dynamic_index_in_dim(self.delays, j, 0, keepdims=False)
-            target = post + ((k + 1 + d) % D) * width
-        if jnp.ndim(self.weight) == 0:
-            w = self.weight.astype(flats.dtype)
-        else:
-            w = jax.lax.dynamic_index_in_dim(self.weight, j, 0, keepdims=False)
-        return _scatter_add(flats, target, w)
+            target = post + (((k + 1 + self.delays[j]) % D) * W + col)
+        w = self.weight if jnp.ndim(self.weight) == 0 else self.weight[j]
+        return target, w
 
 
 @jax.custom_batching.custom_vmap
@@ -330,51 +321,48 @@ def spike_words(spiking):
     )
 
 
-def deliver_events(projections, bufs, words, count, k):
-    """Event path, one loop per pre population over its spiking neurons (`words` from
-    `spike_words`; the first `count` of them in index order): for each, add its row of every
-    projection in `projections` (all from that population) into the ring buffers `bufs` (dict
-    receptor -> `(D, n_post + 1)`). The work is proportional to the step's spikes, with no
-    compaction or padding: the loop walks the set bits (next non-zero word: a reduction over
-    `n/32` words; lowest bit: count-leading-zeros). There is no `cond` in the step.
+def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
+    """Event path, one loop over the spiking neurons of one pre population (`words` from
+    `spike_words`; the first `count` of them in index order): for each, one scatter adds the
+    rows of all `projections` (all from that population) into the flattened ring buffer
+    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`). The work is
+    proportional to the step's spikes: the non-zero words are compacted once per step (a
+    cumulative sum over `n/32` words), and each iteration takes the lowest set bit of the
+    current word (count-leading-zeros), so there is no search and no `cond` in the loop.
     Under `jax.vmap` the loop runs as many iterations as the busiest member of the batch
     (`_loop_bound`), each one scatter into the flattened batch (`_scatter_add`); members past
-    their own spikes deliver to the dummy row. (A loop over all members' spikes in one
-    sequence was measured slower for batches of 64: per-iteration overhead dominates.)"""
-    keys = sorted({f"{cp.post}:{cp.receptor}" for cp in projections})
-    shapes = {r: bufs[r].shape for r in keys}
+    their own spikes deliver to the dummy row."""
     n_words = words.shape[0]
-    iota = jnp.arange(n_words, dtype=jnp.int32)
-    nonzero = words != 0
-
     n_pre = projections[0].n_pre
+    nonzero = words != 0
+    position = jnp.cumsum(nonzero.astype(jnp.int32)) - 1
+    # word_list[p]: index of the p-th non-zero word (the tail: n_words, an all-zero word)
+    word_list = (
+        jnp.full((n_words + 1,), n_words, jnp.int32)
+        .at[jnp.where(nonzero, position, n_words)]
+        .set(jnp.arange(n_words, dtype=jnp.int32), mode="promise_in_bounds")
+    )
+    words_ext = jnp.concatenate([words, jnp.zeros((1,), words.dtype)])
 
     def body(i, carry):
-        w, m, flats = carry
-        # when the current word is used up, move to the next non-zero word
-        w_next = jnp.min(jnp.where(nonzero & (iota > w), iota, n_words - 1))
-        empty = m == 0
-        w = jnp.where(empty, w_next, w)
-        m = jnp.where(empty, words[w], m)
+        p, m, flat = carry
+        used_up = m == 0
+        p = p + used_up.astype(jnp.int32)
+        w = word_list[jnp.minimum(p, n_words)]
+        m = jnp.where(used_up, words_ext[w], m)
         low = m & (~m + jnp.uint32(1))
         j = w * 32 + (31 - jax.lax.clz(low).astype(jnp.int32))
         m = m ^ low
         j = jnp.where(i < count, j, n_pre)  # the dummy row (only reached under vmap)
-        flats = dict(flats)
-        for cp in projections:
-            r = f"{cp.post}:{cp.receptor}"
-            flats[r] = cp.deliver_row(flats[r], j, k, shapes[r][0])
-        return w, m, flats
+        parts = [cp.targets(j, k, c, D, W) for cp, c in zip(projections, cols)]
+        target = jnp.concatenate([t for t, _ in parts])
+        weight = jnp.concatenate([jnp.broadcast_to(w, t.shape) for t, w in parts])
+        return p, m, _scatter_add(flat, target, weight.astype(flat.dtype))
 
-    flats = {r: bufs[r].reshape(-1) for r in keys}
-    # initial word index -1 and bit mask 0, derived from the data so that they have its
-    # type (also inside `shard_map`, where values carry their manual-axis variance)
-    init = (count.astype(jnp.int32) * 0 - 1, words[0] & jnp.uint32(0), flats)
-    _, _, flats = jax.lax.fori_loop(0, _loop_bound(count), body, init)
-    out = dict(bufs)
-    for r in keys:
-        out[r] = flats[r].reshape(shapes[r])
-    return out
+    # initial position -1 and bit mask 0, derived from the data so that they have its type
+    # (also inside `shard_map`, where values carry their manual-axis variance)
+    init = (count.astype(jnp.int32) * 0 - 1, words[0] & jnp.uint32(0), flat)
+    return jax.lax.fori_loop(0, _loop_bound(count), body, init)[2]
 
 
 def select_spikes(s, cap: int):
