@@ -610,3 +610,20 @@ def test_plot_and_job(tmp_path):
     plt.close(fig)
     with pytest.raises(ValueError, match="network"):
         run_network_job("nope", 100, 10.0, out_dir=str(tmp_path), progress=False)
+
+
+def test_spike_words_round_trip_through_unpack_spikes():
+    # Device packing (spike_words, bit b of word w = neuron 32 w + b) and host decoding
+    # (unpack_spikes) are inverse for sizes that do and do not fill the last word.
+    from spikejax.network._projection import spike_words
+
+    rng = np.random.default_rng(3)
+    for n in (1, 31, 32, 33, 77, 4000):
+        s = rng.random((5, n)) < 0.2
+        words = jax.vmap(spike_words)(jnp.asarray(s))
+        assert words.shape == (5, -(-n // 32)) and words.dtype == jnp.uint32
+        np.testing.assert_array_equal(nw.unpack_spikes(words, n), s)
+        # neuron 32 w + b is bit b of word w
+        j = int(np.argmax(s[0])) if s[0].any() else None
+        if j is not None:
+            assert (int(words[0, j // 32]) >> (j % 32)) & 1 == 1

@@ -28,6 +28,7 @@ from ._monitor import Monitor as Monitor
 from ._monitor import RateMonitor as RateMonitor
 from ._monitor import SpikeMonitor as SpikeMonitor
 from ._monitor import StateMonitor as StateMonitor
+from ._monitor import unpack_spikes as unpack_spikes
 from ._network import Network as Network
 from ._population import PoissonPopulation as PoissonPopulation
 from ._population import Population as Population

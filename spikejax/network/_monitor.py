@@ -18,10 +18,17 @@ class Monitor(eqx.Module):
         raise NotImplementedError
 
 
+def unpack_spikes(words, n: int) -> np.ndarray:
+    """Spike flags `(..., n)` bool from the spike words a `SpikeMonitor` records on the device
+    (uint32 `(..., ceil(n/32))`; bit `b` of word `w` is neuron `32 w + b`)."""
+    as_bytes = np.ascontiguousarray(np.asarray(words, dtype="<u4")).view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1, count=n, bitorder="little").astype(bool)
+
+
 class SpikeMonitor(Monitor):
     """All spikes of `population` as `(neuron index, time in ms)` arrays. On the device each
-    step's spikes are bit-packed (`n/8` bytes per step), so no spike can be lost; the host
-    turns each chunk into index/time arrays."""
+    step's spikes are bit-packed into uint32 words (`n/8` bytes per step), so no spike can be
+    lost; the host turns each chunk into index/time arrays (`unpack_spikes`)."""
 
     def __init__(self, population):
         self.population = getattr(population, "name", population)

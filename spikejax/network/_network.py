@@ -419,8 +419,9 @@ class Network(eqx.Module):
     # ------------------------------------------------------------------------------------------
     def simulate(self, state: State, n_steps: int, monitors: tuple[Monitor, ...] = ()):
         """Run `n_steps` steps with `lax.scan` (pure; jit/vmap/grad it). Returns
-        `(final_state, outputs)`; `outputs[monitor.key]` holds, for `SpikeMonitor`, packed bits
-        `(n_steps, ceil(n/8))` uint8; `RateMonitor`, spike counts `(n_steps,)`; `StateMonitor`,
+        `(final_state, outputs)`; `outputs[monitor.key]` holds, for `SpikeMonitor`, spike bits
+        `(n_steps, ceil(n/32))` uint32 (bit `b` of word `w` is neuron `32 w + b`; decode with
+        `unpack_spikes`); `RateMonitor`, spike counts `(n_steps,)`; `StateMonitor`,
         records `(n_steps // every + 1, n_vars, n_idx)` with row `r` at global step
         `(k0 // every + 1 + r) * every` (rows past the chunk's end are junk).
 
@@ -446,7 +447,7 @@ class Network(eqx.Module):
             out = {}
             for m in monitors:
                 if isinstance(m, SpikeMonitor):
-                    out[m.key] = jnp.packbits(spikes[m.population] > 0)
+                    out[m.key] = spike_words(spikes[m.population] > 0)
                 elif isinstance(m, RateMonitor):
                     out[m.key] = jnp.sum(spikes[m.population] > 0, dtype=jnp.int32)
             rec = dict(rec)

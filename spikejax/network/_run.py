@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
 from ._network import Network, State
 
 
@@ -181,8 +181,7 @@ def run(
             o = outs[m.key]
             if isinstance(m, SpikeMonitor):
                 n = net.populations[m.population].n
-                bits = np.unpackbits(np.asarray(o), axis=-1, count=n)
-                steps, idx = np.nonzero(bits)
+                steps, idx = np.nonzero(unpack_spikes(o, n))
                 spike_parts[m.population].append((idx.astype(np.int32), (k0 + 1 + steps) * net.dt))
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
