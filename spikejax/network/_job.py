@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 
 from ._stats import cv_isi
@@ -46,6 +47,7 @@ def run_network_job(
     None for the default. Returns the summary dict."""
     import jax
 
+    from ..cpu import available_cpu_cores
     from ._run import run
 
     if not (int(n) == n and n >= 10):
@@ -88,6 +90,7 @@ def run_network_job(
         "dt_ms": net.dt,
         "seed": seed,
         "device": dev_name,
+        "cpu_cores": len(available_cpu_cores()),
         "dtype": str(net.dtype),
         "build_s": build_s,
         "compile_s": res.compile_s,
@@ -114,7 +117,11 @@ def run_network_job(
     with open(os.path.join(out_dir, f"{network}_summary.json"), "w") as f:
         json.dump(summary, f, indent=2, default=float)
     if verbose:
-        print(f"{network.upper()}: {n} neurons, {duration_ms:g} ms, dt {net.dt} ms on {dev_name}")
+        cores = summary["cpu_cores"]
+        print(
+            f"{network.upper()}: {n} neurons, {duration_ms:g} ms, dt {net.dt} ms on {dev_name} "
+            f"({cores} CPU core{'s' if cores > 1 else ''})"
+        )
         for p, v in pops.items():
             print(
                 f"  {p}: {v['n']} neurons, rate {v['rate_hz']:.2f} Hz, CV(ISI) "
@@ -142,10 +149,47 @@ def add_network_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed (0)")
     parser.add_argument("--out", default="spikejax_output", help="output folder")
     parser.add_argument("--device", default=None, help="JAX platform: cpu or gpu (default)")
+    parser.add_argument(
+        "--cpu-cores",
+        default="auto",
+        help="CPU cores for XLA: a number, 'all', or 'auto' (default: 1 core when JAX has no "
+        "GPU plugin or --device cpu is given, since small kernels run fastest on one core; "
+        "see spikejax.cpu)",
+    )
+
+
+def cpu_cores_for(option: str, device: str | None) -> int | None:
+    """The number of cores `--cpu-cores option` asks for (None: leave the process as it is)."""
+    from ..cpu import available_cpu_cores, gpu_plugin_installed
+
+    if option == "all":
+        return None
+    if option == "auto":
+        cpu_only = device == "cpu" or (device is None and not gpu_plugin_installed())
+        return 1 if cpu_only else None
+    try:
+        n = int(option)
+    except ValueError:
+        n = 0
+    n_max = len(available_cpu_cores())
+    if not (1 <= n <= n_max) or str(n) != option.strip():
+        raise ValueError(f"--cpu-cores must be 'auto', 'all' or an integer in [1, {n_max}]")
+    return n
 
 
 def run_network_cli(args) -> int:
     """Run the job from parsed `add_network_arguments` options; returns an exit code."""
+    from ..cpu import _backend_initialized, limit_cpu_cores
+
+    cores = cpu_cores_for(args.cpu_cores, args.device)
+    if cores is not None:
+        if not _backend_initialized():
+            limit_cpu_cores(cores)
+        elif args.cpu_cores != "auto":
+            print(
+                "spikejax: --cpu-cores ignored: JAX already runs in this process",
+                file=sys.stderr,
+            )
     run_network_job(args.network, args.n, args.duration, args.seed, args.out, args.device)
     return 0
 

@@ -1,0 +1,67 @@
+"""How many CPU cores XLA's CPU runtime uses.
+
+XLA runs a jitted program on the CPU as a sequence of small compiled kernels, handed to a
+thread pool that it sizes once, from the cores this process may run on, when JAX first
+touches the CPU backend. A network step of a few thousand neurons is dozens of kernels of a
+few microseconds each, and handing them between cores costs more than it saves: on the
+2-core development machine a 4000-neuron LIF population steps in 2.6 µs on one core and
+11 µs on two (see `docs/scaling-and-gpus.md`). Large populations (tens of thousands of
+neurons and more) gain from more cores. `limit_cpu_cores` restricts the process before that
+first use; `spikejax network --cpu-cores N` does the same from the command line.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["available_cpu_cores", "gpu_plugin_installed", "limit_cpu_cores"]
+
+
+def available_cpu_cores() -> list[int]:
+    """The CPU cores this process may run on (all of `os.cpu_count()` where the platform
+    has no affinity API)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def gpu_plugin_installed() -> bool:
+    """Whether a JAX GPU plugin (CUDA or ROCm) is installed, found from the installed
+    distributions without starting any JAX backend."""
+    import re
+    from importlib import metadata
+
+    pattern = re.compile(r"^jax[-_](cuda|rocm)", re.IGNORECASE)
+    return any(pattern.match(d.metadata.get("Name") or "") for d in metadata.distributions())
+
+
+def _backend_initialized() -> bool:
+    try:
+        from jax._src import xla_bridge
+    except ImportError:  # pragma: no cover - jax is a core dependency
+        return False
+    check = getattr(xla_bridge, "backends_are_initialized", None)
+    return bool(check()) if check is not None else bool(getattr(xla_bridge, "_backends", {}))
+
+
+def limit_cpu_cores(n: int) -> list[int]:
+    """Restrict this process (and so XLA's CPU thread pool) to the first `n` of its cores.
+
+    Call it before the first JAX computation: XLA sizes its pool once, at backend start, and
+    a later change would not reach the pool's threads, so this raises `RuntimeError` then.
+    Linux only (`os.sched_setaffinity`); elsewhere it raises `NotImplementedError` (use the
+    operating system's tools, e.g. `start /affinity`). Returns the cores kept.
+    """
+    cores = available_cpu_cores()
+    if not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= len(cores)):
+        raise ValueError(f"limit_cpu_cores: n must be an integer in [1, {len(cores)}], got {n!r}")
+    if not hasattr(os, "sched_setaffinity"):
+        raise NotImplementedError("limit_cpu_cores needs os.sched_setaffinity (Linux)")
+    if _backend_initialized():
+        raise RuntimeError(
+            "limit_cpu_cores must be called before the first JAX computation: XLA has already "
+            "started its CPU thread pool in this process"
+        )
+    keep = cores[:n]
+    os.sched_setaffinity(0, keep)
+    return keep
