@@ -94,10 +94,11 @@ class Network(eqx.Module):
     - `dtype`: floating dtype of the state (default: JAX's default float, float32 unless x64
       is enabled; pass `jnp.float64` with x64 for double precision).
     - `delivery`: how event-path projections deliver a step's spikes. `"loop"` (default): a
-      loop over the spiking neurons only (cost proportional to the synaptic events; the
-      fastest on CPU; forward-mode and `vmap` work, reverse-mode `grad` does not go through
-      it). `"padded"`: one scatter of the whole padded spike buffer (`spike_buffer` rows,
-      padding included; reverse-mode differentiable). Both give identical results.
+      loop over the spiking neurons only, one scatter per spike into the ring buffer (cost
+      proportional to the synaptic events; the fastest on CPU); `vmap` and reverse-mode
+      `grad` (a custom VJP for the weights) go through it, forward-mode `jvp` does not.
+      `"padded"`: one scatter of the whole padded spike buffer (`spike_buffer` rows,
+      padding included; differentiable in both modes). Both give identical results.
     """
 
     populations: dict

@@ -258,14 +258,20 @@ class CompiledProjection(eqx.Module):
         """Event path: the flat ring-buffer positions (in a `(D, W)` buffer, receptor columns
         from `col`) and weights of the synapses of pre neuron(s) `j` (a scalar index or an
         index array) for a spike emitted at the end of step `k`."""
-        post = self.rows[j]
-        if self.delays is None:
-            slot = (k + 1 + self.delay_values[0]) % D if D > 1 else 0
-            target = post + (slot * W + col)
-        else:
-            target = post + (((k + 1 + self.delays[j]) % D) * W + col)
+        target = _row_targets(self.rows, self.delays, self.delay_values, j, k, col, D, W)
         w = self.weight if jnp.ndim(self.weight) == 0 else self.weight[j]
         return target, w
+
+
+def _row_targets(rows, delays, delay_values, j, k, col: int, D: int, W: int):
+    """Flat positions in a `(D, W)` ring buffer of the synapses in row(s) `j` of an event
+    table (`rows`: post indices; `delays`: per-synapse delay steps, or None for the single
+    delay `delay_values[0]`) for spikes emitted at the end of step `k`."""
+    post = rows[j]
+    if delays is None:
+        slot = (k + 1 + delay_values[0]) % D if D > 1 else 0
+        return post + (slot * W + col)
+    return post + (((k + 1 + delays[j]) % D) * W + col)
 
 
 @jax.custom_batching.custom_vmap
@@ -321,19 +327,15 @@ def spike_words(spiking):
     )
 
 
-def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
-    """Event path, one loop over the spiking neurons of one pre population (`words` from
-    `spike_words`; the first `count` of them in index order): for each, one scatter adds the
-    rows of all `projections` (all from that population) into the flattened ring buffer
-    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`). The work is
-    proportional to the step's spikes: the non-zero words are compacted once per step (a
-    cumulative sum over `n/32` words), and each iteration takes the lowest set bit of the
-    current word (count-leading-zeros), so there is no search and no `cond` in the loop.
-    Under `jax.vmap` the loop runs as many iterations as the busiest member of the batch
-    (`_loop_bound`), each one scatter into the flattened batch (`_scatter_add`); members past
-    their own spikes deliver to the dummy row."""
+def _walk_spikes(words, count, n_pre: int, body, carry):
+    """`carry = body(j, carry)` for the first `count` spiking neurons `j` (in index order) of
+    the spike words `words` (from `spike_words`). The work is proportional to the spikes: the
+    non-zero words are compacted once (a cumulative sum over `n/32` words), and each iteration
+    takes the lowest set bit of the current word (count-leading-zeros), so there is no search
+    and no `cond` in the loop. Under `jax.vmap` the loop runs as many iterations as the
+    busiest member of the batch (`_loop_bound`); members past their own spikes get the dummy
+    row `j = n_pre`."""
     n_words = words.shape[0]
-    n_pre = projections[0].n_pre
     nonzero = words != 0
     position = jnp.cumsum(nonzero.astype(jnp.int32)) - 1
     # word_list[p]: index of the p-th non-zero word (the tail: n_words, an all-zero word)
@@ -344,8 +346,8 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
     )
     words_ext = jnp.concatenate([words, jnp.zeros((1,), words.dtype)])
 
-    def body(i, carry):
-        p, m, flat = carry
+    def step(i, state):
+        p, m, carry = state
         used_up = m == 0
         p = p + used_up.astype(jnp.int32)
         w = word_list[jnp.minimum(p, n_words)]
@@ -354,15 +356,71 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
         j = w * 32 + (31 - jax.lax.clz(low).astype(jnp.int32))
         m = m ^ low
         j = jnp.where(i < count, j, n_pre)  # the dummy row (only reached under vmap)
-        parts = [cp.targets(j, k, c, D, W) for cp, c in zip(projections, cols)]
-        target = jnp.concatenate([t for t, _ in parts])
-        weight = jnp.concatenate([jnp.broadcast_to(w, t.shape) for t, w in parts])
-        return p, m, _scatter_add(flat, target, weight.astype(flat.dtype))
+        return p, m, body(j, carry)
 
     # initial position -1 and bit mask 0, derived from the data so that they have its type
     # (also inside `shard_map`, where values carry their manual-axis variance)
-    init = (count.astype(jnp.int32) * 0 - 1, words[0] & jnp.uint32(0), flat)
-    return jax.lax.fori_loop(0, _loop_bound(count), body, init)[2]
+    init = (count.astype(jnp.int32) * 0 - 1, words[0] & jnp.uint32(0), carry)
+    return jax.lax.fori_loop(0, _loop_bound(count), step, init)[2]
+
+
+def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
+    """Event path, one loop over the spiking neurons of one pre population (`words` from
+    `spike_words`, the first `count` of them; see `_walk_spikes`): for each, one scatter adds
+    the rows of all `projections` (all from that population) into the flattened ring buffer
+    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`). Under `jax.vmap`
+    each iteration is one scatter into the flattened batch (`_scatter_add`).
+
+    Reverse-mode autodiff goes through it with a custom VJP: the cotangent of `flat` passes
+    unchanged and each projection's weight (scalar or per synapse) gets the sum of the buffer
+    cotangents at its synapses' targets over the step's spikes (the same loop, gathering
+    instead of scattering). Forward mode (`jax.jvp`) is not defined for it: use
+    `Network(delivery="padded")` for that."""
+    n_pre = projections[0].n_pre
+    static = [(cp.delay_values, c) for cp, c in zip(projections, cols)]
+
+    def segments(rows, delays, j, k):
+        return [
+            _row_targets(r, d, dv, j, k, c, D, W) for r, d, (dv, c) in zip(rows, delays, static)
+        ]
+
+    @jax.custom_vjp
+    def deliver(flat, weights, rows, delays, words, count, k):
+        def body(j, flat):
+            targets = segments(rows, delays, j, k)
+            values = [
+                jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape)
+                for t, w in zip(targets, weights)
+            ]
+            target = jnp.concatenate(targets)
+            value = jnp.concatenate(values).astype(flat.dtype)
+            return _scatter_add(flat, target, value)
+
+        return _walk_spikes(words, count, n_pre, body, flat)
+
+    def deliver_fwd(flat, weights, rows, delays, words, count, k):
+        out = deliver(flat, weights, rows, delays, words, count, k)
+        return out, (weights, rows, delays, words, count, k)
+
+    def deliver_bwd(residuals, ct):
+        weights, rows, delays, words, count, k = residuals
+
+        def body(j, acc):
+            out = []
+            for t, w, a in zip(segments(rows, delays, j, k), weights, acc):
+                g = ct[t].astype(a.dtype)
+                out.append(a + jnp.sum(g) if jnp.ndim(w) == 0 else a.at[j].add(g))
+            return tuple(out)
+
+        zeros = tuple(jnp.zeros_like(w) for w in weights)
+        d_weights = _walk_spikes(words, count, n_pre, body, zeros)
+        return ct, d_weights, None, None, None, None, None
+
+    deliver.defvjp(deliver_fwd, deliver_bwd)
+    weights = tuple(cp.weight for cp in projections)
+    rows = tuple(cp.rows for cp in projections)
+    delays = tuple(cp.delays for cp in projections)
+    return deliver(flat, weights, rows, delays, words, count, k)
 
 
 def select_spikes(s, cap: int):
