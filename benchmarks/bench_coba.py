@@ -34,9 +34,11 @@ RESULTS = os.path.join(HERE, "results")
 
 def machine_info():
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    used = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "cpu_cores_used": used,
         "loadavg_at_start": load,
         "note": "2-core development machine shared with other engineers: timings include "
         "contention (see loadavg)",
@@ -137,12 +139,12 @@ def coba_stats(i, t, n, duration_ms):
 
 
 # ----------------------------------------------------------------------------------------------
-def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=2):
+def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=2, method="exponential_euler"):
     import jax
 
     from spikejax import network as nw
 
-    net, mons = nw.coba(n, key=jax.random.key(seed))
+    net, mons = nw.coba(n, key=jax.random.key(seed), method=method)
     res = nw.run(net, duration_ms, key=jax.random.key(seed + 1), monitors=mons)
     # a second run of the already-compiled chunk, timed alone
     times = []
@@ -159,6 +161,7 @@ def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=2):
     )
     n_steps = int(round(duration_ms / net.dt))
     return {
+        "method": method,
         "delivery": net.delivery,
         "compile_s": res.compile_s,
         "run_s_first": res.run_s,
@@ -175,6 +178,10 @@ def bench_main(out):
     sj = spikejax_coba()
     out["spikejax_coba4000"] = sj
     print("spikejax", sj, flush=True)
+    # the same numerical scheme as Brian2's benchmark script (forward Euler)
+    sj_euler = spikejax_coba(method="euler")
+    out["spikejax_coba4000_euler"] = sj_euler
+    print("spikejax euler", sj_euler, flush=True)
     b2 = {}
     for target in ("cpp_standalone", "cython"):
         try:
@@ -190,6 +197,7 @@ def bench_main(out):
         cpp["us_per_step"] = cpp["run_time"] / 10_000 * 1e6
         out["ratios"] = {
             "run_time_vs_cpp_standalone_run": sj["run_s"] / cpp["run_time"],
+            "run_time_euler_vs_cpp_standalone_run": sj_euler["run_s"] / cpp["run_time"],
             "compile_plus_run_vs_cpp_build_plus_run": (sj["compile_s"] + sj["run_s_first"])
             / cpp["t_total"],
         }
@@ -302,7 +310,17 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--only", default="main,scaling,vmap")
     ap.add_argument("--large", action="store_true", help="include N = 256k in the scaling")
+    ap.add_argument(
+        "--cpu-cores",
+        default="1",
+        help="cores for this process and its Brian2 subprocesses: a number or 'all' (1: the "
+        "`spikejax` command's CPU default; Brian2 runs single-threaded either way)",
+    )
     args = ap.parse_args(argv)
+    if args.cpu_cores != "all":
+        from spikejax.cpu import limit_cpu_cores
+
+        limit_cpu_cores(int(args.cpu_cores))
     os.makedirs(RESULTS, exist_ok=True)
     out = {"machine": machine_info(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if args.stats:
@@ -316,7 +334,8 @@ def main(argv=None):
             bench_scaling(out, [4000, 16000, 64000] + ([256000] if args.large else []))
         if "vmap" in parts:
             bench_vmap(out)
-        path = os.path.join(RESULTS, "coba_benchmark.json")
+        name = "coba_benchmark.json" if args.cpu_cores == "1" else "coba_benchmark_all_cores.json"
+        path = os.path.join(RESULTS, name)
         if os.path.exists(path):  # update the parts measured now, keep the others
             with open(path) as f:
                 old = json.load(f)

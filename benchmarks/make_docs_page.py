@@ -44,7 +44,10 @@ def device_of(name, d):
         m = re.search(r'(NVIDIA[^"]*|H100[^"]*|H200[^"]*)', text)
         return "GPU" + (f" ({m.group(1)})" if m else "")
     cpu = re.search(r'"cpu_count": (\d+)', text)
-    return f"CPU ({cpu.group(1)} cores, shared)" if cpu else "CPU"
+    used = re.search(r'"cpu_cores_used": (\d+)', text)
+    if cpu and used and used.group(1) != cpu.group(1):
+        return f"CPU ({used.group(1)} of {cpu.group(1)} cores)"
+    return f"CPU ({cpu.group(1)} cores)" if cpu else "CPU"
 
 
 any_gpu = any(device_of(n, d).startswith("GPU") for n, d in data.items())
@@ -115,7 +118,31 @@ for name, d in data.items():
                         f"; Brian2 cpp_standalone run {fmt(b.get('run_time'))} s, total {fmt(b.get('t_total'))} s"
                         if b
                         else ""
+                    )
+                    + "".join(
+                        f"; {k.replace('_', ' ')} **{fmt(v)}**"
+                        for k, v in (get(d, "ratios") or {}).items()
                     ),
+                )
+            )
+        se = get(d, "spikejax_coba4000_euler")
+        if se:
+            rows.append(
+                (
+                    f"COBA, 4000 neurons, 1 s, forward Euler as Brian2's script (`{name}`)",
+                    dev,
+                    f"spikejax: compile {fmt(se.get('compile_s'))} s, run {fmt(se.get('run_s'))} s, "
+                    f"{fmt(se.get('rate_hz'))} Hz",
+                )
+            )
+        v = get(d, "vmap")
+        if v:
+            rows.append(
+                (
+                    f"COBA, {v.get('batch')} networks vmapped vs sequential (`{name}`)",
+                    dev,
+                    f"batched {fmt(v.get('batched_s'))} s, sequential {fmt(v.get('sequential_s'))} s: "
+                    f"throughput ratio **{fmt(v.get('throughput_ratio'))}**",
                 )
             )
         for sc in get(d, "scaling") or []:

@@ -327,14 +327,15 @@ def spike_words(spiking):
     )
 
 
-def _walk_spikes(words, count, n_pre: int, body, carry):
-    """`carry = body(j, carry)` for the first `count` spiking neurons `j` (in index order) of
-    the spike words `words` (from `spike_words`). The work is proportional to the spikes: the
-    non-zero words are compacted once (a cumulative sum over `n/32` words), and each iteration
-    takes the lowest set bit of the current word (count-leading-zeros), so there is no search
-    and no `cond` in the loop. Under `jax.vmap` the loop runs as many iterations as the
-    busiest member of the batch (`_loop_bound`); members past their own spikes get the dummy
-    row `j = n_pre`."""
+def _walk_spikes(words, count, words_per_member: int, n_pre: int, body, carry):
+    """`carry = body(b, j, carry)` for the first `count` spiking neurons of the spike words
+    `words` (from `spike_words`; the words of `M` batch members one after the other, each
+    `words_per_member` long; `b` is the member, `j` the neuron), in order. The work is
+    proportional to the spikes: the non-zero words are compacted once (a cumulative sum
+    over the words), and each iteration takes the lowest set bit of the current word
+    (count-leading-zeros), so there is no search and no `cond` in the loop. If this loop is
+    itself batched by `jax.vmap`, it runs as many iterations as the busiest member of that
+    batch (`_loop_bound`); members past their own spikes get `j = n_pre`, a dummy row."""
     n_words = words.shape[0]
     nonzero = words != 0
     position = jnp.cumsum(nonzero.astype(jnp.int32)) - 1
@@ -345,6 +346,7 @@ def _walk_spikes(words, count, n_pre: int, body, carry):
         .set(jnp.arange(n_words, dtype=jnp.int32), mode="promise_in_bounds")
     )
     words_ext = jnp.concatenate([words, jnp.zeros((1,), words.dtype)])
+    n_members = n_words // words_per_member
 
     def step(i, state):
         p, m, carry = state
@@ -353,10 +355,15 @@ def _walk_spikes(words, count, n_pre: int, body, carry):
         w = word_list[jnp.minimum(p, n_words)]
         m = jnp.where(used_up, words_ext[w], m)
         low = m & (~m + jnp.uint32(1))
-        j = w * 32 + (31 - jax.lax.clz(low).astype(jnp.int32))
         m = m ^ low
+        bit = 31 - jax.lax.clz(low).astype(jnp.int32)
+        if n_members == 1:
+            b, j = 0, w * 32 + bit
+        else:
+            b = jnp.minimum(w // words_per_member, n_members - 1)
+            j = (w - b * words_per_member) * 32 + bit
         j = jnp.where(i < count, j, n_pre)  # the dummy row (only reached under vmap)
-        return p, m, body(j, carry)
+        return p, m, body(b, j, carry)
 
     # initial position -1 and bit mask 0, derived from the data so that they have its type
     # (also inside `shard_map`, where values carry their manual-axis variance)
@@ -364,12 +371,21 @@ def _walk_spikes(words, count, n_pre: int, body, carry):
     return jax.lax.fori_loop(0, _loop_bound(count), step, init)[2]
 
 
+def _member(x, batched: bool, b):
+    """`x[b]` for a batched array (leading batch axis), `x` otherwise."""
+    return x[b] if batched else x
+
+
 def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
     """Event path, one loop over the spiking neurons of one pre population (`words` from
     `spike_words`, the first `count` of them; see `_walk_spikes`): for each, one scatter adds
     the rows of all `projections` (all from that population) into the flattened ring buffer
-    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`). Under `jax.vmap`
-    each iteration is one scatter into the flattened batch (`_scatter_add`).
+    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`).
+
+    Under `jax.vmap` (a batch of networks), one loop walks the spikes of all members in
+    sequence and scatters each into its member's slice of the flattened batch of buffers, so
+    the work stays proportional to the batch's synaptic events (a batched loop would run
+    every member for as many iterations as the busiest one).
 
     Reverse-mode autodiff goes through it with a custom VJP: the cotangent of `flat` passes
     unchanged and each projection's weight (scalar or per synapse) gets the sum of the buffer
@@ -377,43 +393,118 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
     instead of scattering). Forward mode (`jax.jvp`) is not defined for it: use
     `Network(delivery="padded")` for that."""
     n_pre = projections[0].n_pre
+    n_words = words.shape[-1]
+    L = D * W
     static = [(cp.delay_values, c) for cp, c in zip(projections, cols)]
 
-    def segments(rows, delays, j, k):
-        return [
-            _row_targets(r, d, dv, j, k, c, D, W) for r, d, (dv, c) in zip(rows, delays, static)
-        ]
+    def targets(b, j, rows, delays, k, batched):
+        """Flat targets (offset by member `b`'s buffer) of row `j` of every projection."""
+        rows_b, delays_b, k_b = batched
+        kb = _member(k, k_b, b)
+        out = []
+        for r, d, rb, db, (dv, c) in zip(rows, delays, rows_b, delays_b, static):
+            d = None if d is None else _member(d, db, b)
+            out.append(_row_targets(_member(r, rb, b), d, dv, j, kb, c, D, W) + b * L)
+        return out
+
+    def scatter_loop(flat, weights, rows, delays, words, count, k, batched):
+        """All members' deliveries in one loop (`flat`: `(M * L,)`, `words`: `(M * n_words,)`,
+        `count`: total spikes; `batched`: which of weights/rows/delays/k have a member axis)."""
+        weights_b = batched[0]
+
+        def body(b, j, flat):
+            tg = targets(b, j, rows, delays, k, batched[1:])
+            values = []
+            for t, w, wb in zip(tg, weights, weights_b):
+                w = _member(w, wb, b)
+                values.append(jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape))
+            value = jnp.concatenate(values).astype(flat.dtype)
+            return flat.at[jnp.concatenate(tg)].add(value, mode="promise_in_bounds")
+
+        return _walk_spikes(words, count, n_words, n_pre, body, flat)
+
+    def gather_loop(ct, weights, rows, delays, words, count, k, batched, n_members):
+        """The weights' cotangents (with a member axis if `n_members`) from the buffer
+        cotangent `ct` (`(M * L,)`), by the same walk over the spikes."""
+
+        # each member's weight shape: () for a scalar weight, (n_pre + 1, K) for a table
+        shapes = [jnp.shape(w)[1:] if wb else jnp.shape(w) for w, wb in zip(weights, batched[0])]
+
+        def body(b, j, acc):
+            out = []
+            tg = targets(b, j, rows, delays, k, batched[1:])
+            for t, sh, a in zip(tg, shapes, acc):
+                g = ct[t].astype(a.dtype)
+                if n_members:
+                    out.append(a.at[b].add(jnp.sum(g)) if sh == () else a.at[b, j].add(g))
+                else:
+                    out.append(a + jnp.sum(g) if sh == () else a.at[j].add(g))
+            return tuple(out)
+
+        lead = (n_members,) if n_members else ()
+        zeros = tuple(jnp.zeros(lead + sh, ct.dtype) for sh in shapes)
+        return _walk_spikes(words, count, n_words, n_pre, body, zeros)
+
+    def in_batch(args, in_batched, axis_size):
+        """Flatten batched buffers/words over the members; broadcast what must be per member."""
+        flat, weights, rows, delays, words, count, k = args
+        f_b, w_b, r_b, d_b, wd_b, c_b, k_b = in_batched
+        if not f_b:
+            flat = jnp.broadcast_to(flat, (axis_size,) + flat.shape)
+        if not wd_b:
+            words = jnp.broadcast_to(words, (axis_size,) + words.shape)
+        total = jnp.sum(count) if c_b else count * axis_size
+        w_flags = tuple(bool(x) for x in w_b)
+        r_flags = tuple(bool(x) for x in r_b)
+        d_flags = tuple(bool(x) if d is not None else False for x, d in zip(d_b, delays))
+        batched = (w_flags, r_flags, d_flags, bool(k_b))
+        return flat.reshape(-1), words.reshape(-1), total, batched
+
+    @jax.custom_batching.custom_vmap
+    def scatter(flat, weights, rows, delays, words, count, k):
+        none = (
+            tuple(False for _ in weights),
+            tuple(False for _ in rows),
+            tuple(False for _ in delays),
+            False,
+        )
+        return scatter_loop(flat, weights, rows, delays, words, count, k, none)
+
+    @scatter.def_vmap
+    def _scatter_vmap(axis_size, in_batched, flat, weights, rows, delays, words, count, k):
+        args = (flat, weights, rows, delays, words, count, k)
+        big, big_words, total, batched = in_batch(args, in_batched, axis_size)
+        out = scatter_loop(big, weights, rows, delays, big_words, total, k, batched)
+        return out.reshape(axis_size, -1), True
+
+    @jax.custom_batching.custom_vmap
+    def gather(ct, weights, rows, delays, words, count, k):
+        none = (
+            tuple(False for _ in weights),
+            tuple(False for _ in rows),
+            tuple(False for _ in delays),
+            False,
+        )
+        return gather_loop(ct, weights, rows, delays, words, count, k, none, 0)
+
+    @gather.def_vmap
+    def _gather_vmap(axis_size, in_batched, ct, weights, rows, delays, words, count, k):
+        args = (ct, weights, rows, delays, words, count, k)
+        big, big_words, total, batched = in_batch(args, in_batched, axis_size)
+        out = gather_loop(big, weights, rows, delays, big_words, total, k, batched, axis_size)
+        return out, tuple(True for _ in out)
 
     @jax.custom_vjp
     def deliver(flat, weights, rows, delays, words, count, k):
-        def body(j, flat):
-            targets = segments(rows, delays, j, k)
-            values = [
-                jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape)
-                for t, w in zip(targets, weights)
-            ]
-            target = jnp.concatenate(targets)
-            value = jnp.concatenate(values).astype(flat.dtype)
-            return _scatter_add(flat, target, value)
-
-        return _walk_spikes(words, count, n_pre, body, flat)
+        return scatter(flat, weights, rows, delays, words, count, k)
 
     def deliver_fwd(flat, weights, rows, delays, words, count, k):
-        out = deliver(flat, weights, rows, delays, words, count, k)
+        out = scatter(flat, weights, rows, delays, words, count, k)
         return out, (weights, rows, delays, words, count, k)
 
     def deliver_bwd(residuals, ct):
         weights, rows, delays, words, count, k = residuals
-
-        def body(j, acc):
-            out = []
-            for t, w, a in zip(segments(rows, delays, j, k), weights, acc):
-                g = ct[t].astype(a.dtype)
-                out.append(a + jnp.sum(g) if jnp.ndim(w) == 0 else a.at[j].add(g))
-            return tuple(out)
-
-        zeros = tuple(jnp.zeros_like(w) for w in weights)
-        d_weights = _walk_spikes(words, count, n_pre, body, zeros)
+        d_weights = gather(ct, weights, rows, delays, words, count, k)
         return ct, d_weights, None, None, None, None, None
 
     deliver.defvjp(deliver_fwd, deliver_bwd)

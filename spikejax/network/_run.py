@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..cpu import compiler_options
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
 from ._network import Network, State
 
@@ -76,6 +77,14 @@ def _signature(dyn, static, monitors, n_steps, state):
         return None
 
 
+def _platform_of(tree) -> str | None:
+    """The platform of the first JAX array in `tree` (None if it has none)."""
+    for leaf in jax.tree.leaves(tree):
+        if isinstance(leaf, jax.Array):
+            return next(iter(leaf.devices())).platform
+    return None
+
+
 class _Compiled:
     """AOT-compiled chunk functions by chunk length (cached across runs of equal networks)."""
 
@@ -94,7 +103,8 @@ class _Compiled:
             return eqx.combine(dyn, static).simulate(st, n_steps, monitors)
 
         t0 = time.perf_counter()
-        fn = jax.jit(f).lower(self.dyn, state).compile()
+        opts = compiler_options(_platform_of(state))
+        fn = jax.jit(f, compiler_options=opts).lower(self.dyn, state).compile()
         self.compile_s += time.perf_counter() - t0
         if sig is not None:
             if len(_CACHE) >= _CACHE_MAX:

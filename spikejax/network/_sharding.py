@@ -51,6 +51,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from ..cpu import compiler_options
 from ._monitor import Monitor
 from ._network import Network, State
 
@@ -139,7 +140,11 @@ def simulate_sharded(
         st, outs = eqx.combine(dyn, static).simulate(st, n_steps, monitors)
         return jax.lax.with_sharding_constraint(st, sh), outs
 
-    fn = jax.jit(f, in_shardings=(jax.tree.map(lambda _: repl, dyn), sh))
+    fn = jax.jit(
+        f,
+        in_shardings=(jax.tree.map(lambda _: repl, dyn), sh),
+        compiler_options=compiler_options(mesh.devices.flat[0].platform),
+    )
     st0 = state.get("overflow", {})
     out = fn(dyn, state)
     _raise_on_overflow(st0, out[0].get("overflow", {}))
@@ -231,7 +236,8 @@ def batch_simulator(
     split, repl = NamedSharding(mesh, P(axis)), NamedSharding(mesh, P())
     dyn = jax.tree.map(lambda x: _place(x, repl), dyn)
     jitted = jax.jit(
-        jax.shard_map(local, mesh=mesh, in_specs=(P(), P(axis), P(axis)), out_specs=P(axis))
+        jax.shard_map(local, mesh=mesh, in_specs=(P(), P(axis), P(axis)), out_specs=P(axis)),
+        compiler_options=compiler_options(mesh.devices.flat[0].platform),
     )
 
     def f(states: State, weights: dict[str, Any] | None = None):
