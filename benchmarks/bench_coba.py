@@ -139,7 +139,7 @@ def coba_stats(i, t, n, duration_ms):
 
 
 # ----------------------------------------------------------------------------------------------
-def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=2, method="exponential_euler"):
+def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=5, method="exponential_euler"):
     import jax
 
     from spikejax import network as nw
@@ -255,14 +255,17 @@ def bench_vmap(out, batch=64, duration_ms=100.0):
     def one(w):
         return net.with_weights(**{"E->E": w, "E->I": w}).simulate(st, n_steps, monitors)
 
-    f = jax.jit(jax.vmap(one))
+    from spikejax.cpu import compiler_options
+
+    opts = compiler_options()
+    f = jax.jit(jax.vmap(one), compiler_options=opts)
     t0 = time.perf_counter()
     c = f.lower(ws).compile()
     comp = time.perf_counter() - t0
     t0 = time.perf_counter()
     stb, outs = jax.block_until_ready(c(ws))
     t_batch = time.perf_counter() - t0
-    g = jax.jit(one).lower(ws[0]).compile()
+    g = jax.jit(one, compiler_options=opts).lower(ws[0]).compile()
     jax.block_until_ready(g(ws[0]))
     t0 = time.perf_counter()
     for w in ws:

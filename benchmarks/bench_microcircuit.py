@@ -57,7 +57,12 @@ def _time_steps(net, n_steps: int, key) -> tuple[float, float, float]:
 
     st = net.init_state(key=key)
     dyn, static = eqx.partition(net, eqx.is_array)
-    f = jax.jit(lambda d, s: eqx.combine(d, static).simulate(s, n_steps))
+    from spikejax.cpu import compiler_options
+
+    f = jax.jit(
+        lambda d, s: eqx.combine(d, static).simulate(s, n_steps),
+        compiler_options=compiler_options(),
+    )
     t0 = time.perf_counter()
     c = f.lower(dyn, st).compile()
     comp = time.perf_counter() - t0
