@@ -675,7 +675,7 @@ def test_reverse_mode_gradient_through_loop_delivery(weights):
 
         return loss
 
-    loop, padded = loss_fn(make("loop")), loss_fn(make("padded"))
+    loop, padded = jax.jit(loss_fn(make("loop"))), jax.jit(loss_fn(make("padded")))
     g_loop = jax.grad(loop, argnums=(0, 1))(1.0, 0.3)
     g_pad = jax.grad(padded, argnums=(0, 1))(1.0, 0.3)
     assert g_loop[0] != 0 and g_loop[1] != 0
