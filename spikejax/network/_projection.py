@@ -411,14 +411,29 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
         """All members' deliveries in one loop (`flat`: `(M * L,)`, `words`: `(M * n_words,)`,
         `count`: total spikes; `batched`: which of weights/rows/delays/k have a member axis)."""
         weights_b = batched[0]
+        widths = [r.shape[-1] for r in rows]
+        scalar = [jnp.ndim(w) == (1 if wb else 0) for w, wb in zip(weights, weights_b)]
+        if all(scalar):
+            # every projection has one weight (per member): the values of a row do not depend
+            # on the spike, so they are built once, outside the loop
+            lead = (flat.shape[0] // L,) if any(weights_b) else ()
+            parts = []
+            for w, wb, K in zip(weights, weights_b, widths):
+                w = jnp.asarray(w, flat.dtype)
+                w = w[:, None] if wb else w
+                parts.append(jnp.broadcast_to(w, lead + (K,)))
+            row_values = jnp.concatenate(parts, axis=-1)
 
         def body(b, j, flat):
             tg = targets(b, j, rows, delays, k, batched[1:])
-            values = []
-            for t, w, wb in zip(tg, weights, weights_b):
-                w = _member(w, wb, b)
-                values.append(jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape))
-            value = jnp.concatenate(values).astype(flat.dtype)
+            if all(scalar):
+                value = row_values[b] if any(weights_b) else row_values
+            else:
+                values = []
+                for t, w, wb in zip(tg, weights, weights_b):
+                    w = _member(w, wb, b)
+                    values.append(jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape))
+                value = jnp.concatenate(values).astype(flat.dtype)
             return flat.at[jnp.concatenate(tg)].add(value, mode="promise_in_bounds")
 
         return _walk_spikes(words, count, n_words, n_pre, body, flat)
