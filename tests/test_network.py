@@ -691,3 +691,19 @@ def test_reverse_mode_gradient_through_loop_delivery(weights):
     g_batch = jax.vmap(jax.grad(loop), in_axes=(0, None))(scales, 0.3)
     for j in range(3):
         np.testing.assert_allclose(g_batch[j], jax.grad(loop)(scales[j], 0.3), rtol=1e-12)
+
+
+def test_binary_search_count_equals_counting_all_thresholds():
+    # PoissonInput samples counts by inverse CDF: count = #{j : u >= cdf[j]}. The branchless
+    # binary search must give exactly the direct count, for every table length (powers of two
+    # and not), ties in the table, and u equal to a table entry.
+    from spikejax.network._input import count_at_most
+
+    rng = np.random.default_rng(8)
+    for m in (1, 2, 3, 7, 8, 9, 35, 64):
+        cdf = np.sort(rng.random(m))
+        if m > 3:
+            cdf[2] = cdf[3]  # a tie
+        u = np.concatenate([rng.random(500), cdf, [0.0, np.nextafter(1.0, 0.0)]])
+        direct = np.sum(u[:, None] >= cdf[None, :], axis=1)
+        np.testing.assert_array_equal(count_at_most(jnp.asarray(cdf), jnp.asarray(u)), direct)

@@ -66,8 +66,23 @@ class PoissonInput(eqx.Module):
         pmf = jnp.where(p > 0, jnp.exp(logpmf), (j == 0).astype(dtype))
         cdf = jnp.cumsum(pmf)
         u = jax.random.uniform(key, (n,), dtype)
-        counts = jnp.sum(u[:, None] >= cdf[None, :], axis=1).astype(dtype)
-        return counts * jnp.asarray(self.weight, dtype)
+        return count_at_most(cdf, u).astype(dtype) * jnp.asarray(self.weight, dtype)
+
+
+def count_at_most(cdf, u):
+    """For each `u`, the number of entries of the non-decreasing `cdf` (length m) that are
+    <= `u` (inverse-CDF sampling: the count is the sampled value). A branchless binary
+    search over `cdf` padded with +inf to a power of two: log2(m) + 1 compare-and-select
+    passes over `u` that XLA fuses into one loop, instead of m comparisons per element."""
+    m = cdf.shape[0]
+    size = 1 << m.bit_length()  # a power of two > m
+    table = jnp.concatenate([cdf, jnp.full((size - m,), jnp.inf, cdf.dtype)])
+    count = jnp.zeros(u.shape, jnp.int32)
+    step = size // 2
+    while step >= 1:
+        count = jnp.where(u >= table[count + (step - 1)], count + step, count)
+        step //= 2
+    return count
 
 
 class NoiseCurrent(eqx.Module):
