@@ -271,9 +271,33 @@ def bench_vmap(out, batch=64, duration_ms=100.0):
     for w in ws:
         jax.block_until_ready(g(w))
     t_seq = time.perf_counter() - t0
+    sharded = None
+    if len(jax.devices()) > 1:
+        # the same batch split over all (CPU) devices, one core each: shard_map + vmap
+        n_dev = len(jax.devices())
+        states = jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + jnp.shape(x)), st)
+        sim = nw.batch_simulator(
+            net,
+            n_steps,
+            mesh=nw.device_mesh(n_dev),
+            monitors=monitors,
+            weight_names=("E->E", "E->I"),
+        )
+        wd = {"E->E": ws, "E->I": ws}
+        jax.block_until_ready(sim(states, wd))
+        t0 = time.perf_counter()
+        jax.block_until_ready(sim(states, wd))
+        t_sh = time.perf_counter() - t0
+        sharded = {
+            "devices": n_dev,
+            "batched_s": t_sh,
+            "throughput_ratio": t_seq / t_sh,
+            "us_per_network_step": t_sh / (batch * n_steps) * 1e6,
+        }
     res = {
         "batch": batch,
         "duration_ms": duration_ms,
+        "sharded_over_devices": sharded,
         "compile_s": comp,
         "batched_s": t_batch,
         "sequential_s": t_seq,
@@ -319,7 +343,18 @@ def main(argv=None):
         help="cores for this process and its Brian2 subprocesses: a number or 'all' (1: the "
         "`spikejax` command's CPU default; Brian2 runs single-threaded either way)",
     )
+    ap.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=1,
+        help="XLA host devices (one per core): >1 also times the batch split over devices",
+    )
     args = ap.parse_args(argv)
+    if args.cpu_devices > 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_force_host_platform_device_count={args.cpu_devices}".strip()
+        )
     if args.cpu_cores != "all":
         from spikejax.cpu import limit_cpu_cores
 

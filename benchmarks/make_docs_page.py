@@ -142,7 +142,14 @@ for name, d in data.items():
                     f"COBA, {v.get('batch')} networks vmapped vs sequential (`{name}`)",
                     dev,
                     f"batched {fmt(v.get('batched_s'))} s, sequential {fmt(v.get('sequential_s'))} s: "
-                    f"throughput ratio **{fmt(v.get('throughput_ratio'))}**",
+                    f"throughput ratio **{fmt(v.get('throughput_ratio'))}**"
+                    + (
+                        f"; split over {v['sharded_over_devices']['devices']} CPU devices "
+                        f"(`batch_simulator`) {fmt(v['sharded_over_devices']['batched_s'])} s: "
+                        f"ratio **{fmt(v['sharded_over_devices']['throughput_ratio'])}**"
+                        if v.get("sharded_over_devices")
+                        else ""
+                    ),
                 )
             )
         for sc in get(d, "scaling") or []:
