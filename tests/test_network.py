@@ -707,3 +707,11 @@ def test_binary_search_count_equals_counting_all_thresholds():
         u = np.concatenate([rng.random(500), cdf, [0.0, np.nextafter(1.0, 0.0)]])
         direct = np.sum(u[:, None] >= cdf[None, :], axis=1)
         np.testing.assert_array_equal(count_at_most(jnp.asarray(cdf), jnp.asarray(u)), direct)
+
+
+def test_auto_delivery_follows_the_backend():
+    a = nw.Population(LIF(), 10, name="A")
+    expected = "loop" if jax.default_backend() == "cpu" else "padded"
+    assert nw.Network([a]).delivery == expected
+    assert nw.Network([a], delivery="padded").delivery == "padded"
+    assert nw.Network([a], delivery="loop").delivery == "loop"

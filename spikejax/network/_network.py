@@ -93,12 +93,15 @@ class Network(eqx.Module):
     - `dt`: time step in ms (> 0).
     - `dtype`: floating dtype of the state (default: JAX's default float, float32 unless x64
       is enabled; pass `jnp.float64` with x64 for double precision).
-    - `delivery`: how event-path projections deliver a step's spikes. `"loop"` (default): a
-      loop over the spiking neurons only, one scatter per spike into the ring buffer (cost
+    - `delivery`: how event-path projections deliver a step's spikes. `"loop"`: a loop over
+      the spiking neurons only, one scatter per spike into the ring buffer (cost
       proportional to the synaptic events; the fastest on CPU); `vmap` and reverse-mode
       `grad` (a custom VJP for the weights) go through it, forward-mode `jvp` does not.
       `"padded"`: one scatter of the whole padded spike buffer (`spike_buffer` rows,
-      padding included; differentiable in both modes). Both give identical results.
+      padding included; differentiable in both modes), a fixed amount of parallel work per
+      step, meant for GPUs, where each loop iteration would be a kernel launch. `"auto"`
+      (default): `"loop"` when JAX's default backend is the CPU, `"padded"` otherwise. All
+      give identical results.
     """
 
     populations: dict
@@ -137,11 +140,15 @@ class Network(eqx.Module):
         *,
         dt: float = 0.1,
         dtype=None,
-        delivery: str = "loop",
+        delivery: str = "auto",
     ):
         check_positive("Network.dt", dt, "ms")
-        if delivery not in ("loop", "padded"):
-            raise ValueError(f"Network.delivery must be 'loop' or 'padded', got {delivery!r}")
+        if delivery not in ("auto", "loop", "padded"):
+            raise ValueError(
+                f"Network.delivery must be 'auto', 'loop' or 'padded', got {delivery!r}"
+            )
+        if delivery == "auto":
+            delivery = "loop" if jax.default_backend() == "cpu" else "padded"
         self.delivery = delivery
         self.dt = float(dt)
         self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)

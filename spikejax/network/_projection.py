@@ -8,15 +8,16 @@ for a time step `dt` into one of two propagation paths:
   all-to-all projections);
 * **event**: a pre-sorted padded row table (ELL format: for every pre neuron its post
   indices, and weights and delays if they vary), so a step touches only the rows of the
-  neurons that spiked. `Network(delivery="loop")` (default) walks the step's spikes in a
-  loop (`deliver_events`: cost proportional to the synaptic events);
-  `delivery="padded"` gathers the spiking neurons into a fixed-size buffer and scatters
-  all its rows, padding included (reverse-mode differentiable). Either way at most
+  neurons that spiked. `Network(delivery="loop")` (the default on CPU) walks the step's
+  spikes in a loop (`deliver_events`: cost proportional to the synaptic events);
+  `delivery="padded"` (the default elsewhere) gathers the spiking neurons into a
+  fixed-size buffer and scatters all its rows, padding included. Either way at most
   `spike_buffer` spikes per pre population and step are delivered; a step with more is
   counted in the state (`"overflow"`), and `run` then repeats the chunk with a larger
   buffer, so no spike is ever dropped silently and results are exact.
 
-Spikes are accumulated into a ring buffer of `max_delay + 1` slots per post-synaptic receptor.
+Spikes are accumulated into the network's ring buffer of `max_delay + 1` slots, which holds
+the columns of every post-synaptic receptor.
 """
 
 from __future__ import annotations
