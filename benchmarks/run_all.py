@@ -47,6 +47,9 @@ def machine_info() -> dict:
         "jax_version": jax.__version__,
         "jaxlib_version": getattr(__import__("jaxlib"), "__version__", "?"),
         "cpu_count": os.cpu_count(),
+        "cpu_cores_used": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
         "python": platform.python_version(),
         "host": platform.platform(),
     }
@@ -239,7 +242,19 @@ def main(argv=None) -> int:
         help="microcircuit scaling factors (default 0.05 quick, 0.05,0.1 full)",
     )
     ap.add_argument("--out", default=None, help="JSON path")
+    ap.add_argument(
+        "--cpu-cores",
+        default="auto",
+        help="CPU cores for XLA: a number, 'all', or 'auto' (one core without a GPU plugin, "
+        "as the `spikejax` command does)",
+    )
     args = ap.parse_args(argv)
+    from spikejax.cpu import limit_cpu_cores
+    from spikejax.network._job import cpu_cores_for
+
+    cores = cpu_cores_for(args.cpu_cores, None)
+    if cores is not None:
+        limit_cpu_cores(cores)
     parts = [p for p in args.only.split(",") if p]
     bad = sorted(set(parts) - set(PARTS))
     if bad:
