@@ -160,8 +160,22 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-breakdown", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--cpu-cores",
+        default="auto",
+        help="CPU cores for XLA: a number, 'all', or 'auto' (one core without a GPU plugin)",
+    )
     args = ap.parse_args(argv)
+    from spikejax.cpu import limit_cpu_cores
+    from spikejax.network._job import cpu_cores_for
+
+    cores = cpu_cores_for(args.cpu_cores, None)
+    if cores is not None:
+        limit_cpu_cores(cores)
     res = {"machine": machine_info()}
+    res["machine"]["cpu_cores_used"] = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    )
     res["microcircuit"] = bench_microcircuit(
         args.scale,
         args.duration,
