@@ -139,12 +139,14 @@ def coba_stats(i, t, n, duration_ms):
 
 
 # ----------------------------------------------------------------------------------------------
-def spikejax_coba(n=4000, duration_ms=1000.0, seed=0, reps=5, method="exponential_euler"):
+def spikejax_coba(
+    n=4000, duration_ms=1000.0, seed=0, reps=5, method="exponential_euler", delivery="auto"
+):
     import jax
 
     from spikejax import network as nw
 
-    net, mons = nw.coba(n, key=jax.random.key(seed), method=method)
+    net, mons = nw.coba(n, key=jax.random.key(seed), method=method, delivery=delivery)
     res = nw.run(net, duration_ms, key=jax.random.key(seed + 1), monitors=mons)
     # a second run of the already-compiled chunk, timed alone
     times = []

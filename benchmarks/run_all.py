@@ -62,6 +62,11 @@ def part_coba(quick: bool) -> dict:
     r = spikejax_coba(n=4000, duration_ms=d, reps=1 if quick else 2)
     r["duration_ms"] = d
     r["real_time_factor"] = r["run_s"] / (d * 1e-3)
+    # the other spike delivery on this backend (loop <-> padded), for comparison
+    other = "padded" if r["delivery"] == "loop" else "loop"
+    o = spikejax_coba(n=4000, duration_ms=d, reps=1 if quick else 2, delivery=other)
+    r[f"real_time_factor_{other}"] = o["run_s"] / (d * 1e-3)
+    r[f"compile_s_{other}"] = o["compile_s"]
     return r
 
 
@@ -145,7 +150,9 @@ def part_batch(quick: bool) -> dict:
     n_steps = int(d / net.dt)
     rows = []
     mon = (nw.RateMonitor("E"),)
-    for B in (1, 8) if quick else (1, 8, 32, 64):
+    on_cpu = jax.default_backend() == "cpu"
+    sizes = ((1, 8) if quick else (1, 8, 32, 64)) if on_cpu else (1, 8, 32, 128)
+    for B in sizes:
         B = max(B, jax.device_count()) // jax.device_count() * jax.device_count()
         sts = nw.init_batch(net, jax.random.split(jax.random.key(1), B))
         sim = nw.batch_simulator(net, n_steps, monitors=mon)
@@ -167,6 +174,8 @@ def part_batch(quick: bool) -> dict:
         )
         print("batch", rows[-1], flush=True)
     out["simulate_batch"] = rows
+    # the GPU goal: the largest batch's step time within 2x of a single network's
+    out["step_time_ratio_largest_batch_vs_one"] = rows[-1]["us_per_step"] / rows[0]["us_per_step"]
     return out
 
 

@@ -31,6 +31,7 @@ def _vogels_abbott(
     wi=None,
     method="exponential_euler",
     t_ref=5.0,
+    delivery="auto",
 ):
     if not (int(n) == n and n >= 10):
         raise ValueError(f"n must be an integer >= 10, got {n!r}")
@@ -70,7 +71,7 @@ def _vogels_abbott(
         Projection(I, E, conn, weight=wi, synapse=syn_i, receptor="inh", key=k_ie, **kw),
         Projection(I, I, conn, weight=wi, synapse=syn_i, receptor="inh", key=k_ii, **kw),
     ]
-    net = Network([E, I], projs, dt=dt, dtype=dtype)
+    net = Network([E, I], projs, dt=dt, dtype=dtype, delivery=delivery)
     return net, (SpikeMonitor("E"), SpikeMonitor("I"))
 
 
@@ -86,6 +87,7 @@ def coba(
     wi=None,
     method="exponential_euler",
     t_ref=5.0,
+    delivery="auto",
 ):
     r"""COBA: benchmark 1 of Brette et al. (2007), the Vogels & Abbott (2005) network as in
     Brian2's benchmark script. `n` LIF neurons (80 % excitatory), connection probability
@@ -96,10 +98,21 @@ def coba(
     (exponential Euler, exact for the membrane with frozen conductances; Brian2's benchmark
     script uses `"euler"`). `t_ref` (ms): the membrane is clamped for exactly `t_ref` after
     a spike; Brian2 (`refractory=5*ms`, dt = 0.1 ms) freezes it for 49 steps, i.e. the same
-    as `t_ref=4.9` here.
+    as `t_ref=4.9` here. `delivery`: how spikes are delivered (see `Network`).
     $$\tau_m \dot V = g_e (E_e - V) + g_i (E_i - V) - (V - E_L) + I.$$"""
     return _vogels_abbott(
-        n, key, True, dt, dtype, propagation, spike_buffer, we, wi, method=method, t_ref=t_ref
+        n,
+        key,
+        True,
+        dt,
+        dtype,
+        propagation,
+        spike_buffer,
+        we,
+        wi,
+        method=method,
+        t_ref=t_ref,
+        delivery=delivery,
     )
 
 
@@ -115,13 +128,25 @@ def cuba(
     wi=None,
     method="exponential_euler",
     t_ref=5.0,
+    delivery="auto",
 ):
     r"""CUBA: benchmark 2 of Brette et al. (2007) as in Brian2's example: current-based
     exponential synapses $\tau_e = 5$, $\tau_i = 10$ ms, $w_e = 1.62$ mV, $w_i = -9$ mV,
     $E_L = -49$ mV, $V_t = -50$, $V_r = -60$ mV, 5 ms refractory, $V_0 \sim U[V_r, V_t]$;
     $\tau_m \dot V = -(V - E_L) + I_e + I_i$."""
     return _vogels_abbott(
-        n, key, False, dt, dtype, propagation, spike_buffer, we, wi, method=method, t_ref=t_ref
+        n,
+        key,
+        False,
+        dt,
+        dtype,
+        propagation,
+        spike_buffer,
+        we,
+        wi,
+        method=method,
+        t_ref=t_ref,
+        delivery=delivery,
     )
 
 
