@@ -34,3 +34,14 @@ def test_default_job_is_the_network_run(tmp_path, capsys):
     assert "compile" in text and "real-time" in text and "hz" in text
     pngs = list(out.glob("*.png"))
     assert pngs and pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_importing_spikejax_leaves_plotting_and_progress_libraries_alone():
+    # `import spikejax` must not import matplotlib (nor switch its backend, which would break
+    # notebooks) or tqdm: both load when a plot or progress bar is first asked for.
+    import subprocess
+    import sys
+
+    code = "import sys, spikejax; print('matplotlib' in sys.modules, 'tqdm' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

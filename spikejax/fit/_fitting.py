@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import optax
 from jaxtyping import Array
-from tqdm.auto import tqdm
 
 __all__ = ["FitResult", "fit", "fit_many", "stack_models"]
 
@@ -231,6 +230,8 @@ def _run(spec, loss_fn, model, args, optimizer, steps, progress, batched):
         step_fn = jax.jit(step)
         final_fn = jax.jit(objective)
     losses, hist = [], []
+    from tqdm.auto import tqdm
+
     bar = tqdm(range(steps), disable=not progress, desc="fit", leave=False)
     for _ in bar:
         raw, opt_state, loss, vals = step_fn(raw, opt_state, model, args)

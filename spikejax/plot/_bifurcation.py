@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 __all__ = ["bifurcation_diagram", "fi_plot"]
 
@@ -35,6 +31,8 @@ def bifurcation_diagram(
     the voltage; filled dots stable, open unstable) and labelled special points (LP, H, LPC,
     TH, and `snic`: a SNIC at that parameter). Returns `(fig, ax)`."""
     if ax is None:
+        import matplotlib.pyplot as plt
+
         fig, ax = plt.subplots(figsize=(6, 4))
     else:
         fig = ax.figure
@@ -88,6 +86,8 @@ def fi_plot(fi, *, cycles=None, ax=None, time_unit: str = "ms"):
     """F-I curve: rates from rest ("up") and from firing ("down"), and optionally the rates
     $1/T$ of continued stable cycles. Returns `(fig, ax)`."""
     if ax is None:
+        import matplotlib.pyplot as plt
+
         fig, ax = plt.subplots(figsize=(5, 4))
     else:
         fig = ax.figure
