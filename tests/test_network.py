@@ -467,8 +467,10 @@ def test_determinism_and_key_dependence():
     assert not np.array_equal(a.states[MONS[3].key][1], c.states[MONS[3].key][1])
 
 
-def test_vmap_over_weights_equals_separate_runs():
-    net = _small_net(dtype=jnp.float64)
+@pytest.mark.parametrize("delivery", ["loop", "padded"])
+def test_vmap_over_weights_equals_separate_runs(delivery):
+    # "padded" is the default delivery on GPUs; both must batch exactly
+    net = _small_net(dtype=jnp.float64, propagation="event", delivery=delivery)
     st = net.init_state(key=jax.random.key(4))
     ws = jnp.array([0.25, 0.5, 0.75, 1.0])
     mons = (nw.RateMonitor("E"),)
@@ -481,8 +483,9 @@ def test_vmap_over_weights_equals_separate_runs():
         sst, sout = jax.jit(one)(w)
         np.testing.assert_array_equal(bout[mons[0].key][j], sout[mons[0].key])
         np.testing.assert_array_equal(bst["neurons"]["E"]["V"][j], sst["neurons"]["E"]["V"])
-    # different weights give different activity
+    # different weights give different activity, and every spike was delivered
     assert len({float(jnp.sum(bout[mons[0].key][j])) for j in range(4)}) > 1
+    assert all(int(jnp.max(v)) == 0 for v in bst["overflow"].values())
 
 
 def test_surrogate_gradient_flows_through_network():
