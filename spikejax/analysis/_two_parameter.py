@@ -1,0 +1,293 @@
+r"""Two-parameter continuation: curves of fold (LP) and Hopf (H) points.
+
+A fold or Hopf point found by one-parameter `continuation` moves when a second parameter
+changes. `bifurcation_curve` follows it through the plane of the two parameters, as
+MatCont's LP and H curves do: pseudo-arclength continuation of the extended systems
+
+* fold: $f(x; p_1, p_2) = 0$, $f_x v = 0$, $c^\top v = 1$
+  (unknowns $x, v, p_1, p_2$: $2n + 1$ equations in $2n + 2$ unknowns);
+* Hopf: $f = 0$, $f_x q_r + \omega q_i = 0$, $f_x q_i - \omega q_r = 0$,
+  $c^\top q_r = 1$, $c^\top q_i = 0$ (unknowns $x, q_r, q_i, \omega, p_1, p_2$),
+
+with the Jacobians from autodiff and the normalising vector $c$ renewed at every step.
+A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point, or the curve turning into
+neutral saddles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validation import check_finite
+from ..models._base import NeuronModel
+from ._continuation import ContinuationError, SpecialPoint, _freeze_inert, make_system
+
+__all__ = ["BifurcationCurve", "bifurcation_curve"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BifurcationCurve:
+    """A curve of fold or Hopf points in the plane of two parameters.
+
+    **Fields:** `kind` ("LP" or "H"), `param_names` (first, second), `params` (m, 2),
+    `state_names`, `states` (m, n_states): the equilibrium at each point, `omega` (m,): the
+    Hopf angular frequency (None for folds), `status` ("reached_stop", "left_bounds",
+    "max_steps", "omega_zero", "newton_failed"), `message`.
+    """
+
+    kind: str
+    param_names: tuple[str, str]
+    params: np.ndarray
+    state_names: tuple[str, ...]
+    states: np.ndarray
+    omega: np.ndarray | None
+    status: str
+    message: str = ""
+
+    def __len__(self) -> int:
+        return int(self.params.shape[0])
+
+    def param(self, name: str) -> np.ndarray:
+        """The values of parameter `name` along the curve."""
+        return self.params[:, self.param_names.index(name)]
+
+    def state(self, name: str) -> np.ndarray:
+        return self.states[:, self.state_names.index(name)]
+
+
+class _TwoParameterSystem(eqx.Module):
+    """$f(x; p_1, p_2)$ on the active state variables of a one-parameter system."""
+
+    base: object  # EquilibriumSystem for the first parameter
+    param2: str = eqx.field(static=True)
+
+    def f(self, x, p1, p2):
+        sys = self.base
+        if self.param2 == "I":
+            sys = dataclasses.replace(sys, I=p2)
+        else:
+            sys = dataclasses.replace(sys, model=sys.model.replace(**{self.param2: p2}))
+        return sys.f(x, p1)
+
+
+def _fold_G(system, z, c):
+    n = c.shape[0]
+    x, v, p1, p2 = z[:n], z[n : 2 * n], z[2 * n], z[2 * n + 1]
+    fx = jax.jacfwd(system.f, 0)(x, p1, p2)
+    return jnp.concatenate([system.f(x, p1, p2), fx @ v, jnp.atleast_1d(c @ v - 1.0)])
+
+
+def _hopf_G(system, z, c):
+    n = c.shape[0]
+    x, qr, qi = z[:n], z[n : 2 * n], z[2 * n : 3 * n]
+    w, p1, p2 = z[3 * n], z[3 * n + 1], z[3 * n + 2]
+    fx = jax.jacfwd(system.f, 0)(x, p1, p2)
+    return jnp.concatenate(
+        [
+            system.f(x, p1, p2),
+            fx @ qr + w * qi,
+            fx @ qi - w * qr,
+            jnp.stack([c @ qr - 1.0, c @ qi]),
+        ]
+    )
+
+
+@eqx.filter_jit
+def _G_and_jac(G, system, z, c):
+    return G(system, z, c), jax.jacfwd(G, 1)(system, z, c)
+
+
+def _null_vector(DG, t_prev=None):
+    """Unit vector spanning the null space of the (N, N+1) matrix `DG`, oriented along
+    `t_prev`."""
+    _, _, vt = np.linalg.svd(DG)
+    t = vt[-1]
+    if t_prev is not None and float(t @ t_prev) < 0:
+        t = -t
+    return t / np.linalg.norm(t)
+
+
+def bifurcation_curve(
+    model: NeuronModel,
+    point: SpecialPoint,
+    param2: str,
+    stop2: float,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    bounds2: tuple[float, float] | None = None,
+    ds: float | None = None,
+    ds_max: float | None = None,
+    max_steps: int = 500,
+    tol: float = 1e-10,
+) -> BifurcationCurve:
+    r"""Follow the fold or Hopf point `point` (from `continuation(model, param, ...)`) as the
+    second parameter `param2` runs from its value in `model` (or `I`) towards `stop2`.
+
+    **Arguments:**
+    - `model`: the single-cell model `point` was found on; `param`, `I`: as given to
+      `continuation` (the first parameter, and the input current when `param` is a field).
+    - `point`: a `SpecialPoint` of kind "LP" or "H".
+    - `param2`: `"I"` or a model field other than `param`; `stop2`: where to stop.
+    - `bounds2`: the curve ends when `param2` leaves it (default: between its start and
+      `stop2`). `ds`, `ds_max`: initial and largest arclength steps (in the Euclidean norm of
+      all unknowns; defaults 1% and 10% of the distance to `stop2` plus the state scale).
+    - `max_steps`, `tol`: the most steps; the relative Newton tolerance.
+
+    **Returns:** a `BifurcationCurve`; its last point lies exactly at `stop2` when the curve
+    gets there (`status="reached_stop"`).
+
+    **Raises:** `ValueError` for a point that is not LP or H, unknown or equal parameter
+    names, or bad steps; `ContinuationError` when the extended system cannot be solved at
+    the start.
+    """
+    if not isinstance(point, SpecialPoint) or point.kind not in ("LP", "H"):
+        raise ValueError("point must be a SpecialPoint of kind 'LP' or 'H' from continuation")
+    if param2 == param:
+        raise ValueError(f"param2 must differ from param, got both {param!r}")
+    base = make_system(model, param, I=I)
+    if param2 != "I" and param2 not in model.parameters():
+        raise ValueError(
+            f"unknown parameter name param2={param2!r} for {type(model).__name__}; "
+            f"choose 'I' or one of {sorted(model.parameters())}"
+        )
+    start2 = float(I) if param2 == "I" else float(np.asarray(getattr(model, param2)))
+    check_finite("stop2", stop2)
+    stop2 = float(stop2)
+    if stop2 == start2:
+        raise ValueError(f"stop2 must differ from the current {param2} = {start2}")
+    if not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    lo, hi = (min(start2, stop2), max(start2, stop2)) if bounds2 is None else map(float, bounds2)
+    if not (lo <= start2 <= hi):
+        raise ValueError(f"bounds2 must contain the starting {param2} = {start2}")
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **point.state}), float)
+    # arclength runs through states and parameters alike: scale the steps by both
+    span = abs(stop2 - start2) + max(1.0, float(np.max(np.abs(x_full))))
+    ds = 0.01 * span if ds is None else float(ds)
+    ds_max = 0.1 * span if ds_max is None else float(ds_max)
+    if not (0 < ds <= ds_max):
+        raise ValueError(f"need 0 < ds <= ds_max, got ds={ds}, ds_max={ds_max}")
+    ds_min = 1e-9 * span
+
+    base = _freeze_inert(base, x_full.reshape(-1), point.param)
+    active = np.asarray(base.active)
+    system = _TwoParameterSystem(base, param2)
+    x = x_full.reshape(-1)[active]
+    n = x.size
+    p1, p2 = float(point.param), start2
+    J = np.asarray(jax.jacfwd(system.f, 0)(jnp.asarray(x), p1, p2))
+
+    if point.kind == "LP":
+        G = _fold_G
+        _, _, vt = np.linalg.svd(J)
+        v = vt[-1]
+        c = v / (v @ v)
+        z = np.concatenate([x, v / (c @ v), [p1, p2]])
+    else:
+        G = _hopf_G
+        ev, vecs = np.linalg.eig(J)
+        k = int(np.argmin(np.abs(ev.real) + (ev.imag <= 0) * 1e300))
+        if not ev[k].imag > 0:
+            raise ContinuationError("no complex pair of eigenvalues at the Hopf point")
+        q = vecs[:, k]
+        # rotate q so that Re q and Im q are orthogonal (then c = Re q / |Re q|^2 works)
+        theta = 0.5 * np.angle(np.sum(q * q))
+        q = q * np.exp(-1j * theta)
+        qr, qi = q.real, q.imag
+        if np.linalg.norm(qr) < np.linalg.norm(qi):
+            qr, qi = qi, -qr  # multiply by -i
+        c = qr / (qr @ qr)
+        z = np.concatenate([x, qr, qi, [ev[k].imag, p1, p2]])
+    i1, i2 = z.size - 2, z.size - 1
+
+    def solve(z, c, extra_row=None, extra_rhs=0.0, max_iter=12):
+        """Newton on G(z) = 0 plus one extra linear equation row . z = extra_rhs."""
+        for it in range(max_iter):
+            F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
+            F, DG = np.asarray(F), np.asarray(DG)
+            A = np.vstack([DG, extra_row])
+            r = np.concatenate([F, [extra_row @ z - extra_rhs]])
+            if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
+                return z, False, it
+            try:
+                dz = np.linalg.solve(A, -r)
+            except np.linalg.LinAlgError:
+                return z, False, it
+            z = z + dz
+            if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
+                return z, True, it + 1
+        return z, False, max_iter
+
+    def renormalise(z):
+        """Renew c from the current eigenvector (and rescale it so that c . v = 1)."""
+        if point.kind == "LP":
+            v = z[n : 2 * n]
+            c_new = v / (v @ v)
+            return z, c_new
+        qr = z[n : 2 * n]
+        return z, qr / (qr @ qr)
+
+    # the start: solve with p2 fixed
+    e2 = np.zeros(z.size)
+    e2[i2] = 1.0
+    z, ok, _ = solve(z, c, e2, p2, max_iter=30)
+    if not ok:
+        raise ContinuationError(
+            f"could not solve the {point.kind} extended system at {param}={p1}, "
+            f"{param2}={p2}: is the point located (point.located)?"
+        )
+    z, c = renormalise(z)
+    F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
+    t = _null_vector(np.asarray(DG))
+    if np.sign(t[i2]) != np.sign(stop2 - start2):
+        t = -t
+    zs = [z.copy()]
+    status, message = "max_steps", ""
+    for _ in range(max_steps):
+        z_pred = z + ds * t
+        z_new, ok, iters = solve(z_pred, c, t, t @ z_pred)
+        if not ok:
+            ds *= 0.5
+            if ds < ds_min:
+                status, message = "newton_failed", "step size fell below its minimum"
+                break
+            continue
+        crossed = (z_new[i2] - stop2) * (z[i2] - stop2) <= 0
+        if crossed:
+            z_new, ok, _ = solve(z_new, c, e2, stop2)
+            if ok:
+                zs.append(z_new)
+                status = "reached_stop"
+                break
+        if not (lo <= z_new[i2] <= hi):
+            status = "left_bounds"
+            zs.append(z_new)
+            break
+        if point.kind == "H" and not z_new[3 * n] > 1e-9 * max(1.0, abs(zs[0][3 * n])):
+            status, message = "omega_zero", "the Hopf frequency reached 0 (Bogdanov-Takens)"
+            break
+        F, DG = _G_and_jac(G, system, jnp.asarray(z_new), jnp.asarray(c))
+        t = _null_vector(np.asarray(DG), t)
+        z, c = renormalise(z_new)
+        zs.append(z.copy())
+        if iters <= 3:
+            ds = min(1.3 * ds, ds_max)
+    Z = np.asarray(zs)
+    states = np.broadcast_to(x_full.reshape(-1), (len(Z), x_full.size)).copy()
+    states[:, active] = Z[:, :n]
+    return BifurcationCurve(
+        kind=point.kind,
+        param_names=(param, param2),
+        params=Z[:, [i1, i2]],
+        state_names=tuple(model.state_names),
+        states=states,
+        omega=Z[:, 3 * n] if point.kind == "H" else None,
+        status=status,
+        message=message,
+    )
