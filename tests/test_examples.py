@@ -31,6 +31,7 @@ SLOW: set[str] = {
     "inapik_phase_portrait",
     "integrator_vs_resonator",
     "izhikevich_phase_portrait",
+    "two_parameter_bifurcations",
 }
 
 
