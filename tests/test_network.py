@@ -718,3 +718,29 @@ def test_auto_delivery_follows_the_backend():
     assert nw.Network([a]).delivery == expected
     assert nw.Network([a], delivery="padded").delivery == "padded"
     assert nw.Network([a], delivery="loop").delivery == "loop"
+
+
+def test_heterogeneous_delays_are_stored_in_the_narrowest_integer_type():
+    # 1 byte per synapse for delays below 128 steps, 2 below 32768; the delivered spikes are
+    # the same as with the dense path (checked for short delays in the equality tests above;
+    # here a delay of 200 steps, int16, against the dense matrices).
+    lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
+    rng = np.random.default_rng(2)
+    a = nw.Population(lif, 60, name="A", I_ext=10.5, initial={"V": rng.uniform(-60, -51, 60)})
+
+    def make(propagation, max_steps):
+        pr = nw.Projection(
+            a, a, nw.FixedProbability(0.1), weight=0.25, synapse=nw.Exponential(5.0),
+            delay=lambda r, m: r.integers(0, max_steps + 1, m) * DT,
+            propagation=propagation, key=jax.random.key(1),
+        )  # fmt: skip
+        return nw.Network([a], [pr], dt=DT, dtype=jnp.float64)
+
+    assert make("event", 100).projections[0].delays.dtype == jnp.int8
+    event, dense = make("event", 200), make("dense", 200)
+    assert event.projections[0].delays.dtype == jnp.int16
+    mons = (nw.SpikeMonitor("A"),)
+    r = [nw.run(x, 150.0, key=jax.random.key(0), monitors=mons) for x in (event, dense)]
+    assert r[0].spikes["A"][0].size > 40
+    np.testing.assert_array_equal(r[0].spikes["A"][0], r[1].spikes["A"][0])
+    np.testing.assert_array_equal(r[0].spikes["A"][1], r[1].spikes["A"][1])

@@ -226,7 +226,12 @@ class CompiledProjection(eqx.Module):
             self.delays = None
             self.delay_values = values
         else:
-            dr = np.zeros((p.n_pre + 1, K), np.int32)
+            # the narrowest integer type that holds the delays (1 or 2 bytes per synapse
+            # for delays below 128 or 32768 steps instead of 4)
+            dtype = next(
+                t for t in (np.int8, np.int16, np.int32) if self.max_delay <= np.iinfo(t).max
+            )
+            dr = np.zeros((p.n_pre + 1, K), dtype)
             dr[p.pre_idx, col] = np.broadcast_to(dsteps, p.pre_idx.shape)
             self.delays = jnp.asarray(dr)
             self.delay_values = ()
