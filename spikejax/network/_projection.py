@@ -333,24 +333,37 @@ def spike_words(spiking):
     )
 
 
+#: up to this many spike words per step, the non-zero words are listed by sorting (measured on
+#: XLA CPU: 0.44 vs 1.34 us for 25 words, 1.4 vs 2.3 us for 100), beyond by a cumulative sum
+#: (17 vs 40 us for 2000)
+_SORT_MAX_WORDS = 256
+
+
 def _walk_spikes(words, count, words_per_member: int, n_pre: int, body, carry):
     """`carry = body(b, j, carry)` for the first `count` spiking neurons of the spike words
     `words` (from `spike_words`; the words of `M` batch members one after the other, each
     `words_per_member` long; `b` is the member, `j` the neuron), in order. The work is
-    proportional to the spikes: the non-zero words are compacted once (a cumulative sum
-    over the words), and each iteration takes the lowest set bit of the current word
-    (count-leading-zeros), so there is no search and no `cond` in the loop. If this loop is
+    proportional to the spikes: the non-zero words are listed once (a sort of the word
+    indices, or a cumulative sum for long word arrays), and each iteration takes the lowest
+    set bit of the current word (count-leading-zeros), so there is no search and no `cond`
+    in the loop. If this loop is
     itself batched by `jax.vmap`, it runs as many iterations as the busiest member of that
     batch (`_loop_bound`); members past their own spikes get `j = n_pre`, a dummy row."""
     n_words = words.shape[0]
     nonzero = words != 0
-    position = jnp.cumsum(nonzero.astype(jnp.int32)) - 1
     # word_list[p]: index of the p-th non-zero word (the tail: n_words, an all-zero word)
-    word_list = (
-        jnp.full((n_words + 1,), n_words, jnp.int32)
-        .at[jnp.where(nonzero, position, n_words)]
-        .set(jnp.arange(n_words, dtype=jnp.int32), mode="promise_in_bounds")
-    )
+    if n_words <= _SORT_MAX_WORDS:
+        # sorting a short array is one XLA kernel, cheaper on CPU than a cumulative sum
+        iota = jnp.arange(n_words + 1, dtype=jnp.int32)
+        flags = jnp.concatenate([nonzero, jnp.zeros((1,), bool)])
+        word_list = jnp.sort(jnp.where(flags, iota, n_words))
+    else:
+        position = jnp.cumsum(nonzero.astype(jnp.int32)) - 1
+        word_list = (
+            jnp.full((n_words + 1,), n_words, jnp.int32)
+            .at[jnp.where(nonzero, position, n_words)]
+            .set(jnp.arange(n_words, dtype=jnp.int32), mode="promise_in_bounds")
+        )
     words_ext = jnp.concatenate([words, jnp.zeros((1,), words.dtype)])
     n_members = n_words // words_per_member
 
