@@ -34,7 +34,9 @@ RESULTS = os.path.join(HERE, "results")
 
 def machine_info():
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    used = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from spikejax.cpu import available_cpu_cores
+
+    used = len(available_cpu_cores())
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
@@ -357,10 +359,9 @@ def main(argv=None):
         os.environ["XLA_FLAGS"] = (
             f"{flags} --xla_force_host_platform_device_count={args.cpu_devices}".strip()
         )
-    if args.cpu_cores != "all":
-        from spikejax.cpu import limit_cpu_cores
+    from spikejax.cpu import apply_cores_option
 
-        limit_cpu_cores(int(args.cpu_cores))
+    apply_cores_option(args.cpu_cores)
     os.makedirs(RESULTS, exist_ok=True)
     out = {"machine": machine_info(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if args.stats:

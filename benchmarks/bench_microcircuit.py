@@ -166,16 +166,11 @@ def main(argv=None) -> int:
         help="CPU cores for XLA: a number, 'all', or 'auto' (one core without a GPU plugin)",
     )
     args = ap.parse_args(argv)
-    from spikejax.cpu import limit_cpu_cores
-    from spikejax.network._job import cpu_cores_for
+    from spikejax.cpu import apply_cores_option, available_cpu_cores
 
-    cores = cpu_cores_for(args.cpu_cores, None)
-    if cores is not None:
-        limit_cpu_cores(cores)
+    apply_cores_option(args.cpu_cores)
     res = {"machine": machine_info()}
-    res["machine"]["cpu_cores_used"] = (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    )
+    res["machine"]["cpu_cores_used"] = len(available_cpu_cores())
     res["microcircuit"] = bench_microcircuit(
         args.scale,
         args.duration,

@@ -39,6 +39,8 @@ def machine_info() -> dict:
 
     import jax
 
+    from spikejax.cpu import available_cpu_cores
+
     dev = jax.devices()[0]
     return {
         "device": getattr(dev, "device_kind", str(dev)),
@@ -47,9 +49,7 @@ def machine_info() -> dict:
         "jax_version": jax.__version__,
         "jaxlib_version": getattr(__import__("jaxlib"), "__version__", "?"),
         "cpu_count": os.cpu_count(),
-        "cpu_cores_used": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "cpu_cores_used": len(available_cpu_cores()),
         "python": platform.python_version(),
         "host": platform.platform(),
     }
@@ -258,12 +258,9 @@ def main(argv=None) -> int:
         "as the `spikejax` command does)",
     )
     args = ap.parse_args(argv)
-    from spikejax.cpu import limit_cpu_cores
-    from spikejax.network._job import cpu_cores_for
+    from spikejax.cpu import apply_cores_option
 
-    cores = cpu_cores_for(args.cpu_cores, None)
-    if cores is not None:
-        limit_cpu_cores(cores)
+    apply_cores_option(args.cpu_cores)
     parts = [p for p in args.only.split(",") if p]
     bad = sorted(set(parts) - set(PARTS))
     if bad:

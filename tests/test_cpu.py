@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from spikejax.cpu import available_cpu_cores, gpu_plugin_installed, limit_cpu_cores
-from spikejax.network._job import cpu_cores_for
+from spikejax.cpu import cores_for as cpu_cores_for
 
 linux_only = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux affinity")
 

@@ -186,9 +186,7 @@ def bifurcation_curve(
     if point.kind == "LP":
         G = _fold_G
         _, _, vt = np.linalg.svd(J)
-        v = vt[-1]
-        c = v / (v @ v)
-        z = np.concatenate([x, v / (c @ v), [p1, p2]])
+        z = np.concatenate([x, vt[-1], [p1, p2]])  # the null vector of J
     else:
         G = _hopf_G
         ev, vecs = np.linalg.eig(J)
@@ -202,11 +200,18 @@ def bifurcation_curve(
         qr, qi = q.real, q.imag
         if np.linalg.norm(qr) < np.linalg.norm(qi):
             qr, qi = qi, -qr  # multiply by -i
-        c = qr / (qr @ qr)
         z = np.concatenate([x, qr, qi, [ev[k].imag, p1, p2]])
     i1, i2 = z.size - 2, z.size - 1
 
-    def solve(z, c, extra_row=None, extra_rhs=0.0, max_iter=12):
+    def renew_c(z):
+        """The normalising vector from the current eigenvector (v, or q_r for Hopf, both at
+        z[n:2n]): c = v / |v|^2, so that c . v = 1 holds at z."""
+        v = z[n : 2 * n]
+        return v / (v @ v)
+
+    c = renew_c(z)
+
+    def solve(z, c, extra_row, extra_rhs, max_iter=12):
         """Newton on G(z) = 0 plus one extra linear equation row . z = extra_rhs."""
         for it in range(max_iter):
             F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
@@ -224,15 +229,6 @@ def bifurcation_curve(
                 return z, True, it + 1
         return z, False, max_iter
 
-    def renormalise(z):
-        """Renew c from the current eigenvector (and rescale it so that c . v = 1)."""
-        if point.kind == "LP":
-            v = z[n : 2 * n]
-            c_new = v / (v @ v)
-            return z, c_new
-        qr = z[n : 2 * n]
-        return z, qr / (qr @ qr)
-
     # the start: solve with p2 fixed
     e2 = np.zeros(z.size)
     e2[i2] = 1.0
@@ -242,7 +238,7 @@ def bifurcation_curve(
             f"could not solve the {point.kind} extended system at {param}={p1}, "
             f"{param2}={p2}: is the point located (point.located)?"
         )
-    z, c = renormalise(z)
+    c = renew_c(z)
     F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
     t = _null_vector(np.asarray(DG))
     if np.sign(t[i2]) != np.sign(stop2 - start2):
@@ -274,7 +270,7 @@ def bifurcation_curve(
             break
         F, DG = _G_and_jac(G, system, jnp.asarray(z_new), jnp.asarray(c))
         t = _null_vector(np.asarray(DG), t)
-        z, c = renormalise(z_new)
+        z, c = z_new, renew_c(z_new)
         zs.append(z.copy())
         if iters <= 3:
             ds = min(1.3 * ds, ds_max)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import time
 
 from ._stats import cv_isi
@@ -158,46 +157,11 @@ def add_network_arguments(parser) -> None:
     )
 
 
-#: Networks up to this size run fastest on one CPU core (measured on the 2-core development
-#: machine: one core 1.4x faster at 16k neurons, two cores 1.1x faster at 64k).
-ONE_CORE_MAX_NEURONS = 32_000
-
-
-def cpu_cores_for(option: str, device: str | None, n_neurons: int | None = None) -> int | None:
-    """The number of cores `--cpu-cores option` asks for (None: leave the process as it is).
-    `"auto"`: one core for CPU runs of at most `ONE_CORE_MAX_NEURONS` neurons (or of unknown
-    size), all cores otherwise."""
-    from ..cpu import available_cpu_cores, gpu_plugin_installed
-
-    if option == "all":
-        return None
-    if option == "auto":
-        cpu_only = device == "cpu" or (device is None and not gpu_plugin_installed())
-        small = n_neurons is None or n_neurons <= ONE_CORE_MAX_NEURONS
-        return 1 if cpu_only and small else None
-    try:
-        n = int(option)
-    except ValueError:
-        n = 0
-    n_max = len(available_cpu_cores())
-    if not (1 <= n <= n_max) or str(n) != option.strip():
-        raise ValueError(f"--cpu-cores must be 'auto', 'all' or an integer in [1, {n_max}]")
-    return n
-
-
 def run_network_cli(args) -> int:
     """Run the job from parsed `add_network_arguments` options; returns an exit code."""
-    from ..cpu import _backend_initialized, limit_cpu_cores
+    from ..cpu import apply_cores_option
 
-    cores = cpu_cores_for(args.cpu_cores, args.device, args.n)
-    if cores is not None:
-        if not _backend_initialized():
-            limit_cpu_cores(cores)
-        elif args.cpu_cores != "auto":
-            print(
-                "spikejax: --cpu-cores ignored: JAX already runs in this process",
-                file=sys.stderr,
-            )
+    apply_cores_option(args.cpu_cores, args.device, args.n)
     run_network_job(args.network, args.n, args.duration, args.seed, args.out, args.device)
     return 0
 

@@ -403,13 +403,13 @@ class Network(eqx.Module):
         for cp in self.projections:
             if cp.mode == "event" and self.delivery == "loop":
                 continue
-            col = cols[f"{cp.post}:{cp.receptor}"][0]
+            col = cols[cp.receptor_key][0]
             buffer = cp.deliver(buffer, spikes[cp.pre], k, col, idx.get(cp.pre))
         if self.delivery == "loop":
             flat = buffer.reshape(-1)
             for p, cap in self.spike_buffers.items():
                 group = [cp for cp in self.projections if cp.mode == "event" and cp.pre == p]
-                group_cols = [cols[f"{cp.post}:{cp.receptor}"][0] for cp in group]
+                group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
                 flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols)
             buffer = flat.reshape(D, W)

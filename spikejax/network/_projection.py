@@ -236,6 +236,11 @@ class CompiledProjection(eqx.Module):
             self.delays = jnp.asarray(dr)
             self.delay_values = ()
 
+    @property
+    def receptor_key(self) -> str:
+        """The post-synaptic receptor this projection feeds: `"<post>:<receptor>"`."""
+        return f"{self.post}:{self.receptor}"
+
     def deliver(self, buf, s, k, col: int, idx=None):
         """Add the spikes `s` (0/1, `(n_pre,)`) emitted at the end of step `k` into the
         network's ring buffer `buf` (`(D, W)`; this projection's receptor occupies columns
@@ -281,32 +286,6 @@ def _row_targets(rows, delays, delay_values, j, k, col: int, D: int, W: int):
 
 
 @jax.custom_batching.custom_vmap
-def _scatter_add(flat, target, w):
-    """`flat.at[target].add(w)` (1-D `flat`, `target` in bounds)."""
-    return flat.at[target].add(w, mode="promise_in_bounds")
-
-
-@_scatter_add.def_vmap
-def _scatter_add_vmap(axis_size, in_batched, flat, target, w):
-    # A batched scatter (`vmap` over networks) is much slower on XLA CPU than one scatter
-    # into the flattened batch with offset indices; the additions happen in the same order.
-    flat_b, target_b, w_b = in_batched
-    B = axis_size
-    if not flat_b:
-        flat = jnp.broadcast_to(flat, (B,) + flat.shape)
-    L = flat.shape[-1]
-    if not target_b:
-        target = jnp.broadcast_to(target, (B,) + target.shape)
-    K = target.shape[-1]
-    if w_b:
-        w = w.reshape(B, -1)
-    w = jnp.broadcast_to(w, (B, K))
-    idx = target + (jnp.arange(B, dtype=target.dtype) * L)[:, None]
-    out = flat.reshape(-1).at[idx.reshape(-1)].add(w.reshape(-1), mode="promise_in_bounds")
-    return out.reshape(B, L), True
-
-
-@jax.custom_batching.custom_vmap
 def _loop_bound(count):
     """The trip count of a delivery loop: `count`; under `vmap`, the largest count of the
     batch, unbatched, so that the loop is not a batched `while` (which selects between old
@@ -346,9 +325,9 @@ def _walk_spikes(words, count, words_per_member: int, n_pre: int, body, carry):
     proportional to the spikes: the non-zero words are listed once (a sort of the word
     indices, or a cumulative sum for long word arrays), and each iteration takes the lowest
     set bit of the current word (count-leading-zeros), so there is no search and no `cond`
-    in the loop. If this loop is
-    itself batched by `jax.vmap`, it runs as many iterations as the busiest member of that
-    batch (`_loop_bound`); members past their own spikes get `j = n_pre`, a dummy row."""
+    in the loop. If this loop is itself batched by `jax.vmap`, it runs as many iterations as
+    the busiest member of that batch (`_loop_bound`); members past their own spikes get
+    `j = n_pre`, a dummy row."""
     n_words = words.shape[0]
     nonzero = words != 0
     # word_list[p]: index of the p-th non-zero word (the tail: n_words, an all-zero word)
@@ -494,15 +473,17 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
         batched = (w_flags, r_flags, d_flags, bool(k_b))
         return flat.reshape(-1), words.reshape(-1), total, batched
 
+    # nothing has a member axis outside `vmap`
+    unbatched = (
+        tuple(False for _ in projections),
+        tuple(False for _ in projections),
+        tuple(False for _ in projections),
+        False,
+    )
+
     @jax.custom_batching.custom_vmap
     def scatter(flat, weights, rows, delays, words, count, k):
-        none = (
-            tuple(False for _ in weights),
-            tuple(False for _ in rows),
-            tuple(False for _ in delays),
-            False,
-        )
-        return scatter_loop(flat, weights, rows, delays, words, count, k, none)
+        return scatter_loop(flat, weights, rows, delays, words, count, k, unbatched)
 
     @scatter.def_vmap
     def _scatter_vmap(axis_size, in_batched, flat, weights, rows, delays, words, count, k):
@@ -513,13 +494,7 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols):
 
     @jax.custom_batching.custom_vmap
     def gather(ct, weights, rows, delays, words, count, k):
-        none = (
-            tuple(False for _ in weights),
-            tuple(False for _ in rows),
-            tuple(False for _ in delays),
-            False,
-        )
-        return gather_loop(ct, weights, rows, delays, words, count, k, none, 0)
+        return gather_loop(ct, weights, rows, delays, words, count, k, unbatched, 0)
 
     @gather.def_vmap
     def _gather_vmap(axis_size, in_batched, ct, weights, rows, delays, words, count, k):
