@@ -10,5 +10,11 @@ from . import stimulus as stimulus
 from . import surrogate as surrogate
 from ._simulate import SimulationResult as SimulationResult
 from ._simulate import simulate as simulate
+from .cpu import enable_loop_kernels as _enable_loop_kernels
 
 __version__ = "0.1.0"
+
+# Importing the modules above runs no JAX computation, so XLA has not read XLA_FLAGS yet:
+# let it compile small CPU loops into single kernels (`spikejax.cpu`; opt out with
+# SPIKEJAX_LOOP_KERNELS=0). A test checks that the option is set on import.
+_enable_loop_kernels()

@@ -82,3 +82,65 @@ def test_compiler_options_keep_results_identical():
         outs.append(f(st))
     jax.tree.map(np.testing.assert_array_equal, outs[0], outs[1])
     assert sum(int(np.bitwise_count(np.asarray(v)).sum()) for v in outs[0][1].values()) > 100
+
+
+def _fresh_env(code: str, **env) -> str:
+    full = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "SPIKEJAX_LOOP_KERNELS")}
+    full.update(env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+        env=full,
+    )  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
+
+
+_REPORT = (
+    "import os, spikejax\n"
+    "from spikejax.cpu import loop_kernels_active\n"
+    "print(loop_kernels_active(), repr(os.environ.get('XLA_FLAGS')))\n"
+)
+
+
+def test_loop_kernel_option_is_set_at_import_and_respects_the_user():
+    opt = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000"
+    # imported first: the option goes into XLA_FLAGS, next to the user's other flags
+    assert _fresh_env(_REPORT) == f"True {opt!r}"
+    assert _fresh_env(_REPORT, XLA_FLAGS="--xla_cpu_enable_fast_math=false") == (
+        f"True '--xla_cpu_enable_fast_math=false {opt}'"
+    )
+    # opted out, or the user's own backend options: XLA_FLAGS is left as it is
+    assert _fresh_env(_REPORT, SPIKEJAX_LOOP_KERNELS="0") == "False None"
+    own = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=500000"
+    assert _fresh_env(_REPORT, XLA_FLAGS=own) == f"True {own!r}"
+    low = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=0"
+    assert _fresh_env(_REPORT, XLA_FLAGS=low) == f"False {low!r}"
+    # too late once JAX has computed something: nothing changes
+    late = "import jax.numpy as jnp\njnp.ones(2).block_until_ready()\n" + _REPORT
+    assert _fresh_env(late) == "False None"
+
+
+def test_loop_kernels_compile_a_network_run_into_one_kernel():
+    # With the option, a COBA run (scan over steps, spike delivery loops inside) compiles to a
+    # single kernel: no while loop and no scatter is left in the entry computation, so no
+    # operation is launched per step; without it, the loop stays a sequence of kernels. The
+    # spikes are the same either way.
+    code = (
+        "import jax, numpy as np, spikejax\n"
+        "from spikejax import network as nw\n"
+        "from spikejax.cpu import compiler_options, loop_kernels_active\n"
+        "net, mons = nw.coba(1000, key=jax.random.key(0))\n"
+        "st = net.init_state(key=jax.random.key(1))\n"
+        "f = jax.jit(lambda s: net.simulate(s, 300, mons), compiler_options=compiler_options())\n"
+        "c = f.lower(st).compile()\n"
+        "entry = c.as_text().split('ENTRY')[1]\n"
+        "out = c(st)[1]\n"
+        "n = sum(int(np.bitwise_count(np.asarray(v)).sum()) for v in out.values())\n"
+        "digest = sum(int(np.asarray(v, np.int64).sum()) for v in out.values())\n"
+        "print(loop_kernels_active(), ' while(' in entry, ' scatter(' in c.as_text(), n > 100,"
+        " digest)\n"
+    )
+    on = _fresh_env(code).split()
+    off = _fresh_env(code, SPIKEJAX_LOOP_KERNELS="0").split()
+    assert on[:4] == ["True", "False", "False", "True"], on
+    assert off[:4] == ["False", "True", "True", "True"], off
+    assert on[4] == off[4]

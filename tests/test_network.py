@@ -744,3 +744,59 @@ def test_heterogeneous_delays_are_stored_in_the_narrowest_integer_type():
     assert r[0].spikes["A"][0].size > 40
     np.testing.assert_array_equal(r[0].spikes["A"][0], r[1].spikes["A"][0])
     np.testing.assert_array_equal(r[0].spikes["A"][1], r[1].spikes["A"][1])
+
+
+@pytest.mark.parametrize("weights", ["scalar", "per_synapse"])
+def test_single_kernel_and_scatter_delivery_add_the_same(weights):
+    # The two forms of the loop delivery (single-element updates for loops that XLA compiles
+    # into one kernel, a scatter per spike otherwise) add the same values at the same places
+    # in the same order: ring buffers agree bit for bit, for two projections from one
+    # population with heterogeneous delays, a spike cap below the spike count, and under vmap.
+    from spikejax.network._projection import deliver_events, spike_words
+
+    lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
+    a = nw.Population(lif, 70, name="A")
+    b = nw.Population(lif, 40, name="B")
+    w = 0.3 if weights == "scalar" else (lambda r, m: r.uniform(0.1, 1.0, m))
+    kw = dict(weight=w, synapse=nw.Exponential(5.0), propagation="event")
+    projs = [
+        nw.Projection(a, a, nw.FixedProbability(0.2), delay=lambda r, m: r.integers(0, 6, m) * DT,
+                      key=jax.random.key(1), **kw),
+        nw.Projection(a, b, nw.FixedProbability(0.3), delay=0.2, key=jax.random.key(2), **kw),
+    ]  # fmt: skip
+    net = nw.Network([a, b], projs, dt=DT, dtype=jnp.float64)
+    cols = [net.receptor_columns[cp.receptor_key][0] for cp in net.projections]
+    D = net.buffer_depth
+    W = sum(n + 1 for _, n in net.receptor_columns.values())
+    rng = np.random.default_rng(0)
+    flats = jnp.asarray(rng.normal(size=(3, D * W)))
+    words = jnp.stack([spike_words(jnp.asarray(rng.random(70) < 0.3)) for _ in range(3)])
+    counts = jnp.sum(jax.lax.population_count(words), axis=1, dtype=jnp.int32)
+    assert int(counts.min()) > 10
+
+    # the dummy column after each receptor's columns takes the padding of the scatter form
+    # (and is never read): compared are the real columns
+    real = np.ones((D, W), bool)
+    for c, n in net.receptor_columns.values():
+        real[:, c + n] = False
+
+    def deliver(kernel, flat, wd, count, k):
+        out = deliver_events(net.projections, flat, wd, count, k, D, W, cols, kernel=kernel)
+        return out.reshape(D, W)[real]
+
+    for kernel in ("single", "scatter"):
+        assert deliver(kernel, flats[0], words[0], counts[0], 3).shape == (int(real.sum()),)
+    for count in (counts[0], counts[0] - 5):  # all spikes, and the first ones only
+        out = [jax.jit(deliver, static_argnums=0)(kn, flats[0], words[0], count, jnp.int32(3))
+               for kn in ("single", "scatter")]  # fmt: skip
+        np.testing.assert_array_equal(out[0], out[1])
+        assert not np.array_equal(out[0], flats[0].reshape(D, W)[real])
+    ks = jnp.asarray([3, 4, 9], jnp.int32)
+    out = [jax.jit(jax.vmap(lambda f, wd, c, k, kn=kn: deliver(kn, f, wd, c, k)))(
+        flats, words, counts, ks) for kn in ("single", "scatter")]  # fmt: skip
+    np.testing.assert_array_equal(out[0], out[1])
+    for j in range(3):
+        single = deliver("scatter", flats[j], words[j], counts[j], ks[j])
+        np.testing.assert_array_equal(out[0][j], single)
+    with pytest.raises(ValueError, match="kernel must be 'single' or 'scatter'"):
+        deliver("vector", flats[0], words[0], counts[0], 3)

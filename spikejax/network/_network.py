@@ -180,7 +180,7 @@ class Network(eqx.Module):
             if pr.name in names:
                 raise ValueError(f"Network: duplicate projection name {pr.name!r}")
             names.add(pr.name)
-            cp = pr.compile(self.dt, self.dtype)
+            cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")
             r = f"{pr.post_name}:{pr.receptor}"
             self._add_receptor(synapses, r, pr.synapse)
             slots[r] = max(slots.get(r, 1), cp.max_delay + 1)
