@@ -34,13 +34,15 @@ RESULTS = os.path.join(HERE, "results")
 
 def machine_info():
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    from spikejax.cpu import available_cpu_cores
+    from spikejax.cpu import available_cpu_cores, loop_kernels_active
 
     used = len(available_cpu_cores())
     return {
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "cpu_cores_used": used,
+        # XLA compiles small CPU loops into single kernels (spikejax.cpu)
+        "loop_kernels": loop_kernels_active(),
         "loadavg_at_start": load,
         "note": "2-core development machine shared with other engineers: timings include "
         "contention (see loadavg)",

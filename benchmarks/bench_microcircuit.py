@@ -27,9 +27,12 @@ RESULTS = os.path.join(HERE, "results")
 def machine_info() -> dict:
     import jax
 
+    from spikejax.cpu import loop_kernels_active
+
     dev = jax.devices()[0]
     return {
         "device": getattr(dev, "device_kind", str(dev)),
+        "loop_kernels": loop_kernels_active(),
         "platform": dev.platform,
         "n_devices": jax.device_count(),
         "jax_version": jax.__version__,
