@@ -73,7 +73,7 @@ w("- **Populations of independent cells** (`simulate` with array parameters): on
 w("  for all cells, so the cost per step grows with the number of cells only once the device")
 w("  is busy; on a GPU thousands of cells cost about as much as one.")
 w("- **Networks**: the neuron update is elementwise; spike delivery adds the spiking neurons'")
-w("  synapses (`propagation=\"event\"`; on a GPU, small or dense projections use a dense matrix")
+w('  synapses (`propagation="event"`; on a GPU, small or dense projections use a dense matrix')
 w("  product). On a CPU a run of a few thousand neurons compiles into one XLA kernel")
 w("  (`spikejax.cpu`, `loop_kernels` in the results), so its cost is its arithmetic: about")
 w("  20 ns per synaptic event up to 16k neurons, rising to 44 ns at 256k as the buffers")

@@ -42,6 +42,7 @@ __all__ = [
     "cores_for",
     "enable_loop_kernels",
     "gpu_plugin_installed",
+    "has_avx512",
     "limit_cpu_cores",
     "loop_kernels_active",
 ]
@@ -97,15 +98,35 @@ def loop_kernels_active() -> bool:
     return bool(enable_loop_kernels() if _loop_kernels is None else _loop_kernels)
 
 
+def has_avx512() -> bool:
+    """Whether this CPU has AVX-512 (from numpy's runtime CPU feature detection; False where
+    that is unavailable)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+    return bool(features.get("AVX512F", False))
+
+
 def compiler_options(platform: str | None = None) -> dict:
     """XLA compiler options for jitted simulation loops on `platform` (default: JAX's
-    default backend): on `"cpu"`, in-place updates of loop-carried arrays (see above);
-    nothing elsewhere. Pass them as `jax.jit(f, compiler_options=...)`."""
+    default backend): on `"cpu"`, in-place updates of loop-carried arrays (see above) and,
+    on CPUs with AVX-512, 512-bit vectors (XLA prefers 256 bits by default; a COBA-4000 step
+    ran 7-10 % faster with the same results); nothing elsewhere. Pass them as
+    `jax.jit(f, compiler_options=...)`."""
     if platform is None:
         import jax
 
         platform = jax.default_backend()
-    return dict(_CPU_COMPILER_OPTIONS) if platform == "cpu" else {}
+    if platform != "cpu":
+        return {}
+    opts = dict(_CPU_COMPILER_OPTIONS)
+    if has_avx512():
+        opts["xla_cpu_prefer_vector_width"] = 512
+    return opts
 
 
 def available_cpu_cores() -> list[int]:

@@ -68,12 +68,14 @@ def test_compiler_options_keep_results_identical():
     import numpy as np
 
     from spikejax import network as nw
-    from spikejax.cpu import compiler_options
+    from spikejax.cpu import compiler_options, has_avx512
 
-    assert compiler_options("cpu") == {"xla_cpu_copy_insertion_use_region_analysis": True}
+    wide = {"xla_cpu_prefer_vector_width": 512} if has_avx512() else {}
+    assert compiler_options("cpu") == {"xla_cpu_copy_insertion_use_region_analysis": True, **wide}
     assert compiler_options("gpu") == {}
-    # The options change how XLA places buffers, never the arithmetic: a COBA run compiled
-    # with and without them ends in bit-identical states with identical spikes.
+    # The options change how XLA places buffers and how wide its vectors are, never the
+    # arithmetic: a COBA run compiled with and without them ends in bit-identical states with
+    # identical spikes.
     net, mons = nw.coba(400, key=jax.random.key(0), dtype=jnp.float64)
     st = net.init_state(key=jax.random.key(1))
     outs = []
