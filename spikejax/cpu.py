@@ -25,7 +25,9 @@ A COBA-4000 step then runs in one kernel (about 25 % faster on the development m
 half the compile time; `docs/design.md`). The network's spike delivery is written without
 scatters when the loops are kernels (`loop_kernels_active`). Set the environment variable
 `SPIKEJAX_LOOP_KERNELS=0` to leave `XLA_FLAGS` untouched; a user's own
-`--xla_backend_extra_options` in `XLA_FLAGS` is never overridden.
+`--xla_backend_extra_options` in `XLA_FLAGS` is never overridden. Child processes inherit the
+changed `XLA_FLAGS`. GPU backends ignore the option (XLA does not pass `xla_` options on to
+LLVM).
 """
 
 from __future__ import annotations
