@@ -800,3 +800,30 @@ def test_single_kernel_and_scatter_delivery_add_the_same(weights):
         np.testing.assert_array_equal(out[0][j], single)
     with pytest.raises(ValueError, match="kernel must be 'single' or 'scatter'"):
         deliver("vector", flats[0], words[0], counts[0], 3)
+
+
+def test_auto_propagation_prefers_events_with_the_loop_delivery():
+    # A dense step costs every matrix entry whatever the activity: with the loop delivery
+    # (CPU) "auto" takes the event path for all but tiny projections (<= 4096 entries, delay
+    # groups included); with the padded delivery (GPU) small or dense projections stay dense.
+    loop, _ = nw.izhikevich2003(key=jax.random.key(0))
+    if jax.default_backend() == "cpu":  # the default delivery is the loop: all-to-all by events
+        assert loop.delivery == "loop" and all(p.mode == "event" for p in loop.projections)
+    modes = {
+        d: {p.name: p.mode for p in nw.Network(
+            list(loop.populations.values()),
+            [nw.Projection(loop.populations[a], loop.populations[b], nw.AllToAll(),
+                           weight=0.5, key=jax.random.key(1)) for a, b in (("E", "I"), ("I", "I"))],
+            dt=0.5, delivery=d).projections}
+        for d in ("loop", "padded")
+    }  # fmt: skip
+    assert modes["loop"] == {"E->I": "event", "I->I": "event"}  # 800 x 200 and 200 x 200
+    assert modes["padded"] == {"E->I": "dense", "I->I": "dense"}
+    lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
+    a, b = nw.Population(lif, 64, name="A"), nw.Population(lif, 65, name="B")
+    tiny = [
+        nw.Projection(a, a, nw.AllToAll(), key=jax.random.key(2)),  # 4096 entries
+        nw.Projection(a, b, nw.AllToAll(), key=jax.random.key(3)),
+    ]  # 4160 entries
+    assert [p.mode for p in nw.Network([a, b], tiny, delivery="loop").projections] == [
+        "dense", "event"]  # fmt: skip
