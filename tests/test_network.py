@@ -821,9 +821,7 @@ def test_auto_propagation_prefers_events_with_the_loop_delivery():
     assert modes["padded"] == {"E->I": "dense", "I->I": "dense"}
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
     a, b = nw.Population(lif, 64, name="A"), nw.Population(lif, 65, name="B")
-    tiny = [
-        nw.Projection(a, a, nw.AllToAll(), key=jax.random.key(2)),  # 4096 entries
-        nw.Projection(a, b, nw.AllToAll(), key=jax.random.key(3)),
-    ]  # 4160 entries
+    tiny = [nw.Projection(a, a, nw.AllToAll(), key=jax.random.key(2)),  # 4096 entries
+            nw.Projection(a, b, nw.AllToAll(), key=jax.random.key(3))]  # 4160  # fmt: skip
     assert [p.mode for p in nw.Network([a, b], tiny, delivery="loop").projections] == [
         "dense", "event"]  # fmt: skip
