@@ -710,6 +710,12 @@ def test_binary_search_count_equals_counting_all_thresholds():
         u = np.concatenate([rng.random(500), cdf, [0.0, np.nextafter(1.0, 0.0)]])
         direct = np.sum(u[:, None] >= cdf[None, :], axis=1)
         np.testing.assert_array_equal(count_at_most(jnp.asarray(cdf), jnp.asarray(u)), direct)
+        # a table of CDFs, one row per element (the microcircuit's per-population inputs)
+        table = np.sort(rng.random((4, m)), axis=1)
+        rows = rng.integers(0, 4, u.size)
+        direct = np.sum(u[:, None] >= table[rows], axis=1)
+        got = count_at_most(jnp.asarray(table), jnp.asarray(u), rows=jnp.asarray(rows))
+        np.testing.assert_array_equal(got, direct)
 
 
 def test_auto_delivery_follows_the_backend():

@@ -69,18 +69,23 @@ class PoissonInput(eqx.Module):
         return count_at_most(cdf, u).astype(dtype) * jnp.asarray(self.weight, dtype)
 
 
-def count_at_most(cdf, u):
+def count_at_most(cdf, u, rows=None):
     """For each `u`, the number of entries of the non-decreasing `cdf` (length m) that are
     <= `u` (inverse-CDF sampling: the count is the sampled value). A branchless binary
     search over `cdf` padded with +inf to a power of two: log2(m) + 1 compare-and-select
-    passes over `u` that XLA fuses into one loop, instead of m comparisons per element."""
-    m = cdf.shape[0]
+    passes over `u` that XLA fuses into one loop, instead of m comparisons per element.
+    With `rows` (integers, the shape of `u`), `cdf` is a table `(G, m)` of CDFs and
+    element `i` is searched in row `rows[i]`."""
+    m = cdf.shape[-1]
     size = 1 << m.bit_length()  # a power of two > m
-    table = jnp.concatenate([cdf, jnp.full((size - m,), jnp.inf, cdf.dtype)])
+    pad = jnp.full(cdf.shape[:-1] + (size - m,), jnp.inf, cdf.dtype)
+    table = jnp.concatenate([cdf, pad], axis=-1)
     count = jnp.zeros(u.shape, jnp.int32)
     step = size // 2
     while step >= 1:
-        count = jnp.where(u >= table[count + (step - 1)], count + step, count)
+        probe = count + (step - 1)
+        bound = table[probe] if rows is None else table[rows, probe]
+        count = jnp.where(u >= bound, count + step, count)
         step //= 2
     return count
 

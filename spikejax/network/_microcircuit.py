@@ -55,7 +55,7 @@ import numpy as np
 
 from ..models import LIF
 from ._connectivity import Explicit
-from ._input import PoissonInput
+from ._input import PoissonInput, count_at_most
 from ._monitor import SpikeMonitor
 from ._network import Network
 from ._population import Population
@@ -203,9 +203,9 @@ class _PerNeuronPoissonInput(PoissonInput):
         )
         pmf = jnp.where((j <= N) & (p > 0), jnp.exp(logpmf), 0.0)
         pmf = jnp.where(p > 0, pmf, (j == 0).astype(dtype))
-        cdf = jnp.cumsum(pmf, axis=1)[self.groups]  # (n, m)
+        cdf = jnp.cumsum(pmf, axis=1)  # (groups, m)
         u = jax.random.uniform(key, (n,), dtype)
-        counts = jnp.sum(u[:, None] >= cdf, axis=1).astype(dtype)
+        counts = count_at_most(cdf, u, rows=self.groups).astype(dtype)
         return counts * jnp.asarray(self.weight, dtype)
 
 
