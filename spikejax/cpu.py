@@ -96,8 +96,8 @@ def enable_loop_kernels(max_bytes: int = LOOP_KERNEL_BYTES) -> bool:
 
 def loop_kernels_active() -> bool:
     """Whether XLA in this process compiles small CPU loops into single kernels (decided once,
-    by `enable_loop_kernels` at import)."""
-    return bool(enable_loop_kernels() if _loop_kernels is None else _loop_kernels)
+    by `enable_loop_kernels`, which `import spikejax` calls)."""
+    return bool(_loop_kernels)
 
 
 def has_avx512() -> bool:

@@ -100,20 +100,8 @@ def coba(
     a spike; Brian2 (`refractory=5*ms`, dt = 0.1 ms) freezes it for 49 steps, i.e. the same
     as `t_ref=4.9` here. `delivery`: how spikes are delivered (see `Network`).
     $$\tau_m \dot V = g_e (E_e - V) + g_i (E_i - V) - (V - E_L) + I.$$"""
-    return _vogels_abbott(
-        n,
-        key,
-        True,
-        dt,
-        dtype,
-        propagation,
-        spike_buffer,
-        we,
-        wi,
-        method=method,
-        t_ref=t_ref,
-        delivery=delivery,
-    )
+    args = (dt, dtype, propagation, spike_buffer, we, wi, method, t_ref, delivery)
+    return _vogels_abbott(n, key, True, *args)
 
 
 def cuba(
@@ -134,20 +122,8 @@ def cuba(
     exponential synapses $\tau_e = 5$, $\tau_i = 10$ ms, $w_e = 1.62$ mV, $w_i = -9$ mV,
     $E_L = -49$ mV, $V_t = -50$, $V_r = -60$ mV, 5 ms refractory, $V_0 \sim U[V_r, V_t]$;
     $\tau_m \dot V = -(V - E_L) + I_e + I_i$."""
-    return _vogels_abbott(
-        n,
-        key,
-        False,
-        dt,
-        dtype,
-        propagation,
-        spike_buffer,
-        we,
-        wi,
-        method=method,
-        t_ref=t_ref,
-        delivery=delivery,
-    )
+    args = (dt, dtype, propagation, spike_buffer, we, wi, method, t_ref, delivery)
+    return _vogels_abbott(n, key, False, *args)
 
 
 def izhikevich2003(n_exc: int = 800, n_inh: int = 200, *, key, dt: float = 0.5, dtype=None):

@@ -334,6 +334,12 @@ def spike_words(spiking):
 _SORT_MAX_WORDS = 256
 
 
+def _pop_lowest_bit(m):
+    """`(m without its lowest set bit, that bit's index)` for a uint32 word `m` != 0."""
+    low = m & (~m + jnp.uint32(1))
+    return m ^ low, 31 - jax.lax.clz(low).astype(jnp.int32)
+
+
 def _walk_spikes(words, count, words_per_member: int, n_pre: int, body, carry):
     """`carry = body(b, j, carry)` for the first `count` spiking neurons of the spike words
     `words` (from `spike_words`; the words of `M` batch members one after the other, each
@@ -368,9 +374,7 @@ def _walk_spikes(words, count, words_per_member: int, n_pre: int, body, carry):
         p = p + used_up.astype(jnp.int32)
         w = word_list[jnp.minimum(p, n_words)]
         m = jnp.where(used_up, words_ext[w], m)
-        low = m & (~m + jnp.uint32(1))
-        m = m ^ low
-        bit = 31 - jax.lax.clz(low).astype(jnp.int32)
+        m, bit = _pop_lowest_bit(m)
         if n_members == 1:
             b, j = 0, w * 32 + bit
         else:
@@ -400,11 +404,11 @@ def _walk_spike_bits(words, count, words_per_member: int, n_pre: int, body, carr
 
         def bit(st):
             m, i, carry = st
-            low = m & (~m + jnp.uint32(1))
-            j = (w % words_per_member) * 32 + 31 - jax.lax.clz(low).astype(jnp.int32)
+            m, bit = _pop_lowest_bit(m)
+            j = (w % words_per_member) * 32 + bit
             b = w // words_per_member if n_members > 1 else 0
             j = jnp.where(i < count, j, n_pre)
-            return m ^ low, i + 1, body(b, j, carry)
+            return m, i + 1, body(b, j, carry)
 
         i, carry = state
         _, i, carry = jax.lax.while_loop(has_bits, bit, (words[w], i, carry))
@@ -444,24 +448,13 @@ def _member(x, batched: bool, b):
 _ROW_UNROLL = 4
 
 
-def _add_row(flat, j, rows, weight, delays, slot, k, n_post: int, offset, D: int, W: int):
-    """Add row `j` of an event table into the flattened ring buffer `flat`, one synapse at a
-    time (no scatter), up to the row's padding (`n_post`, at the end of each row): synapse `q`
-    adds its weight (`weight` scalar, or `weight[j, q]`) at `offset + slot * W + rows[j, q]`,
-    the slot being `(k + 1 + delays[j, q]) % D` for per-synapse delays, else `slot`."""
-
-    def row_of(table):
-        return jax.lax.dynamic_index_in_dim(table, j, 0, keepdims=False)
-
-    post = row_of(rows)
-    n = jnp.sum(post < n_post, dtype=jnp.int32)
-    w_row = None if jnp.ndim(weight) == 0 else row_of(weight)
-    d_row = None if delays is None else row_of(delays)
+def _add_row(flat, targets, weight, n):
+    """`flat[targets[q]] += weight` (a scalar, or `weight[q]`) for the first `n` synapses of a
+    row, one at a time (no scatter); `n` excludes the row's padding, which ends each row."""
 
     def synapse(q, flat):
-        s = slot if d_row is None else (k + 1 + d_row[q].astype(jnp.int32)) % D
-        w = weight if w_row is None else w_row[q]
-        return _add_at(flat, offset + s * W + post[q], w.astype(flat.dtype))
+        w = weight if jnp.ndim(weight) == 0 else weight[q]
+        return _add_at(flat, targets[q], w.astype(flat.dtype))
 
     def block(i, flat):
         for u in range(_ROW_UNROLL):
@@ -540,19 +533,15 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         projection, the synapses of its row up to the row's padding (`n_post`). For loops
         compiled into one kernel (`spikejax.cpu.loop_kernels_active`), where a scatter
         would split the loop into separately launched kernels; same sums, in the same order."""
-        weights_b, rows_b, delays_b, k_b = batched
+        weights_b, rows_b = batched[0], batched[1]
 
         def body(b, j, flat):
-            kb = _member(k, k_b, b)
-            for cp, w, r, d, wb, rb, db, (dv, c) in zip(
-                projections, weights, rows, delays, weights_b, rows_b, delays_b, static
-            ):
-                d = None if d is None else _member(d, db, b)
-                slot = None if d is not None else ((kb + 1 + dv[0]) % D if D > 1 else 0)
-                flat = _add_row(
-                    flat, j, _member(r, rb, b), _member(w, wb, b), d, slot, kb, cp.n_post,
-                    b * L + c, D, W,
-                )  # fmt: skip
+            tg = targets(b, j, rows, delays, k, batched[1:])
+            for cp, t, w, r, wb, rb in zip(projections, tg, weights, rows, weights_b, rows_b):
+                w = _member(w, wb, b)
+                w = w if jnp.ndim(w) == 0 else w[j]
+                n = jnp.sum(_member(r, rb, b)[j] < cp.n_post, dtype=jnp.int32)
+                flat = _add_row(flat, t, w, n)
             return flat
 
         return _walk_spike_bits(words, count, n_words, n_pre, body, flat)
