@@ -5,6 +5,7 @@ from . import fit as fit
 from . import models as models
 from . import network as network
 from . import plot as plot
+from . import solvers as solvers
 from . import spikes as spikes
 from . import stimulus as stimulus
 from . import surrogate as surrogate

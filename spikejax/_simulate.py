@@ -2,7 +2,7 @@ r"""`spikejax.simulate`: single cells and independent populations under a stimul
 
 Time is in ms everywhere (rates in Hz). Two families of methods:
 
-* Fixed-step (`"euler"`, `"rk4"`, `"exponential_euler"`, or a `FixedStepScheme`): one jitted
+* Fixed-step (`"euler"`, `"rk4"`, `"exponential_euler"`, or a `AbstractScheme`): one jitted
   `lax.scan` per chunk. The model and stimulus are pytree *arguments* of the compiled
   function, so new parameter values do not recompile. Step $k$ starts at $t_0 + k\,\Delta t$;
   the current is sampled there and held over the step. Hybrid models apply
@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._integrators import FixedStepScheme, get_scheme
+from .solvers._schemes import AbstractScheme, get_scheme
 from ._validation import check_finite, check_positive
 from .models._base import NeuronModel
 from .stimulus import Stimulus, as_stimulus
@@ -656,7 +656,7 @@ def simulate(
     dt: float,
     I: Any = 0.0,
     y0: dict | None = None,
-    method: str | FixedStepScheme | diffrax.AbstractSolver = "rk4",
+    method: str | AbstractScheme | diffrax.AbstractSolver = "rk4",
     record: str | Sequence[str] | None = None,
     record_every: int = 1,
     t0: float = 0.0,
@@ -678,7 +678,7 @@ def simulate(
     - `I`: input current: a number, an array (broadcast with the model's shape; a bigger
       shape makes a bigger population) or a `spikejax.stimulus.Stimulus`.
     - `y0`: initial state (dict; missing variables from `model.resting_state()`).
-    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a `FixedStepScheme`,
+    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a `AbstractScheme`,
       `"adaptive"` (`diffrax.Tsit5()`) or a `diffrax.AbstractSolver`.
     - `record`: state variables to record (`None`: all; `()`: none); `record_every`: keep
       every r-th step (the initial state is always the first record).

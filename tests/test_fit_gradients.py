@@ -202,7 +202,7 @@ def _net_loss(W, spike_fn):
     n = 10
     m = LIF(tau_m=10.0, t_ref=0.0, E_L=-65.0 * jnp.ones(n))
     drive = 18.0 + 2.0 * jnp.arange(n) / n  # heterogeneous suprathreshold drive (mV)
-    from spikejax._integrators import Euler
+    from spikejax.solvers import Euler
 
     scheme = Euler()
 

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 from spikejax import fit as F
-from spikejax._integrators import Euler
+from spikejax.solvers import Euler
 from spikejax.models import LIF, HodgkinHuxley, Izhikevich
 from spikejax.surrogate import FastSigmoid
 

@@ -8,7 +8,7 @@ import pytest
 
 import spikejax as sj
 import spikejax._simulate as sim
-from spikejax._integrators import ExponentialEuler, exponential_euler_step
+from spikejax.solvers import ExponentialEuler, exponential_euler_step
 from spikejax.models import LIF, HodgkinHuxley
 
 DT = 0.1

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._integrators import get_scheme
+from ..solvers._schemes import get_scheme
 from .._validation import check_finite, check_positive
 from ..models._base import NeuronModel
 from ._classify import FixedPointType

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
-from .._integrators import FixedStepScheme, get_scheme
+from ..solvers._schemes import AbstractScheme, get_scheme
 from ..models._base import NeuronModel, State
 from ..surrogate import Heaviside, SpikeFunction
 
@@ -157,7 +157,7 @@ def solve_fixed(
     dt: float,
     n_steps: int,
     t0: float = 0.0,
-    method: str | FixedStepScheme = "rk4",
+    method: str | AbstractScheme = "rk4",
     spike_fn: SpikeFunction = Heaviside(),  # noqa: B008  (immutable module)
     checkpoint_every: int | None = None,
     observe: Callable[..., Any] | None = None,

@@ -9,7 +9,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .._integrators import FixedStepScheme, get_scheme
+from ..solvers._schemes import AbstractScheme, get_scheme
 from .._validation import check_nonnegative
 from ..models._base import NeuronModel
 from ..surrogate import Heaviside, SpikeFunction
@@ -52,7 +52,7 @@ class Population(eqx.Module):
     spike_fn: SpikeFunction
     n: int = eqx.field(static=True)
     name: str = eqx.field(static=True)
-    method: FixedStepScheme = eqx.field(static=True)
+    method: AbstractScheme = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
     current_fn: Callable | None = eqx.field(static=True)
 
@@ -64,7 +64,7 @@ class Population(eqx.Module):
         name: str,
         I_ext: Any = 0.0,
         initial: dict | None = None,
-        method: str | FixedStepScheme = "exponential_euler",
+        method: str | AbstractScheme = "exponential_euler",
         spike_fn: SpikeFunction | None = None,
         sign: int | None = None,
     ):

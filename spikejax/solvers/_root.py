@@ -1,0 +1,182 @@
+r"""Root finding: one layer for every equilibrium, fold, Hopf and cycle solve.
+
+Two entry points, one result convention (a `RESULTS` enum with a message, and `throw=`):
+
+* `root_find(fn, y0, args)` -- inside `jit`/`vmap`/`grad`: `optimistix.root_find` with
+  Newton's method and the implicit adjoint, so the root is differentiable with respect to
+  `args` by the implicit function theorem,
+  $dz/d\theta = -(\partial_z F)^{-1}\,\partial_\theta F$, without differentiating through
+  the iterations.
+* `newton(fn_and_jac, z0)` -- on the host, for continuation: Newton on a residual whose
+  Jacobian the caller supplies (a jitted autodiff Jacobian, possibly bordered by the
+  pseudo-arclength row), with damping-free steps, a relative step tolerance and a
+  `NewtonSolution` holding the iterate, its `RESULTS` value, the iteration count and the
+  residual norm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+from jaxtyping import ArrayLike, PyTree
+
+__all__ = ["RESULTS", "NewtonSolution", "bordered", "default_root_tolerances", "newton", "root_find"]
+
+
+class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
+    """Outcomes of spikejax's solvers (an `equinox.internal.Enumeration`, as in optimistix).
+
+    `RESULTS.successful` is success; every other member carries its message. Inherits
+    optimistix's members (`nonlinear_max_steps_reached`, `nonlinear_divergence`,
+    `singular`, ...).
+    """
+
+    non_finite = "The residual or the iterate became NaN or infinite."
+
+
+def default_root_tolerances(dtype: Any) -> tuple[float, float]:
+    """`(rtol, atol)` for Newton in `dtype`: a few hundred units of its resolution.
+
+    float64: `(1e-10, 1e-12)`; float32: `(1e-5, 1e-6)`.
+    """
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    if eps < 1e-10:
+        return 1e-10, 1e-12
+    return 1e-5, 1e-6
+
+
+def root_find(
+    fn: Callable[[PyTree, Any], PyTree],
+    y0: PyTree,
+    args: PyTree = None,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int = 64,
+    throw: bool = True,
+    solver: optx.AbstractRootFinder | None = None,
+) -> optx.Solution:
+    r"""Solve `fn(y, args) = 0` for `y` near `y0`; jit-, vmap- and grad-safe.
+
+    Newton's method (`optimistix.Newton`, its linear solves by lineax) with the implicit
+    adjoint: gradients with respect to `args` (a model, a current, ...) follow the implicit
+    function theorem.
+
+    **Arguments:**
+    - `fn`: the residual `fn(y, args)`, a pytree of the structure of `y0`.
+    - `y0`: the initial guess (a pytree of float arrays).
+    - `args`: anything `fn` depends on; differentiable.
+    - `rtol`, `atol`: Newton's step tolerances; None takes `default_root_tolerances` of
+      `y0`'s dtype.
+    - `max_steps`: the most Newton steps.
+    - `throw`: raise (as `eqx.error_if` does, also under `jit`) when the solve fails; with
+      `throw=False` the failure is in `solution.result` (a `RESULTS` value), never hidden.
+    - `solver`: another optimistix root finder (its tolerances are then its own).
+
+    **Returns:** an `optimistix.Solution`: `value`, `result` (a spikejax `RESULTS`), `stats`.
+    """
+    leaves = jax.tree_util.tree_leaves(y0)
+    dtype = jnp.result_type(*leaves) if leaves else jnp.result_type(float)
+    if solver is None:
+        r0, a0 = default_root_tolerances(dtype)
+        solver = optx.Newton(rtol=r0 if rtol is None else rtol, atol=a0 if atol is None else atol)
+    sol = optx.root_find(
+        fn, solver, y0, args, max_steps=max_steps, throw=throw, adjoint=optx.ImplicitAdjoint()
+    )
+    return eqx.tree_at(lambda s: s.result, sol, RESULTS.promote(sol.result))
+
+
+class NewtonSolution(eqx.Module):
+    """What the host-side `newton` returns.
+
+    **Fields:** `value` (the last iterate, a NumPy array), `result` (a `RESULTS` value),
+    `n_steps` (Newton steps taken), `residual` (max-norm of the residual at `value`),
+    `jacobian` (the Jacobian at the last evaluated iterate, for tangents and test functions).
+    """
+
+    value: np.ndarray
+    result: RESULTS
+    n_steps: int
+    residual: float
+    jacobian: np.ndarray
+
+    @property
+    def ok(self) -> bool:
+        """True when Newton converged."""
+        return self.result == RESULTS.successful
+
+
+def newton(
+    fn_and_jac: Callable[[np.ndarray], tuple[ArrayLike, ArrayLike]],
+    z0: ArrayLike,
+    *,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_steps: int = 30,
+    throw: bool = False,
+) -> NewtonSolution:
+    r"""Newton's method on the host for a square system `F(z) = 0` with a supplied Jacobian.
+
+    `fn_and_jac(z)` returns `(F(z), dF/dz(z))` (typically one jitted call). The iteration
+    stops when the step satisfies $\|\delta\|_\infty \le \mathrm{atol} + \mathrm{rtol}
+    \|z\|_\infty$. A singular Jacobian, a non-finite value or `max_steps` steps without
+    convergence give the corresponding `RESULTS` value (or raise with `throw=True`).
+
+    **Returns:** a `NewtonSolution`.
+
+    **Raises:** `RuntimeError` with the `RESULTS` message when `throw=True` and Newton fails.
+    """
+    z = np.array(z0, dtype=float, copy=True)
+    result = RESULTS.nonlinear_max_steps_reached
+    F, J = (np.asarray(a, dtype=float) for a in fn_and_jac(z))
+    steps = 0
+    for steps in range(1, max_steps + 1):
+        if not (np.all(np.isfinite(F)) and np.all(np.isfinite(J))):
+            result = RESULTS.non_finite
+            break
+        try:
+            delta = np.linalg.solve(J, F)
+        except np.linalg.LinAlgError:
+            result = RESULTS.singular
+            break
+        if not np.all(np.isfinite(delta)):
+            result = RESULTS.singular
+            break
+        z = z - delta
+        F, J = (np.asarray(a, dtype=float) for a in fn_and_jac(z))
+        if np.max(np.abs(delta), initial=0.0) <= atol + rtol * np.max(np.abs(z), initial=0.0):
+            result = RESULTS.successful if np.all(np.isfinite(F)) else RESULTS.non_finite
+            break
+    residual = float(np.max(np.abs(F), initial=0.0)) if F.size else 0.0
+    if throw and result != RESULTS.successful:
+        raise RuntimeError(f"Newton failed after {steps} steps: {RESULTS[result]}")
+    return NewtonSolution(value=z, result=result, n_steps=steps, residual=residual, jacobian=J)
+
+
+def bordered(
+    fn_and_jac: Callable[[np.ndarray], tuple[ArrayLike, ArrayLike]],
+    row: ArrayLike,
+    rhs: float,
+) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    r"""The system `F(z) = 0` of `n` equations in `n + 1` unknowns bordered by one linear
+    equation `row . z = rhs` (the pseudo-arclength condition, or a fixed parameter).
+
+    **Returns:** a `fn_and_jac` for `newton` of the square `(n + 1)` system.
+    """
+    row = np.asarray(row, dtype=float)
+
+    def fj(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        F, J = fn_and_jac(z)
+        F = np.concatenate([np.asarray(F, dtype=float), [float(row @ z) - rhs]])
+        J = np.vstack([np.asarray(J, dtype=float), row[None, :]])
+        return F, J
+
+    return fj
+
+

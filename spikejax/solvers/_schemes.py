@@ -1,0 +1,219 @@
+"""Time-stepping algorithms as objects: fixed-step schemes and the adaptive wrapper.
+
+Every fixed-step scheme is a final `equinox.Module` with an `order` (its global convergence
+order, which the convergence-order test loops over) and a `step(model, t, y, I, dt)` method
+that advances the state dict `y` of `model` by `dt` under the input current `I` held over the
+step. A scheme only integrates: `post_step`, spike detection and reset belong to
+`spikejax.solvers.advance`, which every engine calls.
+
+`Adaptive` holds a diffrax solver and its tolerances; its defaults depend on the floating
+point type, because a tolerance below the type's resolution can never be met.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import diffrax
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike
+
+__all__ = [
+    "AbstractScheme",
+    "Adaptive",
+    "Euler",
+    "ExponentialEuler",
+    "RK4",
+    "SCHEMES",
+    "default_tolerances",
+    "exponential_euler_step",
+    "get_scheme",
+    "phi1",
+]
+
+State = dict[str, Array]
+
+
+def _axpy(y: State, dt, k: State) -> State:
+    return {name: y[name] + dt * k[name] for name in y}
+
+
+class AbstractScheme(eqx.Module):
+    """A fixed-step integration scheme.
+
+    Subclasses set the class variables `order` (global convergence order) and `name` (the
+    string accepted by `get_scheme`) and implement `step`.
+    """
+
+    order: ClassVar[int]
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def step(self, model: Any, t: ArrayLike, y: State, I: ArrayLike, dt: ArrayLike) -> State:
+        """The state after one step of `dt` from `(t, y)` with the current `I` held.
+
+        **Arguments:**
+        - `model`: an object with `vector_field(t, y, I)` (a `NeuronModel`).
+        - `t`: the time at the start of the step (ms).
+        - `y`: the state dict.
+        - `I`: the input current over the step.
+        - `dt`: the step (ms).
+
+        **Returns:** the new state dict.
+        """
+
+
+class Euler(AbstractScheme):
+    r"""Forward Euler: $y_{n+1} = y_n + \Delta t\, f(t_n, y_n)$ (order 1)."""
+
+    order: ClassVar[int] = 1
+    name: ClassVar[str] = "euler"
+
+    def step(self, model, t, y, I, dt):
+        return _axpy(y, dt, model.vector_field(t, y, I))
+
+
+class RK4(AbstractScheme):
+    """Classical fourth-order Runge-Kutta (order 4); `I` is held constant over the step."""
+
+    order: ClassVar[int] = 4
+    name: ClassVar[str] = "rk4"
+
+    def step(self, model, t, y, I, dt):
+        f = model.vector_field
+        k1 = f(t, y, I)
+        k2 = f(t + dt / 2, _axpy(y, dt / 2, k1), I)
+        k3 = f(t + dt / 2, _axpy(y, dt / 2, k2), I)
+        k4 = f(t + dt, _axpy(y, dt, k3), I)
+        return {n: y[n] + dt / 6 * (k1[n] + 2 * k2[n] + 2 * k3[n] + k4[n]) for n in y}
+
+
+def phi1(z: ArrayLike) -> Array:
+    """$(e^z - 1)/z$ with the removable singularity at 0 handled (values and gradients).
+
+    The series branch $1 + z/2 + z^2/6$ is used for $|z| < 10^{-6}$, where its truncation
+    error $z^3/24$ is below float64 resolution.
+    """
+    z = jnp.asarray(z)
+    small = jnp.abs(z) < 1e-6
+    z_safe = jnp.where(small, 1.0, z)
+    return jnp.where(small, 1.0 + z / 2 + z * z / 6, jnp.expm1(z_safe) / z_safe)
+
+
+class ExponentialEuler(AbstractScheme):
+    r"""Exponential Euler (order 1), exact for variables whose equation is linear in themselves.
+
+    For each state variable $x_i$ with $\dot x_i = f_i(x)$ and $a_i = \partial f_i/\partial x_i$
+    (from autodiff, other variables frozen over the step):
+    $$x_i \leftarrow x_i + \Delta t\,\varphi_1(a_i \Delta t)\, f_i(x),
+      \qquad \varphi_1(z) = (e^z - 1)/z.$$
+    For gating variables $\dot x = (x_\infty - x)/\tau$ this is the classic update
+    $x \leftarrow x_\infty + (x - x_\infty) e^{-\Delta t/\tau}$; for the LIF membrane it is exact.
+    The diagonal entries come from `model.diagonal_jacobian` (closed form where the model
+    provides one, else one JVP per state variable). A model may provide a fused
+    `exponential_euler_step(t, y, I, dt)` (same update, fewer operations); it is used when it
+    returns a state rather than None.
+    """
+
+    order: ClassVar[int] = 1
+    name: ClassVar[str] = "exponential_euler"
+
+    def step(self, model, t, y, I, dt):
+        fused = getattr(model, "exponential_euler_step", None)
+        if fused is not None:
+            y1 = fused(t, y, I, dt)
+            if y1 is not None:
+                return y1
+        return exponential_euler_step(model, t, y, I, dt)
+
+
+def exponential_euler_step(model: Any, t: ArrayLike, y: State, I: ArrayLike, dt: ArrayLike):
+    r"""The generic exponential Euler step $x_i + \Delta t\,\varphi_1(a_i \Delta t) f_i(x)$.
+
+    `ExponentialEuler` uses a model's own `exponential_euler_step(t, y, I, dt)` instead when
+    the model defines one and it returns a state (not None); this is the fallback, and the
+    reference the fused steps are tested against.
+    """
+    fy = model.vector_field(t, y, I)
+    a = model.diagonal_jacobian(t, y, I)
+    return {name: y[name] + dt * phi1(a[name] * dt) * fy[name] for name in y}
+
+
+SCHEMES: dict[str, AbstractScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}
+
+
+def get_scheme(method: str | AbstractScheme) -> AbstractScheme:
+    """A fixed-step scheme from its name (`"euler"`, `"rk4"`, `"exponential_euler"`) or itself.
+
+    **Raises:** `ValueError` naming the allowed names for anything else.
+    """
+    if isinstance(method, AbstractScheme):
+        return method
+    if not isinstance(method, str) or method not in SCHEMES:
+        raise ValueError(
+            f"method must be one of {sorted(SCHEMES)} or a spikejax.solvers scheme object, "
+            f"got {method!r}"
+        )
+    return SCHEMES[method]
+
+
+def default_tolerances(dtype: Any) -> tuple[float, float]:
+    """`(rtol, atol)` defaults for adaptive solves in `dtype`.
+
+    float64: `(1e-8, 1e-10)`. float32: `(1e-5, 1e-6)`, about 100 units of float32's
+    resolution (1.2e-7), the tightest a float32 error estimate can meet reliably.
+    """
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    if eps < 1e-10:
+        return 1e-8, 1e-10
+    return 1e-5, 1e-6
+
+
+def _check_tolerance(name: str, value: float | None, dtype: Any) -> None:
+    if value is None:
+        return
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    if not (value > 0) or not np.isfinite(value):
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    if name == "rtol" and value < 10 * eps:
+        raise ValueError(
+            f"rtol={value!r} is below what {np.dtype(dtype).name} can resolve (>= {10 * eps:.1e}); "
+            "enable float64 (jax.config.update('jax_enable_x64', True)) or loosen rtol"
+        )
+
+
+class Adaptive(eqx.Module):
+    """An adaptive diffrax solver with its tolerances (`rtol`, `atol`; None: dtype defaults).
+
+    **Arguments:**
+    - `solver`: any `diffrax.AbstractSolver` (default `diffrax.Tsit5()`).
+    - `rtol`, `atol`: error tolerances; None takes `default_tolerances(dtype)` at solve time.
+    - `dt0`: the first step (ms); None lets diffrax choose.
+    - `max_steps`: the most steps per solve.
+    """
+
+    solver: diffrax.AbstractSolver = eqx.field(default_factory=diffrax.Tsit5)
+    rtol: float | None = None
+    atol: float | None = None
+    dt0: float | None = None
+    max_steps: int = 1_000_000
+
+    @property
+    def order(self) -> int:
+        """The order of the wrapped solver (of its ODE term)."""
+        return int(self.solver.order(diffrax.ODETerm(lambda t, y, a: y)))  # type: ignore[arg-type]
+
+    def tolerances(self, dtype: Any) -> tuple[float, float]:
+        """`(rtol, atol)` for a solve in `dtype`.
+
+        **Raises:** `ValueError` if `rtol` is below what `dtype` resolves.
+        """
+        rtol0, atol0 = default_tolerances(dtype)
+        rtol = rtol0 if self.rtol is None else float(self.rtol)
+        atol = atol0 if self.atol is None else float(self.atol)
+        _check_tolerance("rtol", rtol, dtype)
+        _check_tolerance("atol", atol, dtype)
+        return rtol, atol
