@@ -81,3 +81,22 @@ def broadcast_shape(owner: str, named_values: dict[str, Any]) -> tuple[int, ...]
         raise ValueError(
             f"{owner}: parameter shapes do not broadcast together: {nonscalar}"
         ) from None
+
+
+def float64_enabled() -> bool:
+    """True when JAX computes in float64 (`jax_enable_x64` is on)."""
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+def require_float64(where: str) -> None:
+    """Raise `ValueError` unless float64 is enabled, saying how to enable it.
+
+    Used by the analysis functions whose results need double precision (equilibria,
+    continuation, limit cycles, normal forms): in float32 their Newton solves stall at the
+    type's resolution and would report a wrong cause ("no equilibrium near y0").
+    """
+    if not float64_enabled():
+        raise ValueError(
+            f"{where} computes in float64 and JAX is in float32: enable float64 with "
+            "jax.config.update('jax_enable_x64', True) at the start of the program"
+        )
