@@ -142,6 +142,7 @@ def exponential_euler_step(model: Any, t: ArrayLike, y: State, I: ArrayLike, dt:
     return {name: y[name] + dt * phi1(a[name] * dt) * fy[name] for name in y}
 
 
+#: The built-in fixed-step schemes by name (the strings `method=` accepts).
 SCHEMES: dict[str, AbstractScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}
 
 
