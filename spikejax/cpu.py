@@ -53,7 +53,7 @@ __all__ = [
 #: machine: one core 1.4x faster at 16k neurons, two cores 1.1x faster at 64k).
 ONE_CORE_MAX_NEURONS = 32_000
 
-_CPU_COMPILER_OPTIONS = {"xla_cpu_copy_insertion_use_region_analysis": True}
+_CPU_COMPILER_OPTIONS: dict[str, bool | int] = {"xla_cpu_copy_insertion_use_region_analysis": True}
 
 #: XLA compiles a CPU `while` loop whose body accesses fewer bytes than this into one kernel
 #: (with `enable_loop_kernels`). 1 MB covers a COBA network of about 8000 neurons and the
@@ -125,7 +125,7 @@ def compiler_options(platform: str | None = None) -> dict:
         platform = jax.default_backend()
     if platform != "cpu":
         return {}
-    opts = dict(_CPU_COMPILER_OPTIONS)
+    opts: dict[str, bool | int] = dict(_CPU_COMPILER_OPTIONS)
     if has_avx512():
         opts["xla_cpu_prefer_vector_width"] = 512
     return opts
@@ -146,7 +146,10 @@ def gpu_plugin_installed() -> bool:
     from importlib import metadata
 
     pattern = re.compile(r"^jax[-_](cuda|rocm)", re.IGNORECASE)
-    return any(pattern.match(d.metadata.get("Name") or "") for d in metadata.distributions())
+    # `metadata` is an `email.message.Message` (its `get` returns None for a missing field);
+    # the `PackageMetadata` protocol it is typed as does not declare `get`.
+    names = (d.metadata.get("Name") for d in metadata.distributions())  # pyright: ignore[reportAttributeAccessIssue]
+    return any(pattern.match(name or "") for name in names)
 
 
 def _backend_initialized() -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["bifurcation_diagram", "fi_plot"]
@@ -62,7 +64,7 @@ def bifurcation_diagram(
         pname = cb.param_name
         for a, b, st in _runs(cb.stable):
             sl = slice(a, b)
-            style = dict(
+            style: dict[str, Any] = dict(
                 color="tab:blue", marker="o", ms=3, ls="none", mfc="tab:blue" if st else "none"
             )
             ax.plot(cb.params[sl], cb.v_max[sl], **style)

@@ -111,7 +111,7 @@ def phase_portrait(
 
     fps: list[FixedPoint] = []
     if show_fixed_points or show_separatrix or basin is True:
-        kw = {"V_range": xlim} if xname == model.voltage_name else {}
+        kw: dict[str, Any] = {"V_range": xlim} if xname == model.voltage_name else {}
         kw.update(fixed_point_kwargs or {})
         fps = [
             fp
