@@ -192,38 +192,4 @@ def test_mkdocs_yml_nav_files_exist():
         assert (ROOT / "docs" / page).exists(), f"mkdocs.yml names missing page docs/{page}"
 
 
-def _python_blocks(page: Path) -> str:
-    """The page's ```python blocks, joined (later blocks may use names from earlier ones)."""
-    import re
-
-    return "\n\n".join(re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S))
-
-
-# Pages whose code is sized for machines with several accelerators (too slow on a CPU).
-DOC_PAGES_NOT_RUN = {"multi-device.md"}
-DOC_PAGES_WITH_CODE = sorted(
-    p.name
-    for p in (ROOT / "docs").glob("*.md")
-    if "```python" in p.read_text() and p.name not in DOC_PAGES_NOT_RUN
-)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("page", DOC_PAGES_WITH_CODE)
-def test_doc_code_blocks_run(page, tmp_path):
-    # Every code block of the user guide runs as written (each page in a fresh interpreter,
-    # x64 enabled as the getting-started page recommends).
-    code = "import jax\njax.config.update('jax_enable_x64', True)\n" + _python_blocks(
-        ROOT / "docs" / page
-    )
-    script = tmp_path / "snippet.py"
-    script.write_text(code)
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**_clean_env(), "MPLBACKEND": "Agg"},
-    )
-    assert proc.returncode == 0, f"code in docs/{page} failed:\n{proc.stderr[-3000:]}"
+# Every code block of the README and docs/ runs as written: tests/test_docs_run.py.
