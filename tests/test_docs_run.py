@@ -7,7 +7,7 @@ file and the block's first line.
 
 An HTML comment on the line just before the opening fence (invisible in the rendered page and
 on GitHub) changes how a block runs; the words may be combined (`<!-- docs-run: continue slow
--->`), and `docs/design.md` documents them:
+-->`), and `docs/contributing.md` documents them:
 
 - `<!-- docs-run: skip -->`: the block is deliberately partial (a fragment, or code sized for
   hardware CI does not have); it is not run.
