@@ -212,7 +212,8 @@ _PLAIN_HEADER = re.compile(
 _BOLD_HEADER = re.compile(r"^\s*\*\*(\w[\w ]*):\*\*\s*(.*)$")
 
 # Docstrings still off the style, to fix (remove each name once its docstring passes): a
-# section header without the blank line after it (its list renders as one paragraph), or
+# section header without a blank line before or after it (its list renders as one paragraph,
+# or the section runs into the previous one), or
 # **Parameters:** for what the house style calls **Arguments:**. New offenders fail the test.
 DOCSTRING_STYLE_TO_FIX: set[str] = {
     "spikejax.SimulationResult",
@@ -224,8 +225,10 @@ DOCSTRING_STYLE_TO_FIX: set[str] = {
     "spikejax.analysis.reduce_hh",
     "spikejax.fit.fit",
     "spikejax.fit.solve_fixed",
+    "spikejax.models.ConductanceModel",
     "spikejax.models.FitzHughNagumo",
     "spikejax.models.HodgkinHuxley",
+    "spikejax.models.INaPIK",
     "spikejax.models.Izhikevich",
     "spikejax.models.LIF",
     "spikejax.models.RateUnit",
@@ -243,6 +246,9 @@ DOCSTRING_STYLE_TO_FIX: set[str] = {
     "spikejax.solvers.StepOutput",
     "spikejax.solvers.advance",
     "spikejax.solvers.root_find",
+    "spikejax.spikes.detect_spikes",
+    "spikejax.spikes.poisson_spike_times",
+    "spikejax.spikes.poisson_spikes",
     "spikejax.stimulus.Step",
 }
 
@@ -264,6 +270,8 @@ def docstring_style_problems(doc: str) -> list[str]:
             problems.append(f"**{name}:**: the sections are {', '.join(SECTIONS)}")
         if not rest and i + 1 < len(lines) and lines[i + 1].strip():
             problems.append(f"**{name}:** alone on its line needs a blank line after it")
+        if i > 0 and lines[i - 1].strip():
+            problems.append(f"**{name}:** needs a blank line before it (a new paragraph)")
     return problems
 
 
@@ -292,6 +300,7 @@ def test_docstring_style_checker():
     assert docstring_style_problems("Run.\n\nArgs:\n    x: one\n")
     assert docstring_style_problems("Run.\n\n**Arguments:**\n- `x`: one\n")
     assert docstring_style_problems("Run.\n\n**Parameters:** `x`\n")
+    assert docstring_style_problems("Run.\n\n**Raises:** `ValueError`.\n**Returns:** y\n")
 
 
 def test_docstrings_use_one_style():
