@@ -187,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="job", metavar="JOB")
     for name, job in _JOBS.items():
-        job.add_arguments(sub.add_parser(name, help=job.help, description=job.help))
+        p = sub.add_parser(name, help=job.help, description=job.help)
+        job.add_arguments(p)
+        p.set_defaults(job_parser=p)  # for the job's `check` (usage errors name the job)
     return parser
 
 
@@ -210,9 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     job = _JOBS[args.job]
     if job.check is not None:
-        # the subcommand's own parser, so that the usage line names the job
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        job.check(sub.choices[args.job], args)
+        job.check(args.job_parser, args)
     return job.run(args)
 
 
