@@ -318,3 +318,22 @@ def test_docstrings_use_one_style():
 def test_mkdocstrings_renders_docstrings_as_markdown():
     text = (ROOT / "mkdocs.yml").read_text()
     assert "docstring_style: null" in text
+
+
+def test_ci_runs_the_checks_and_the_readme_test_command():
+    # `.ci/run` fails on the first failing step and runs every check the README's Development
+    # section lists, and the README's test command itself.
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "set -euo pipefail" in ci
+    readme = (ROOT / "README.md").read_text()
+    dev = readme.split("## Development", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in dev.splitlines()]
+    for command in filter(None, commands):
+        if "pip install" in command or "-m slow" in command:
+            continue
+        for part in command.split("&&"):
+            assert part.strip() in ci, f"{part.strip()!r} (README, Development) is not in .ci/run"
+    quick = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    test_command = next(line for line in quick.splitlines() if "pytest" in line).strip()
+    assert test_command in ci
+    assert "[tool.basedpyright]" in (ROOT / "pyproject.toml").read_text()
