@@ -2,9 +2,13 @@
 
     spikejax                 # the default job: the COBA network (4000 LIF neurons, 1 s)
     spikejax network --network brunel --n 5000 --duration 500
+    spikejax network --network microcircuit --scale 0.1
     spikejax cell --model hh --amplitude 10 --duration 200 --out spikejax_output/
 
 Jobs are argparse subcommands registered in `_JOBS`; `DEFAULT_JOB` runs when none is named.
+The jobs live in `spikejax._cli`, the top layer (nothing in the library imports it). A bad
+option value is a usage error: one line naming the option, the value and the allowed range,
+exit status 2.
 """
 
 from __future__ import annotations
@@ -14,17 +18,46 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ._cli._args import finite_float, nonnegative_float, positive_float
+from ._cli._network import add_network_arguments, check_network_arguments, run_network_cli
 
 #: The job that `spikejax` runs when no job is named.
 DEFAULT_JOB = "network"
 
-#: name -> (add_arguments(parser), run(args) -> exit code, help)
-_JOBS: dict[str, tuple[Callable, Callable, str]] = {}
+
+@dataclass(frozen=True)
+class _Job:
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    check: Callable[[argparse.ArgumentParser, argparse.Namespace], None] | None = None
 
 
-def register_job(name: str, add_arguments: Callable, run: Callable, help: str) -> None:
-    """Add a subcommand `spikejax <name>`."""
-    _JOBS[name] = (add_arguments, run, help)
+_JOBS: dict[str, _Job] = {}
+
+
+def register_job(
+    name: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    help: str,
+    check: Callable[[argparse.ArgumentParser, argparse.Namespace], None] | None = None,
+) -> None:
+    """Add a subcommand `spikejax <name>`.
+
+    **Arguments:**
+
+    - `name`: the subcommand.
+    - `add_arguments`: adds the job's options to its argparse parser (validate single values
+      with `type=`, so that a bad value is a usage error).
+    - `run`: runs the job from the parsed options and returns the exit status.
+    - `help`: one line for `spikejax --help`.
+    - `check`: optional; called with the job's parser and the parsed options before `run`,
+      for checks that involve several options (report them with `parser.error`).
+    """
+    _JOBS[name] = _Job(add_arguments, run, help, check)
 
 
 # ----- `spikejax cell`: single-cell demo ---------------------------------------------------------
@@ -42,16 +75,21 @@ def _cell_arguments(p: argparse.ArgumentParser) -> None:
         default="both",
         help="which cell to simulate (default: both)",
     )
-    p.add_argument("--duration", type=float, default=200.0, help="run length in ms (200)")
-    p.add_argument("--dt", type=float, default=0.01, help="time step in ms (0.01)")
+    p.add_argument(
+        "--duration", type=positive_float("ms"), default=200.0, help="run length in ms (200)"
+    )
+    p.add_argument("--dt", type=positive_float("ms"), default=0.01, help="time step in ms (0.01)")
     p.add_argument(
         "--amplitude",
-        type=float,
+        type=finite_float,
         default=None,
         help="step current amplitude (model units; default 10 for both models)",
     )
     p.add_argument(
-        "--onset", type=float, default=None, help="step onset in ms (default: 10%% of the duration)"
+        "--onset",
+        type=nonnegative_float("ms"),
+        default=None,
+        help="step onset in ms (default: 10%% of the duration)",
     )
     p.add_argument(
         "--method",
@@ -115,27 +153,27 @@ def _run_cell(args: argparse.Namespace) -> int:
     return 0
 
 
-register_job("cell", _cell_arguments, _run_cell, "single-cell demo under a step current")
-
-
-# ----- `spikejax network`: a classic network (the default job) -----------------------------------
-def _network_arguments(p: argparse.ArgumentParser) -> None:
-    from .network._job import add_network_arguments
-
-    add_network_arguments(p)
-
-
-def _run_network(args: argparse.Namespace) -> int:
-    from .network._job import run_network_cli
-
-    return run_network_cli(args)
+def _check_cell(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not (args.dt < args.duration):
+        parser.error(
+            f"argument --dt: must be smaller than --duration ({args.duration:g} ms), "
+            f"got {args.dt:g}"
+        )
 
 
 register_job(
+    "cell", _cell_arguments, _run_cell, "single-cell demo under a step current", _check_cell
+)
+
+
+# ----- `spikejax network`: a classic network (the default job) -----------------------------------
+register_job(
     "network",
-    _network_arguments,
-    _run_network,
-    "a classic network (COBA by default): rates, compile/run time, real-time factor, figures",
+    add_network_arguments,
+    run_network_cli,
+    "a classic network (COBA by default) or the cortical microcircuit: rates, compile/run "
+    "time, real-time factor, figures",
+    check_network_arguments,
 )
 
 
@@ -148,18 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
         f"Without a job name, runs `{DEFAULT_JOB}`.",
     )
     sub = parser.add_subparsers(dest="job", metavar="JOB")
-    for name, (add_arguments, _, help_text) in _JOBS.items():
-        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    for name, job in _JOBS.items():
+        p = sub.add_parser(name, help=job.help, description=job.help)
+        job.add_arguments(p)
+        p.set_defaults(job_parser=p)  # for the job's `check` (usage errors name the job)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point `spikejax`."""
+    """Console entry point `spikejax`.
+
+    **Arguments:**
+
+    - `argv`: the command-line arguments (default: `sys.argv[1:]`); without a job name,
+      `DEFAULT_JOB` runs with the given options.
+
+    **Returns:** the job's exit status.
+
+    **Raises:** `SystemExit` with status 2 for a usage error (a bad option or value).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = [DEFAULT_JOB, *argv]
-    args = build_parser().parse_args(argv)
-    return _JOBS[args.job][1](args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    job = _JOBS[args.job]
+    if job.check is not None:
+        job.check(args.job_parser, args)
+    return job.run(args)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ __all__ = [
 #: machine: one core 1.4x faster at 16k neurons, two cores 1.1x faster at 64k).
 ONE_CORE_MAX_NEURONS = 32_000
 
-_CPU_COMPILER_OPTIONS = {"xla_cpu_copy_insertion_use_region_analysis": True}
+_CPU_COMPILER_OPTIONS: dict[str, bool | int] = {"xla_cpu_copy_insertion_use_region_analysis": True}
 
 #: XLA compiles a CPU `while` loop whose body accesses fewer bytes than this into one kernel
 #: (with `enable_loop_kernels`). 1 MB covers a COBA network of about 8000 neurons and the
@@ -73,11 +73,19 @@ def _loop_option_bytes(flags: str) -> int | None:
 
 def enable_loop_kernels(max_bytes: int = LOOP_KERNEL_BYTES) -> bool:
     """Let XLA compile CPU loops whose body accesses fewer than `max_bytes` into single kernels
-    (see the module's docstring), by adding its backend option to `XLA_FLAGS`. This works
-    only before the first JAX computation of the process; `import spikejax` calls it.
-    Nothing changes when `SPIKEJAX_LOOP_KERNELS=0`, or when `XLA_FLAGS` already sets
+    (see the module's docstring), by adding its backend option to `XLA_FLAGS`.
+
+    This works only before the first JAX computation of the process; `import spikejax` calls
+    it. Nothing changes when `SPIKEJAX_LOOP_KERNELS=0`, or when `XLA_FLAGS` already sets
     `--xla_backend_extra_options` (the user's choice is kept, and counts as active if it
-    raises the limit to at least 64 kB). Returns `loop_kernels_active()`."""
+    raises the limit to at least 64 kB).
+
+    **Arguments:**
+
+    - `max_bytes`: the largest loop body (bytes accessed per iteration) compiled as one kernel.
+
+    **Returns:** `loop_kernels_active()`.
+    """
     global _loop_kernels
     if _loop_kernels is not None:
         return _loop_kernels
@@ -117,15 +125,21 @@ def compiler_options(platform: str | None = None) -> dict:
     """XLA compiler options for jitted simulation loops on `platform` (default: JAX's
     default backend): on `"cpu"`, in-place updates of loop-carried arrays (see above) and,
     on CPUs with AVX-512, 512-bit vectors (XLA prefers 256 bits by default; a COBA-4000 step
-    ran 7-10 % faster with the same results); nothing elsewhere. Pass them as
-    `jax.jit(f, compiler_options=...)`."""
+    ran 7-10 % faster with the same results); nothing elsewhere.
+
+    **Arguments:**
+
+    - `platform`: `"cpu"`, `"gpu"`, ... (default: JAX's default backend).
+
+    **Returns:** a dict to pass as `jax.jit(f, compiler_options=...)`.
+    """
     if platform is None:
         import jax
 
         platform = jax.default_backend()
     if platform != "cpu":
         return {}
-    opts = dict(_CPU_COMPILER_OPTIONS)
+    opts: dict[str, bool | int] = dict(_CPU_COMPILER_OPTIONS)
     if has_avx512():
         opts["xla_cpu_prefer_vector_width"] = 512
     return opts
@@ -146,7 +160,10 @@ def gpu_plugin_installed() -> bool:
     from importlib import metadata
 
     pattern = re.compile(r"^jax[-_](cuda|rocm)", re.IGNORECASE)
-    return any(pattern.match(d.metadata.get("Name") or "") for d in metadata.distributions())
+    # `metadata` is an `email.message.Message` (its `get` returns None for a missing field);
+    # the `PackageMetadata` protocol it is typed as does not declare `get`.
+    names = (d.metadata.get("Name") for d in metadata.distributions())  # pyright: ignore[reportAttributeAccessIssue]
+    return any(pattern.match(name or "") for name in names)
 
 
 def _backend_initialized() -> bool:
@@ -162,9 +179,17 @@ def limit_cpu_cores(n: int) -> list[int]:
     """Restrict this process (and so XLA's CPU thread pool) to the first `n` of its cores.
 
     Call it before the first JAX computation: XLA sizes its pool once, at backend start, and
-    a later change would not reach the pool's threads, so this raises `RuntimeError` then.
-    Linux only (`os.sched_setaffinity`); elsewhere it raises `NotImplementedError` (use the
-    operating system's tools, e.g. `start /affinity`). Returns the cores kept.
+    a later change would not reach the pool's threads. Linux only (`os.sched_setaffinity`).
+
+    **Arguments:**
+
+    - `n`: number of cores, an integer in [1, `len(available_cpu_cores())`].
+
+    **Returns:** the cores kept.
+
+    **Raises:** `ValueError` for `n` out of range; `RuntimeError` after the first JAX
+    computation; `NotImplementedError` without `os.sched_setaffinity` (use the operating
+    system's tools, e.g. `start /affinity`).
     """
     cores = available_cpu_cores()
     if not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= len(cores)):
@@ -182,9 +207,20 @@ def limit_cpu_cores(n: int) -> list[int]:
 
 
 def cores_for(option: str, device: str | None = None, n_neurons: int | None = None) -> int | None:
-    """The number of cores a `--cpu-cores` option asks for (None: leave the process as it is):
-    a number, `"all"`, or `"auto"`: one core for CPU runs (`device` "cpu", or None without a
-    GPU plugin) of at most `ONE_CORE_MAX_NEURONS` neurons (or of unknown size)."""
+    """The number of cores a `--cpu-cores` option asks for.
+
+    **Arguments:**
+
+    - `option`: a number of cores, `"all"`, or `"auto"`: one core for CPU runs of at most
+      `ONE_CORE_MAX_NEURONS` neurons (or of unknown size).
+    - `device`: the JAX platform of the run: `"cpu"`, `"gpu"`, or None (a CPU run when no
+      GPU plugin is installed).
+    - `n_neurons`: the network's size, if known.
+
+    **Returns:** the number of cores, or None to leave the process as it is.
+
+    **Raises:** `ValueError` for an option that is none of these.
+    """
     if option == "all":
         return None
     if option == "auto":
@@ -205,8 +241,14 @@ def apply_cores_option(
     option: str, device: str | None = None, n_neurons: int | None = None
 ) -> int | None:
     """Resolve `option` with `cores_for` and restrict the process to that many cores.
+
     If JAX has already started in this process nothing changes (a note on stderr for an
-    explicit number). Returns the number of cores kept, or None."""
+    explicit number).
+
+    **Arguments:** as `cores_for`.
+
+    **Returns:** the number of cores kept, or None.
+    """
     import sys
 
     cores = cores_for(option, device, n_neurons)

@@ -591,7 +591,7 @@ def test_plot_and_job(tmp_path):
 
     import matplotlib.pyplot as plt
 
-    from spikejax.network._job import run_network_job
+    from spikejax._cli._network import run_network_job
     from spikejax.plot import plot_network
 
     summary = run_network_job(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = ["bifurcation_diagram", "fi_plot"]
@@ -27,9 +29,21 @@ def bifurcation_diagram(
     label_points: bool = True,
     snic: float | None = None,
 ):
-    """Equilibrium branches (solid: stable, dashed: unstable), cycle branches (min and max of
-    the voltage; filled dots stable, open unstable) and labelled special points (LP, H, LPC,
-    TH, and `snic`: a SNIC at that parameter). Returns `(fig, ax)`."""
+    """Bifurcation diagram: equilibrium branches (solid: stable, dashed: unstable), cycle
+    branches (min and max of the voltage; filled dots stable, open unstable) and labelled
+    special points (LP, H, LPC, TH).
+
+    **Arguments:**
+
+    - `branches`: a `Branch` of equilibria (from `analysis.continuation`) or a sequence of them.
+    - `cycles`: a `CycleBranch` (from `analysis.continue_cycles`) or a sequence of them.
+    - `variable`: the state variable on the vertical axis (default: the voltage).
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `label_points`: annotate the special points with their kind.
+    - `snic`: mark a saddle-node on invariant circle at this parameter value.
+
+    **Returns:** `(fig, ax)`.
+    """
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -62,7 +76,7 @@ def bifurcation_diagram(
         pname = cb.param_name
         for a, b, st in _runs(cb.stable):
             sl = slice(a, b)
-            style = dict(
+            style: dict[str, Any] = dict(
                 color="tab:blue", marker="o", ms=3, ls="none", mfc="tab:blue" if st else "none"
             )
             ax.plot(cb.params[sl], cb.v_max[sl], **style)
@@ -84,7 +98,17 @@ def bifurcation_diagram(
 
 def fi_plot(fi, *, cycles=None, ax=None, time_unit: str = "ms"):
     """F-I curve: rates from rest ("up") and from firing ("down"), and optionally the rates
-    $1/T$ of continued stable cycles. Returns `(fig, ax)`."""
+    $1/T$ of continued stable cycles.
+
+    **Arguments:**
+
+    - `fi`: an `FICurve` (from `analysis.fi_curve`).
+    - `cycles`: optionally a `CycleBranch`; its stable cycles are drawn at rate $1/T$.
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `time_unit`: the model's time unit (`"ms"`: rates in Hz).
+
+    **Returns:** `(fig, ax)`.
+    """
     if ax is None:
         import matplotlib.pyplot as plt
 

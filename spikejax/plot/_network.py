@@ -14,10 +14,22 @@ def plot_network(
     title: str | None = None,
     markersize: float = 1.0,
 ):
-    """Spike raster (top) and population rate in bins of `bin_ms` ms (bottom) of a
-    `spikejax.network.RunResult`. Populations are stacked in the raster (at most
-    `max_neurons` neurons of each are shown); rates are in Hz. Returns `(fig, (ax_raster,
-    ax_rate))`."""
+    """Spike raster (top) and population rate (bottom, Hz) of a network run.
+
+    **Arguments:**
+
+    - `result`: a `spikejax.network.RunResult` with spike monitors.
+    - `populations`: the populations to show (default: every monitored one), stacked in the
+      raster.
+    - `bin_ms`: width of the rate bins (ms), > 0.
+    - `max_neurons`: at most this many neurons of each population in the raster (None: all).
+    - `title`: figure title.
+    - `markersize`: raster dot size.
+
+    **Returns:** `(fig, (ax_raster, ax_rate))`.
+
+    **Raises:** `ValueError` for `bin_ms` not > 0 or a population without a spike monitor.
+    """
     import matplotlib.pyplot as plt
 
     if not (bin_ms > 0):

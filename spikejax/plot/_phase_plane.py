@@ -93,12 +93,22 @@ def phase_portrait(
 ):
     r"""Phase portrait of a planar model in the box `xlim` x `ylim` under constant input `I`.
 
-    Draws: direction arrows on an `arrows` x `arrows` grid (unit length in box-normalised
-    coordinates; `None` for none), the nullclines, the equilibria (filled = stable, open =
-    unstable, half-filled = saddle), trajectories from each state in `trajectories` (for time
-    `t1`), the separatrix (stable manifold) of every saddle, and, if `basin` is a stable
-    `FixedPoint` or `True` (the first stable equilibrium), its basin of attraction shaded on
-    a `basin_n` x `basin_n` grid.
+    **Arguments:**
+
+    - `model`: a planar (two-state) single-cell model.
+    - `I`: the constant input current (the model's current unit).
+    - `xlim`, `ylim`: the box, in the units of the first and second state variables.
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `arrows`: direction arrows on an `arrows` x `arrows` grid (unit length in box-normalised
+      coordinates; None for none).
+    - `show_nullclines`, `show_fixed_points`: draw the nullclines and the equilibria (filled =
+      stable, open = unstable, half-filled = saddle).
+    - `trajectories`: initial states (dicts or arrays); each is integrated for `t1` (ms).
+    - `show_separatrix`: draw the stable manifold of every saddle.
+    - `basin`: a stable `FixedPoint`, or True for the first stable equilibrium: its basin of
+      attraction is shaded on a `basin_n` x `basin_n` grid.
+    - `fixed_point_kwargs`: passed to `analysis.fixed_points`.
+    - `legend`: show the legend.
 
     **Returns:** `(fig, ax)`.
     """
@@ -111,7 +121,7 @@ def phase_portrait(
 
     fps: list[FixedPoint] = []
     if show_fixed_points or show_separatrix or basin is True:
-        kw = {"V_range": xlim} if xname == model.voltage_name else {}
+        kw: dict[str, Any] = {"V_range": xlim} if xname == model.voltage_name else {}
         kw.update(fixed_point_kwargs or {})
         fps = [
             fp
@@ -211,7 +221,18 @@ def phase_portrait(
 def phase_line(model, I: float = 0.0, *, V_range=None, ax=None, n: int = 1001):
     r"""Phase line of a one-dimensional model: $\dot V$ against $V$, its zeros (filled =
     stable, open = unstable, half-filled = non-hyperbolic) and arrows of the flow on the axis;
-    a dotted line marks a hybrid model's spike threshold. **Returns:** `(fig, ax)`."""
+    a dotted line marks a hybrid model's spike threshold.
+
+    **Arguments:**
+
+    - `model`: a one-dimensional single-cell model (e.g. `INaP`).
+    - `I`: the constant input current (the model's current unit).
+    - `V_range`: `(V_min, V_max)` in mV (default: the search range of `analysis.fixed_points`).
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `n`: number of voltage samples.
+
+    **Returns:** `(fig, ax)`.
+    """
     data = _phase_line_data(model, I, V_range=V_range, n=n)
     fig, ax = _axes(ax, figsize=(6.0, 3.5))
     (curve,) = ax.plot(data.V, data.dVdt, color="k", lw=1.5)
@@ -253,8 +274,16 @@ def trace_determinant_chart(
     (right) equilibria, foci above the parabola $\Delta = \tau^2/4$ and nodes below it; the
     positive $\Delta$ axis holds centres/Hopf points (non-hyperbolic).
 
-    **Raises:** `ValueError` for fixed points with non-planar (not 2 x 2) Jacobians.
+    **Arguments:**
+
+    - `fixed_points`: `FixedPoint`s of planar models, placed at their (trace, determinant).
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `trace_range`: the horizontal range (default: around the points).
+    - `annotate`: label the regions.
+
     **Returns:** `(fig, ax)`.
+
+    **Raises:** `ValueError` for fixed points with non-planar (not 2 x 2) Jacobians.
     """
     pts = [(trace_determinant(fp.jacobian), fp.type) for fp in fixed_points]
     if trace_range is None:

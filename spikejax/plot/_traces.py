@@ -29,8 +29,18 @@ def raster(
 ):
     """Spike raster: one row per neuron, a dot per spike (time in ms).
 
-    `spike_times` is a NaN-padded array `(n_neurons, K)` (as `SimulationResult.spike_times`),
-    a list of 1-D trains, or flat times with `neurons` giving each spike's row index.
+    **Arguments:**
+
+    - `spike_times`: a NaN-padded array `(n_neurons, K)` (as `SimulationResult.spike_times`),
+      a list of 1-D trains, or flat times with `neurons` giving each spike's row index.
+    - `neurons`: row index of each spike when `spike_times` is flat.
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `color`, `markersize`: of the dots.
+    - `t_start`, `t_stop`: the time axis limits (ms).
+
+    **Returns:** `(fig, ax)`.
+
+    **Raises:** `ValueError` if `spike_times` and `neurons` differ in length.
     """
     fig, ax = _axes(ax)
     if neurons is not None:
@@ -68,10 +78,22 @@ def plot_trace(
     label: str | None = None,
     **plot_kwargs,
 ):
-    """Plot a recorded state variable of a `SimulationResult` against time (ms).
+    """Plot a recorded state variable of a `SimulationResult` against time (ms); spike times
+    are marked at the top of the axes.
 
-    `variable` defaults to the membrane potential; `neurons` selects cells (flat indices) of
-    a population (default: all, at most 10). Spike times are marked at the top of the axes.
+    **Arguments:**
+
+    - `result`: a `SimulationResult`.
+    - `variable`: the recorded state variable (default: the membrane potential).
+    - `neurons`: cells (flat indices) of a population (default: all, at most 10).
+    - `ax`: matplotlib axes to draw into (default: a new figure).
+    - `show_spikes`: mark the spike times.
+    - `label`: legend label.
+    - `**plot_kwargs`: passed to `ax.plot`.
+
+    **Returns:** `(fig, ax)`.
+
+    **Raises:** `ValueError` if `variable` was not recorded.
     """
     fig, ax = _axes(ax)
     name = variable or result.voltage_name
