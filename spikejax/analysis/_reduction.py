@@ -101,7 +101,7 @@ class ReducedHodgkinHuxley(NeuronModel):
 
     def resting_state(self) -> State:
         """The equilibrium at $I = 0$ reached by Newton's method from -65 mV."""
-        V = solve_voltage(self.steady_state_current, fill(-65.0, self.shape))
+        V = solve_voltage(lambda v, m: m.steady_state_current(v), fill(-65.0, self.shape), self)
         return {"V": V, "n": self.steady_state_gates(V)["n"]}
 
 

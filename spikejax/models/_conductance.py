@@ -13,10 +13,12 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .._validation import check_finite, check_nonnegative, check_positive, is_concrete
+from ..solvers._root import root_find
 from ._base import NeuronModel, State, fill, input_current
 
 # Below this |u| the series of u / (1 - e^{-u}) is used (its truncation error, u^4/720, is far
@@ -43,19 +45,32 @@ def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
     return jax.nn.sigmoid((jnp.asarray(V) - V_half) / k)
 
 
-def solve_voltage(F, V0: Array, *, n_iter: int = 40, max_step: float = 10.0) -> Array:
-    """Root of the elementwise function `F(V) = 0` by damped Newton iteration from `V0`.
+def solve_voltage(
+    F: Callable[[Array, Any], Array],
+    V0: Array,
+    args: Any = None,
+    *,
+    max_steps: int = 64,
+    throw: bool = True,
+) -> Array:
+    """Root of the elementwise function `F(V, args) = 0` by Newton's method from `V0`.
 
-    Each step is clipped to `max_step` mV. A fixed number of iterations (no data-dependent
-    loop) keeps it usable under `jit`, `vmap` and `grad`.
+    `spikejax.solvers.root_find` with a diagonal Jacobian (one division per cell, any
+    population size) and the implicit adjoint, so the root is differentiable with respect to
+    `args` (e.g. the model and the current). jit-, vmap- and grad-safe.
+
+    **Raises:** (with `throw=True`, also under `jit`) when Newton does not converge in
+    `max_steps` steps.
     """
-
-    def body(_, V):
-        value, slope = jax.jvp(F, (V,), (jnp.ones_like(V),))
-        step = jnp.clip(value / slope, -max_step, max_step)
-        return V - step
-
-    return jax.lax.fori_loop(0, n_iter, body, V0)
+    sol = root_find(
+        F,
+        V0,
+        args,
+        max_steps=max_steps,
+        throw=throw,
+        tags=frozenset({lx.diagonal_tag}),
+    )
+    return sol.value
 
 
 # ----- checks ---------------------------------------------------------------------------------
@@ -533,14 +548,17 @@ class ConductanceModel(NeuronModel):
 
     def equilibrium(self, I: ArrayLike = 0.0, *, V_guess: ArrayLike | None = None) -> State:
         r"""An equilibrium under constant input `I`: the root of $I_\infty(V) = I$ found by
-        damped Newton iteration from `V_guess` (default `EL`), with gates at steady state.
+        Newton's method (`solve_voltage`) from `V_guess` (default `EL`), with gates at steady
+        state.
 
         Models with several equilibria (bistable ones) give the one Newton reaches from
         `V_guess`; check with `vector_field` when it matters.
         """
         V0 = self.EL if V_guess is None else V_guess
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V0))
-        V = solve_voltage(lambda v: self.steady_state_current(v) - I, fill(V0, shape))
+        V = solve_voltage(
+            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V0, shape), (self, I)
+        )
         x = self.steady_state_gates(V)
         return {"V": V, **{g.name: x[g.name] for g in self.gates if not g.instantaneous}}
 

@@ -244,7 +244,9 @@ class HodgkinHuxley(NeuronModel):
         onset; in general this is the root of $I_\\infty(V) = I$ nearest `V_guess` along Newton.
         """
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V_guess))
-        V = solve_voltage(lambda v: self.steady_state_current(v) - I, fill(V_guess, shape))
+        V = solve_voltage(
+            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V_guess, shape), (self, I)
+        )
         return {"V": V, **self.steady_state_gates(V)}
 
     def as_conductance_model(self) -> ConductanceModel:
