@@ -20,6 +20,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..models._base import NeuronModel
+from ..solvers._root import RESULTS, root_find
 from ._equilibria import (
     FixedPoint,
     arrayify,
@@ -150,22 +151,38 @@ def _explicit_curve(fk, u, vlim, swap):
     return pieces
 
 
-def _project_to_zero(fk_grad, P, xlim, ylim, n_iter=8):
-    """Newton projection of points P (k, 2) onto f = 0 in box-normalised coordinates."""
-    sx, sy = xlim[1] - xlim[0], ylim[1] - ylim[0]
-    for _ in range(n_iter):
-        f, gx, gy = fk_grad(P)
-        gxn, gyn = gx * sx, gy * sy  # gradient in normalised coordinates
-        denom = gxn**2 + gyn**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(denom > 0, f / denom, 0.0)
-        dP = np.column_stack([step * gxn * sx, step * gyn * sy])
-        # Keep each correction within a fraction of the grid (the contour is already close).
-        limit = 0.02
-        big = np.maximum(np.abs(dP[:, 0]) / sx, np.abs(dP[:, 1]) / sy) > limit
-        dP[big | ~np.isfinite(dP).all(axis=1)] = 0.0
-        P = P - dP
-    return P
+def _along_normal(s, args):
+    model, I, k, p0, d = args
+    return model.vector_field_array(0.0, p0 + s * d, I)[k]
+
+
+@eqx.filter_jit
+def _project_to_zero(model, I, k, P, scale):
+    r"""Each point of `P` (`(m, 2)`) moved along the gradient of $f_k$ (in coordinates
+    normalised by the box size `scale`) to $f_k = 0$: a scalar Newton solve
+    (`spikejax.solvers.root_find`) per point for the normalised distance $s$. A point whose
+    solve fails, or that would move more than 5% of the box (the contour vertex is within one
+    grid cell of the curve), keeps its place."""
+    dtype = P.dtype
+
+    def one(p0):
+        g = jax.grad(lambda p: model.vector_field_array(0.0, p, I)[k])(p0)
+        gn = g * scale
+        norm = jnp.sqrt(jnp.sum(gn * gn))
+        ok_dir = jnp.isfinite(norm) & (norm > 0)
+        d = jnp.where(ok_dir, gn / jnp.where(ok_dir, norm, 1.0), 0.0) * scale
+        sol = root_find(
+            _along_normal,
+            jnp.zeros((), dtype),
+            (model, I, k, p0, d),
+            max_steps=16,
+            throw=False,
+        )
+        s = sol.value
+        good = ok_dir & (sol.result == RESULTS.successful) & jnp.isfinite(s) & (jnp.abs(s) <= 0.05)
+        return jnp.where(good, p0 + s * d, p0)
+
+    return jax.vmap(one)(P)
 
 
 def nullclines(
@@ -183,7 +200,7 @@ def nullclines(
     affine in $y$ (checked numerically at four levels), $y = -A(x)/B(x)$ on `n` values of $x$;
     else when affine in $x$, $x = -A(y)/B(y)$; an equation independent of one variable gives
     vertical or horizontal lines. Otherwise marching squares (contourpy) on an `n` x `n` grid,
-    with each vertex then projected onto $f_k = 0$ by Newton steps along the gradient.
+    with each vertex then projected onto $f_k = 0$ by a Newton solve along the gradient.
 
     **Returns:** `{state_name: [polyline, ...]}` (the curve where that variable is stationary).
     """
@@ -213,16 +230,6 @@ def nullclines(
     return out
 
 
-@eqx.filter_jit
-def _f_and_grad(model, P, I, k):
-    def f(p):
-        return model.vector_field_array(0.0, p, I)[k]
-
-    vals = jax.vmap(f)(P)
-    grads = jax.vmap(jax.grad(f))(P)
-    return vals, grads[:, 0], grads[:, 1]
-
-
 def _contour_pieces(model, I, k, xs, ys, xlim, ylim):
     import contourpy
 
@@ -234,16 +241,14 @@ def _contour_pieces(model, I, k, xs, ys, xlim, ylim):
     gen = contourpy.contour_generator(X, Y, Z)
     lines = gen.lines(0.0)
 
-    def fk_grad(P):
-        v, gx, gy = _f_and_grad(model, jnp.asarray(P), I, k)
-        return np.asarray(v), np.asarray(gx), np.asarray(gy)
-
+    scale = jnp.asarray([xlim[1] - xlim[0], ylim[1] - ylim[0]], dtype=_dtype())
     pieces = []
     for line in lines:
         line = np.asarray(line, dtype=float)
         if len(line) < 2:
             continue
-        pieces.append(_project_to_zero(fk_grad, line, xlim, ylim))
+        P = jnp.asarray(line, dtype=_dtype())
+        pieces.append(np.asarray(_project_to_zero(model, I, k, P, scale), dtype=float))
     return pieces
 
 
