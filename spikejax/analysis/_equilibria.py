@@ -514,10 +514,16 @@ def _field_residual(x, args):
     return model.vector_field_array(t, x, I)
 
 
-@eqx.filter_jit
-def _newton_nd(model, x0, I, t, max_steps=100):
-    """Newton's method on the full vector field from `x0` (`root_find`, pseudo-inverse)."""
-    sol = root_find(
+def equilibrium_solve(model: NeuronModel, x0, I, *, t=0.0, max_steps: int = 100):
+    r"""An equilibrium $f(x, I) = 0$ of a single cell by Newton's method from the state vector
+    `x0` (`spikejax.solvers.root_find` with `pinv_newton`: inert variables such as the LIF's
+    refractory clock stay put; the implicit adjoint). jit-, vmap- and grad-safe.
+
+    **Returns:** the `optimistix.Solution` (`value`, `result`: a `spikejax.solvers.RESULTS`),
+    never raising: callers decide what a failed solve means.
+    """
+    x0 = jnp.asarray(x0, dtype=_float_dtype())
+    return root_find(
         _field_residual,
         x0,
         (model, I, t),
@@ -526,6 +532,11 @@ def _newton_nd(model, x0, I, t, max_steps=100):
         solver=pinv_newton(x0.dtype),
         adjoint=PINV_ADJOINT,
     )
+
+
+@eqx.filter_jit
+def _newton_nd(model, x0, I, t):
+    sol = equilibrium_solve(model, x0, I, t=t)
     return sol.value, model.vector_field_array(t, sol.value, I), sol.result
 
 

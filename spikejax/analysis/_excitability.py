@@ -19,9 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers._schemes import get_scheme
 from .._validation import check_finite, check_positive
 from ..models._base import NeuronModel
+from ..solvers._schemes import get_scheme
+from ..solvers._step import advance
 from ._classify import FixedPointType
 from ._continuation import Branch, ContinuationError, SpecialPoint, continuation
 from ._fi_curve import FICurve, equilibrium_newton, fi_curve, spike_counts
@@ -318,7 +319,8 @@ def _pulse_counts(
     n_steps: int,
     threshold,
 ):
-    vname = model.voltage_name
+    """Spike counts of fixed-step runs (`spikejax.solvers.advance`) under pulse trains, one run
+    per inter-pulse interval (vmapped)."""
 
     def run(interval):
         def body(carry, k):
@@ -327,15 +329,8 @@ def _pulse_counts(
             j = jnp.floor(t / interval)
             in_pulse = (j < n_pulses) & (t - j * interval < width)
             I = I_hold + jnp.where(in_pulse, amplitude, 0.0)
-            y1 = model.post_step(scheme.step(model, t, y, I, dt), dt)
-            if model.is_hybrid:
-                spiked = model.spike_condition(y1)
-                y1 = jax.tree_util.tree_map(
-                    lambda a, b: jnp.where(spiked, a, b), model.reset(y1), y1
-                )
-            else:
-                spiked = (y[vname] < threshold) & (y1[vname] >= threshold)
-            return (y1, n + spiked.astype(jnp.int32)), None
+            out = advance(model, scheme, t, y, I, dt, threshold=threshold)
+            return (out.state, n + (out.spikes > 0.5).astype(jnp.int32)), None
 
         (_, n), _ = jax.lax.scan(body, (y0, jnp.asarray(0, jnp.int32)), jnp.arange(n_steps))
         return n
