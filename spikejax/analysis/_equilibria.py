@@ -21,6 +21,11 @@ Every solve goes through `spikejax.solvers.root_find` (optimistix).
 
 Hybrid models: only equilibria of the continuous flow below threshold
 (`threshold_distance < 0`) are kept.
+
+Precision: `fixed_points` needs float64 (double roots, eigenvalue signs and the residual
+tests are decided at tolerances far below float32's resolution) and raises a `ValueError`
+saying `jax.config.update('jax_enable_x64', True)` otherwise. The building blocks `jacobian`,
+`state_at_voltage` and `reduced_rhs` run in either precision (tolerances follow the dtype).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel
 from ..solvers._root import RESULTS, default_root_tolerances, root_find
 from ._classify import FixedPointType, classify, unstable_dimension
@@ -573,6 +579,7 @@ def fixed_points(
     **Raises:** `ValueError` for unknown parameter names, non-finite parameters or current, a
     population (non-scalar) model, or an empty/inverted/non-finite `V_range`.
     """
+    require_float64("spikejax.analysis.fixed_points")
     model = check_model(_with_params(check_model(model), params))
     I = check_current(I)
     lo, hi = check_interval("V_range", _default_V_range(model) if V_range is None else V_range)

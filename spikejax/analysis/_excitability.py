@@ -8,6 +8,10 @@ classification of many parameter variants in one vmapped call.
   no subthreshold oscillations) or a complex pair (resonator, damped oscillations at
   $\omega = \mathrm{Im}\,\lambda$). The onset bifurcation agrees in the textbook cases:
   saddle-node (on or off an invariant circle) for integrators, Andronov-Hopf for resonators.
+
+Precision: `excitability` and `classify_variants` (continuation, eigenvalue classification)
+need float64 and raise a `ValueError` naming `jax_enable_x64` otherwise; `pulse_response` (and
+`fi_curve`, `spike_counts`) simulate, and run in float32 as `simulate` does.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_finite, check_positive
+from .._validation import check_finite, check_positive, require_float64
 from ..models._base import NeuronModel
 from ..solvers._schemes import get_scheme
 from ..solvers._step import advance
@@ -97,6 +101,7 @@ def excitability(
     but a step from rest evokes a spike; (5) the rheobase: the smallest step from rest that
     evokes a spike (same refinement).
     """
+    require_float64("spikejax.analysis.excitability")
     check_finite("I_min", I_min)
     check_finite("I_max", I_max)
     if not (I_max > I_min):
@@ -483,6 +488,7 @@ def classify_variants(
     followed over the grid (natural-parameter continuation, warm-started Newton) and the
     current where rest first becomes unstable is reported, with the kind of crossing.
     """
+    require_float64("spikejax.analysis.classify_variants")
     check_finite("I", I)
     model_b, N, shape = _split_variants(model)
     proto = model.replace(

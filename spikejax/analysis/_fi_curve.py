@@ -14,6 +14,10 @@ state, the current ramped from the previous value over the first half of the tra
 sequential, not vmapped), so it follows the firing state and shows where firing stops
 being an attractor. With bistability (HH between its fold of cycles and its Hopf point) the
 two differ.
+
+Precision: these are simulations and run in float32 or float64; in float32 the equilibrium at
+each current is accepted only if its residual is below 1e-8, so "up" runs usually start from
+the resting state instead (`info["rest_found"]` says which).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Planar tools take a model with exactly two state variables (FitzHugh-Nagumo, Izh
 is the horizontal axis $x$, the second the vertical axis $y$. Trajectories, separatrices and
 basins integrate the continuous flow with diffrax (Tsit5, adaptive steps). For hybrid models
 the flow is stopped at the spike threshold (a trajectory ends when it spikes).
+
+Precision: `separatrix` and `phase_line` (equilibria, eigenvectors) need float64 and raise a
+`ValueError` naming `jax_enable_x64` otherwise; `vector_field_grid`, `nullclines`,
+`trajectory` and `basin_of_attraction` draw in either precision.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel
 from ..solvers._root import RESULTS, root_find
+from ..solvers._schemes import default_tolerances
 from ._equilibria import (
     FixedPoint,
     arrayify,
@@ -329,14 +335,15 @@ def trajectory(
     t1: float,
     t0: float = 0.0,
     n_save: int = 1001,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     bounds: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""A trajectory of the continuous flow from `y0` under constant `I` (diffrax Tsit5).
 
     **Arguments:** `y0` (state dict or array), `t1` (> `t0`), `n_save` equally spaced save
-    times $t_0 + k (t_1 - t_0)/(n_\mathrm{save} - 1)$, `rtol`/`atol` of the PID controller,
+    times $t_0 + k (t_1 - t_0)/(n_\mathrm{save} - 1)$, `rtol`/`atol` of the PID controller
+    (default `spikejax.solvers.default_tolerances` of the dtype: 1e-8/1e-10 in float64),
     optional `bounds` `{name: (lo, hi)}`.
 
     **Returns:** `(ts, ys)`, `ys` of shape `(n_save, n_states)`. The flow, not a hybrid
@@ -363,6 +370,9 @@ def trajectory(
 
 
 def _run(model, I, X0, ts, sign, lo, hi, rtol, atol):
+    # None: the dtype's defaults, (1e-8, 1e-10) in float64 and (1e-5, 1e-6) in float32.
+    r0, a0 = default_tolerances(_dtype())
+    rtol, atol = (r0 if rtol is None else rtol), (a0 if atol is None else atol)
     f64 = lambda v: jnp.asarray(v, dtype=_dtype())  # noqa: E731
     out = _integrate_batch(
         arrayify(model), f64(I), f64(X0), f64(ts), f64(sign), f64(lo), f64(hi), f64(rtol), f64(atol)
@@ -411,6 +421,7 @@ def separatrix(
     **Raises:** `ValueError` if the point is not an equilibrium with exactly one eigenvalue of
     negative real part, which must be real.
     """
+    require_float64("spikejax.analysis.separatrix")
     model = check_model(model)
     fp = _as_fixed_point(model, saddle, I)
     I = fp.I if I is None else check_current(I)
@@ -474,8 +485,8 @@ def basin_of_attraction(
     n: int = 41,
     t1: float | None = None,
     tol: float = 1e-3,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Which points of an `n` x `n` grid of the box converge to a stable equilibrium.
 
@@ -550,6 +561,7 @@ def phase_line(
     For hybrid models only equilibria below threshold are listed (as from `fixed_points`);
     the drawn range is `V_range` (default: `fixed_points`' default search range).
     """
+    require_float64("spikejax.analysis.phase_line")
     model = check_model(model)
     if model.n_states != 1:
         raise ValueError(

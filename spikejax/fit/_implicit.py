@@ -17,7 +17,8 @@ implicit-function-theorem one, $dz/d\theta = -(\partial R/\partial z)^{-1}
 \partial R/\partial\theta$ (under `jit` and `vmap`).
 
 These are single solves for fitting; `spikejax.analysis` has the full continuation
-machinery.
+machinery. Both need float64 (the test functions are determinants whose round-off in float32
+exceeds Newton's tolerances) and raise a `ValueError` naming `jax_enable_x64` otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel, State
 from ..solvers._root import RESULTS, root_find
 
@@ -146,6 +148,7 @@ def saddle_node_current(
     failed solve raises (also under `jit`); with `throw=False` it is reported in the returned
     point's `result`.
     """
+    require_float64("spikejax.fit.saddle_node_current")
     z, state, result = _locate(model, jnp.linalg.det, I_guess, y_guess, n_iter, throw)
     nan = jnp.asarray(jnp.nan, z.dtype)
     return BifurcationPoint(I=z[-1], state=state, omega2=nan, result=result)
@@ -168,6 +171,7 @@ def hopf_current(
     the Hodgkin-Huxley defaults the Hopf current is about 9.8 uA/cm^2. `n_iter` and `throw`
     as in `saddle_node_current`.
     """
+    require_float64("spikejax.fit.hopf_current")
     z, state, result = _locate(model, hurwitz_determinant, I_guess, y_guess, n_iter, throw)
     x, I = z[:-1], z[-1]
     J = jax.jacfwd(lambda xx: model.vector_field_array(0.0, xx, I))(x)
