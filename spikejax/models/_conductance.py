@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import equinox as eqx
 import jax
@@ -388,6 +388,7 @@ def _getter(path: str):
 # ----- the model --------------------------------------------------------------------------------
 
 
+@final
 class ConductanceModel(NeuronModel):
     r"""A single-compartment conductance-based model assembled from ion currents.
 

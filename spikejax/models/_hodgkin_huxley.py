@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
@@ -81,6 +81,7 @@ def _inf(a, b):
     return a / (a + b)
 
 
+@final
 class HodgkinHuxley(NeuronModel):
     r"""Hodgkin & Huxley (1952) squid-axon model (6.3 degC), with rest near -65 mV.
 
