@@ -20,7 +20,10 @@ from spikejax.models._hodgkin_huxley import HodgkinHuxley, alpha_m, alpha_n
 
 mpmath.mp.dps = 50
 
-OFFSETS = [0.0, 1e-7, -1e-7, 1e-5, -1e-5, 3e-4, -3e-4, 1e-3, -1e-3, 1e-2, -0.7, 3.0, 9.0, -11.0]
+# Exactly at the singularity, a sweep over 1e-5..1e-1 mV on both sides (where float32 slopes
+# were up to 25% off), and points well away from it.
+_SWEEP = [float(d) for d in np.geomspace(1e-5, 1e-1, 17)]
+OFFSETS = [0.0, 1e-7, *_SWEEP, *[-d for d in _SWEEP], -0.7, 3.0, 9.0, -11.0]
 
 
 def _linoid_rate(c, V_half, k):
