@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from .._validation import check_finite, check_nonnegative, check_positive, is_concrete
-from ..solvers._root import root_find
+from ..solvers._root import default_root_tolerances, root_find
 from ._base import NeuronModel, State, fill, input_current
 
 
@@ -65,6 +65,11 @@ def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
     return jax.nn.sigmoid((jnp.asarray(V) - V_half) / k)
 
 
+def _in_volts(V, args):
+    F, fargs, slope0 = args
+    return F(V, fargs) / slope0
+
+
 def solve_voltage(
     F: Callable[[Array, Any], Array],
     V0: Array,
@@ -77,15 +82,27 @@ def solve_voltage(
 
     `spikejax.solvers.root_find` with a diagonal Jacobian (one division per cell, any
     population size) and the implicit adjoint, so the root is differentiable with respect to
-    `args` (e.g. the model and the current). jit-, vmap- and grad-safe.
+    `args` (e.g. the model and the current). jit-, vmap- and grad-safe, in float32 and
+    float64.
+
+    The residual is divided by its slope at `V0` (a constant), so that Newton's test on the
+    residual is in millivolts whatever the size of the currents: it stops when the step and
+    the residual are below `100 rtol` mV (`rtol` of `default_root_tolerances`: 1e-8 mV in
+    float64, 1e-3 mV in float32, where the currents' round-off is about 1e-5).
 
     **Raises:** (with `throw=True`, also under `jit`) when Newton does not converge in
     `max_steps` steps.
     """
+    V0 = jnp.asarray(V0)
+    _, slope0 = jax.jvp(lambda v: F(v, args), (V0,), (jnp.ones_like(V0),))
+    slope0 = jnp.where(jnp.isfinite(slope0) & (slope0 != 0), slope0, 1.0)
+    rtol, _ = default_root_tolerances(jnp.result_type(V0))
     sol = root_find(
-        F,
+        _in_volts,
         V0,
-        args,
+        (F, args, jax.lax.stop_gradient(slope0)),
+        rtol=rtol,
+        atol=100.0 * rtol,
         max_steps=max_steps,
         throw=throw,
         tags=frozenset({lx.diagonal_tag}),
