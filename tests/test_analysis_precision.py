@@ -85,6 +85,18 @@ def test_float32_safe_analysis_works_in_float32():
         g = analysis.vector_field_grid(m, 0.0, (-2.0, 2.0), (-1.0, 1.0), n=5)
         tr = analysis.trajectory(m, {"V": -1.0, "w": 0.0}, 0.0, t1=10.0)
 
+        # The reduction to the voltage: for HH, g(V) = (I - I_inf(V)) / C (closed form in the
+        # gates' steady states), and the slaved gates are m_inf, h_inf, n_inf.
+        hh = sj.models.HodgkinHuxley()
+        V = jnp.linspace(-80.0, -40.0, 9)
+        g = analysis.reduced_rhs(hh, V, 2.0)
+        assert g.dtype == jnp.float32
+        np.testing.assert_allclose(g, 2.0 - hh.steady_state_current(V), rtol=1e-4, atol=1e-4)
+        x = analysis.state_at_voltage(hh, V, 2.0)
+        gates = hh.steady_state_gates(V)
+        for i, name in enumerate(hh.state_names[1:], start=1):
+            np.testing.assert_allclose(x[i], gates[name], atol=1e-6)
+
         lif = sj.models.LIF()
         I = 20.0
         fi = analysis.fi_curve(lif, [I], duration=500.0, dt=0.01)
