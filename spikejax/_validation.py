@@ -23,12 +23,22 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
-def _describe(value: np.ndarray) -> str:
+def _describe(value: np.ndarray, bad: np.ndarray | None = None) -> str:
+    """The value for an error message: a scalar as itself; an array by its shape and its first
+    offending element with its index (`bad`: the elements that fail the check; default the
+    non-finite ones), else its minimum."""
     if value.ndim == 0:
         return repr(float(value))
-    bad = value.reshape(-1)
-    low = np.nanmin(bad) if np.any(np.isfinite(bad)) else bad[0]
-    return f"array of shape {value.shape} (min {low!r})"
+    flat = value.reshape(-1)
+    bad = ~np.isfinite(flat) if bad is None else np.asarray(bad).reshape(-1)
+    where = np.flatnonzero(bad)
+    if where.size:
+        idx = np.unravel_index(int(where[0]), value.shape)
+        index = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
+        more = f" (and {where.size - 1} more)" if where.size > 1 else ""
+        return f"array of shape {value.shape} with {float(flat[where[0]])!r} at index {index}{more}"
+    low = np.nanmin(flat) if np.any(np.isfinite(flat)) else flat[0]
+    return f"array of shape {value.shape} (min {float(low)!r})"
 
 
 def check_finite(name: str, value: Any) -> None:
@@ -37,7 +47,7 @@ def check_finite(name: str, value: Any) -> None:
         return
     arr = _as_array(value)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {_describe(arr)} containing NaN or inf")
+        raise ValueError(f"{name} must be finite, got {_describe(arr)}")
 
 
 def check_positive(name: str, value: Any, unit: str = "") -> None:
@@ -45,9 +55,10 @@ def check_positive(name: str, value: Any, unit: str = "") -> None:
     if not is_concrete(value):
         return
     arr = _as_array(value)
-    if not np.all(arr > 0) or not np.all(np.isfinite(arr)):
+    bad = ~((arr > 0) & np.isfinite(arr))
+    if np.any(bad):
         suffix = f" {unit}" if unit else ""
-        raise ValueError(f"{name} must be finite and > 0{suffix}, got {_describe(arr)}")
+        raise ValueError(f"{name} must be finite and > 0{suffix}, got {_describe(arr, bad)}")
 
 
 def check_nonnegative(name: str, value: Any, unit: str = "") -> None:
@@ -55,9 +66,10 @@ def check_nonnegative(name: str, value: Any, unit: str = "") -> None:
     if not is_concrete(value):
         return
     arr = _as_array(value)
-    if not np.all(arr >= 0) or not np.all(np.isfinite(arr)):
+    bad = ~((arr >= 0) & np.isfinite(arr))
+    if np.any(bad):
         suffix = f" {unit}" if unit else ""
-        raise ValueError(f"{name} must be finite and >= 0{suffix}, got {_describe(arr)}")
+        raise ValueError(f"{name} must be finite and >= 0{suffix}, got {_describe(arr, bad)}")
 
 
 def check_less(name_lo: str, lo: Any, name_hi: str, hi: Any) -> None:
@@ -66,9 +78,17 @@ def check_less(name_lo: str, lo: Any, name_hi: str, hi: Any) -> None:
         return
     a, b = _as_array(lo), _as_array(hi)
     if not np.all(a < b):
+        bad = ~(a < b)
         raise ValueError(
-            f"{name_lo} must be < {name_hi}, got {name_lo}={_describe(a)}, {name_hi}={_describe(b)}"
+            f"{name_lo} must be < {name_hi}, got {name_lo}={_describe(a, _bad_of(a, bad))}, "
+            f"{name_hi}={_describe(b, _bad_of(b, bad))}"
         )
+
+
+def _bad_of(value: np.ndarray, bad: np.ndarray) -> np.ndarray | None:
+    """`bad` (broadcast over both sides of a comparison) restricted to `value`'s shape, when
+    the shapes match; else None (describe `value` by its non-finite elements)."""
+    return bad if bad.shape == value.shape else None
 
 
 def broadcast_shape(owner: str, named_values: dict[str, Any]) -> tuple[int, ...]:

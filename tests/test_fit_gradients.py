@@ -265,3 +265,15 @@ def test_hh_hopf_current_gradient_matches_fd_of_relocated_hopf_points(name):
     fd = (float(vg(g0 + h)[0]) - float(vg(g0 - h)[0])) / (2 * h)
     # Newton converges to ~1e-12, so FD round-off is ~1e-9; truncation h^2 I''' < 1e-7.
     assert abs(grad - fd) < 1e-6, (grad, fd)
+
+
+def test_bifurcation_current_failure_is_a_result_or_raises():
+    # One Newton step cannot converge from I_guess = 3 (the fold of b = 0.2 is at I = 4).
+    from spikejax.solvers import RESULTS
+
+    pt = F.saddle_node_current(IZ.replace(b=0.2), I_guess=3.0, n_iter=1, throw=False)
+    assert pt.result == RESULTS.nonlinear_max_steps_reached
+    ok = F.saddle_node_current(IZ.replace(b=0.2), I_guess=3.0)
+    assert ok.result == RESULTS.successful
+    with pytest.raises(Exception, match="maximum number of steps"):
+        jax.block_until_ready(F.saddle_node_current(IZ.replace(b=0.2), I_guess=3.0, n_iter=1).I)

@@ -157,6 +157,24 @@ def test_bad_parameters_raise_value_error(ctor, match):
         ctor()
 
 
+@pytest.mark.parametrize(
+    "ctor,message",
+    [
+        (lambda: LIF(tau_m=[20.0, float("nan")]), "LIF.tau_m must be finite and > 0 ms, got array "
+         "of shape (2,) with nan at index 1"),
+        (lambda: LIF(tau_m=[[20.0, 5.0], [-1.0, -2.0]]), "with -1.0 at index (1, 0) (and 1 more)"),
+        (lambda: LIF(E_L=[-65.0, -65.0, float("inf")]), "LIF.E_L must be finite, got array of "
+         "shape (3,) with inf at index 2"),
+        (lambda: LIF(V_reset=[-65.0, -40.0]), "LIF.V_reset=array of shape (2,) with -40.0 at "
+         "index 1"),
+    ],
+)  # fmt: skip
+def test_bad_array_parameter_names_the_offending_element_and_index(ctor, message):
+    with pytest.raises(ValueError) as info:
+        ctor()
+    assert message in str(info.value)
+
+
 def test_population_shape_broadcasting():
     model = LIF(tau_m=jnp.array([10.0, 20.0, 30.0]), E_L=jnp.array([[-65.0], [-70.0]]))
     assert model.shape == (2, 3)

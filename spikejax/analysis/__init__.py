@@ -39,7 +39,6 @@ from ._phase_plane import phase_line as phase_line
 from ._phase_plane import separatrix as separatrix
 from ._phase_plane import trajectory as trajectory
 from ._phase_plane import vector_field_grid as vector_field_grid
-from ._reduction import ReducedHodgkinHuxley as ReducedHodgkinHuxley
 from ._reduction import reduce_hh as reduce_hh
 from ._two_parameter import BifurcationCurve as BifurcationCurve
 from ._two_parameter import bifurcation_curve as bifurcation_curve

@@ -14,11 +14,18 @@ LIF's refractory clock at 0). `fixed_points` therefore
 3. catches double roots (tangencies, saddle-nodes) as local minima of $|g|$ on the grid whose
    refined minimum is within `tol` of zero (labelled non-hyperbolic), and splits a dip that
    crosses zero between two grid points into its two simple roots,
-4. optionally runs damped n-dimensional Newton from user `starts` (the general fallback for
+4. optionally runs n-dimensional Newton from user `starts` (the general fallback for
    models whose equilibria do not reduce to $V$).
+
+Every solve goes through `spikejax.solvers.root_find` (optimistix).
 
 Hybrid models: only equilibria of the continuous flow below threshold
 (`threshold_distance < 0`) are kept.
+
+Precision: `fixed_points` needs float64 (double roots, eigenvalue signs and the residual
+tests are decided at tolerances far below float32's resolution) and raises a `ValueError`
+saying `jax.config.update('jax_enable_x64', True)` otherwise. The building blocks `jacobian`,
+`state_at_voltage` and `reduced_rhs` run in either precision (tolerances follow the dtype).
 """
 
 from __future__ import annotations
@@ -30,10 +37,14 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
+import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel
+from ..solvers._root import RESULTS, default_root_tolerances, root_find
 from ._classify import FixedPointType, classify, unstable_dimension
 
 __all__ = [
@@ -214,22 +225,47 @@ def _robust_solve(J: Array, F: Array) -> Array:
     return jnp.where(jnp.all(jnp.isfinite(step)), step, jnp.zeros_like(step))
 
 
+def pinv_newton(dtype: Any = None, *, rtol: float | None = None, atol: float | None = None):
+    """Newton's method (`optimistix.Newton`) whose linear solves use the pseudo-inverse
+    (`lineax.SVD`): a variable whose equation does not depend on it (a zero Jacobian row and
+    column, such as the LIF's refractory clock) keeps its value instead of making the system
+    singular. Tolerances default to `default_root_tolerances(dtype)`."""
+    r0, a0 = default_root_tolerances(_float_dtype() if dtype is None else dtype)
+    return optx.Newton(
+        rtol=r0 if rtol is None else rtol,
+        atol=a0 if atol is None else atol,
+        linear_solver=lx.SVD(),
+    )
+
+
+# The implicit adjoint of a pseudo-inverse Newton solve (gradients stay finite along inert
+# variables).
+PINV_ADJOINT = optx.ImplicitAdjoint(linear_solver=lx.SVD())
+
+
+def _slaved_residual(z, args):
+    model, x0, others, I, t = args
+    return model.vector_field_array(t, x0.at[others].set(z), I)[others]
+
+
 def _state_at_voltage_scalar(model, V, I, t, n_iter, rest):
     iv = _voltage_index(model)
     others = jnp.asarray([i for i in range(model.n_states) if i != iv], dtype=int)
     x0 = _initial_guess(model, V, rest)
     if model.n_states == 1:
         return x0
-
-    def F(z):
-        x = x0.at[others].set(z)
-        return model.vector_field_array(t, x, I)[others]
-
-    def body(_, z):
-        return z - _robust_solve(jax.jacfwd(F)(z), F(z))
-
-    z = jax.lax.fori_loop(0, n_iter, body, x0[others])
-    return x0.at[others].set(z)
+    sol = root_find(
+        _slaved_residual,
+        x0[others],
+        (model, x0, others, I, t),
+        max_steps=n_iter,
+        throw=False,
+        solver=pinv_newton(x0.dtype),
+        adjoint=PINV_ADJOINT,
+    )
+    # Not converged (e.g. no equilibrium of the slaved variables at this V): the last iterate;
+    # callers check the residual of the non-voltage equations.
+    return x0.at[others].set(sol.value)
 
 
 def state_at_voltage(
@@ -237,9 +273,10 @@ def state_at_voltage(
 ) -> Array:
     r"""The full state with each non-voltage variable at its own equilibrium for voltage `V`.
 
-    Solves $f_z(V, z) = 0$ for the non-voltage variables $z$ by `n_iter` Newton steps, with a
-    tiny Levenberg-Marquardt shift so that a variable whose equation does not depend on it
-    (such as the LIF's refractory clock at 0) keeps its starting value. Start:
+    Solves $f_z(V, z) = 0$ for the non-voltage variables $z$ by at most `n_iter` Newton steps
+    (`spikejax.solvers.root_find` with `pinv_newton`: pseudo-inverse linear solves, so that a
+    variable whose equation does not depend on it, such as the LIF's refractory clock at 0,
+    keeps its starting value; the implicit adjoint for gradients). Start:
     `model.steady_state_gates(V)` for the variables it covers, else `model.resting_state()`.
 
     **Returns:** an array of shape `(n_states, *V.shape)`. jit/vmap/grad-compatible.
@@ -421,74 +458,92 @@ class _Reduced:
         return float(g), float(s), float(r), np.asarray(x)
 
 
-def _xtol(V: float) -> float:
-    return 4.0 * np.finfo(float).eps * max(1.0, abs(V))
+def _bisection_residual(V, args):
+    model, I, t, rest, which = args
+    g, slope, _, _ = _g_and_slope(model, V, I, t, rest)
+    return jnp.where(which == 0, g, slope)
+
+
+@eqx.filter_jit
+def _bisect_jit(model, I, t, rest, which, a, b):
+    dtype = a.dtype
+    # The bracket shrinks to a few ulps of V; the residual test is left to the callers (g has
+    # round-off of its own terms' size), so the solve runs until the bracket is that small.
+    eps = float(jnp.finfo(dtype).eps)
+    solver = optx.Bisection(rtol=4 * eps, atol=4 * eps)
+    sol = root_find(
+        _bisection_residual,
+        0.5 * (a + b),
+        (model, I, t, rest, which),
+        solver=solver,
+        options={"lower": a, "upper": b},
+        max_steps=200,
+        throw=False,
+    )
+    return sol.value
+
+
+def _bisect(red: _Reduced, a: float, b: float, which: int) -> float:
+    """A sign change of g (`which=0`) or of g' (`which=1`) on [a, b], located by bisection
+    (`optimistix.Bisection` through `spikejax.solvers.root_find`) to a few ulps."""
+    f = lambda v: jnp.asarray(v, dtype=_float_dtype())  # noqa: E731
+    out = _bisect_jit(red.model, red.I, red.t, red.rest, jnp.asarray(which), f(a), f(b))
+    return float(out)
 
 
 def _refine_root(red: _Reduced, a: float, b: float, ga: float, gb: float) -> float:
-    """Safeguarded Newton/bisection for a sign change of g on [a, b]."""
+    """The root of g in a sign-change bracket [a, b]."""
     if ga == 0.0:
         return a
     if gb == 0.0:
         return b
-    x = a - ga * (b - a) / (gb - ga)
-    if not (a < x < b):
-        x = 0.5 * (a + b)
-    for _ in range(200):
-        gx, dx, _, _ = red(x)
-        if gx == 0.0 or not np.isfinite(gx):
-            return x
-        if np.sign(gx) == np.sign(ga):
-            a, ga = x, gx
-        else:
-            b, gb = x, gx
-        if b - a <= _xtol(x):
-            break
-        xn = x - gx / dx if (dx != 0 and np.isfinite(dx)) else np.nan
-        if not (a < xn < b):
-            xn = 0.5 * (a + b)
-        if abs(xn - x) <= _xtol(x):
-            x = xn
-            break
-        x = xn
-    return x
+    return _bisect(red, a, b, 0)
 
 
 def _refine_extremum(red: _Reduced, a: float, b: float) -> float:
-    """A zero of g' on [a, b] (bisection on the slope), i.e. the extremum of g there."""
+    """A zero of g' on [a, b], i.e. the extremum of g there."""
     _, sa, _, _ = red(a)
     _, sb, _, _ = red(b)
     if not (np.sign(sa) != np.sign(sb)):
         # No slope sign change: the minimum of |g| is at an end point.
         ga, gb = abs(red(a)[0]), abs(red(b)[0])
         return a if ga <= gb else b
-    for _ in range(200):
-        m = 0.5 * (a + b)
-        if b - a <= _xtol(m):
-            break
-        _, sm, _, _ = red(m)
-        if sm == 0.0:
-            return m
-        if np.sign(sm) == np.sign(sa):
-            a, sa = m, sm
-        else:
-            b = m
-    return 0.5 * (a + b)
+    if sa == 0.0:
+        return a
+    if sb == 0.0:
+        return b
+    return _bisect(red, a, b, 1)
 
 
-def _newton_nd(model, x0, I, t, n_iter=100):
-    def F(x):
-        return model.vector_field_array(t, x, I)
+def _field_residual(x, args):
+    model, I, t = args
+    return model.vector_field_array(t, x, I)
 
-    def body(_, x):
-        step = _robust_solve(jax.jacfwd(F)(x), F(x))
-        # Damping: at most a unit step relative to the state's scale (keeps gates sane).
-        scale = jnp.maximum(1.0, jnp.max(jnp.abs(x)))
-        factor = jnp.minimum(1.0, 0.5 * scale / jnp.maximum(jnp.max(jnp.abs(step)), 1e-300))
-        return x - factor * step
 
-    x = jax.lax.fori_loop(0, n_iter, body, x0)
-    return x, F(x)
+def equilibrium_solve(model: NeuronModel, x0, I, *, t=0.0, max_steps: int = 100):
+    r"""An equilibrium $f(x, I) = 0$ of a single cell by Newton's method from the state vector
+    `x0` (`spikejax.solvers.root_find` with `pinv_newton`: inert variables such as the LIF's
+    refractory clock stay put; the implicit adjoint). jit-, vmap- and grad-safe.
+
+    **Returns:** the `optimistix.Solution` (`value`, `result`: a `spikejax.solvers.RESULTS`),
+    never raising: callers decide what a failed solve means.
+    """
+    x0 = jnp.asarray(x0, dtype=_float_dtype())
+    return root_find(
+        _field_residual,
+        x0,
+        (model, I, t),
+        max_steps=max_steps,
+        throw=False,
+        solver=pinv_newton(x0.dtype),
+        adjoint=PINV_ADJOINT,
+    )
+
+
+@eqx.filter_jit
+def _newton_nd(model, x0, I, t):
+    sol = equilibrium_solve(model, x0, I, t=t)
+    return sol.value, model.vector_field_array(t, sol.value, I), sol.result
 
 
 def fixed_points(
@@ -514,7 +569,7 @@ def fixed_points(
       `(-10, 10)` for dimensionless ones); `n_grid` grid points (>= 10) for bracketing.
     - `tol`: a local minimum of $|g|$ whose refined value is $\le$ `tol` $\cdot \max|g|$ on the
       grid is a double root (tangency, labelled `NON_HYPERBOLIC`).
-    - `starts`: optional initial states (dicts or arrays) for damped n-D Newton, the fallback
+    - `starts`: optional initial states (dicts or arrays) for n-D Newton, the fallback
       for models whose equilibria do not reduce to the voltage.
     - `rtol`, `atol`: tolerances of `classify` for the eigenvalues.
 
@@ -524,6 +579,7 @@ def fixed_points(
     **Raises:** `ValueError` for unknown parameter names, non-finite parameters or current, a
     population (non-scalar) model, or an empty/inverted/non-finite `V_range`.
     """
+    require_float64("spikejax.analysis.fixed_points")
     model = check_model(_with_params(check_model(model), params))
     I = check_current(I)
     lo, hi = check_interval("V_range", _default_V_range(model) if V_range is None else V_range)
@@ -591,9 +647,13 @@ def fixed_points(
     if starts:
         for s in starts:
             x0 = as_state_vector(model, s)
-            x, f = _newton_nd(model, x0, I, float(t))
+            f64 = lambda v: jnp.asarray(v, dtype=_float_dtype())  # noqa: E731
+            x, f, result = _newton_nd(arrayify(model), x0, f64(I), f64(t))
             x, f = np.asarray(x), np.asarray(f)
-            if not (np.all(np.isfinite(f)) and np.max(np.abs(f)) <= max(tol_abs, 1e-10)):
+            converged = result == RESULTS.successful
+            if not (
+                converged and np.all(np.isfinite(f)) and np.max(np.abs(f)) <= max(tol_abs, 1e-10)
+            ):
                 continue
             if _is_duplicate(x, seen):
                 continue

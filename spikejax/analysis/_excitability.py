@@ -8,6 +8,10 @@ classification of many parameter variants in one vmapped call.
   no subthreshold oscillations) or a complex pair (resonator, damped oscillations at
   $\omega = \mathrm{Im}\,\lambda$). The onset bifurcation agrees in the textbook cases:
   saddle-node (on or off an invariant circle) for integrators, Andronov-Hopf for resonators.
+
+Precision: `excitability` and `classify_variants` (continuation, eigenvalue classification)
+need float64 and raise a `ValueError` naming `jax_enable_x64` otherwise; `pulse_response` (and
+`fi_curve`, `spike_counts`) simulate, and run in float32 as `simulate` does.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers._schemes import get_scheme
-from .._validation import check_finite, check_positive
+from .._validation import check_finite, check_positive, require_float64
 from ..models._base import NeuronModel
+from ..solvers._schemes import get_scheme
+from ..solvers._step import advance
 from ._classify import FixedPointType
 from ._continuation import Branch, ContinuationError, SpecialPoint, continuation
 from ._fi_curve import FICurve, equilibrium_newton, fi_curve, spike_counts
@@ -96,6 +101,7 @@ def excitability(
     but a step from rest evokes a spike; (5) the rheobase: the smallest step from rest that
     evokes a spike (same refinement).
     """
+    require_float64("spikejax.analysis.excitability")
     check_finite("I_min", I_min)
     check_finite("I_max", I_max)
     if not (I_max > I_min):
@@ -318,7 +324,8 @@ def _pulse_counts(
     n_steps: int,
     threshold,
 ):
-    vname = model.voltage_name
+    """Spike counts of fixed-step runs (`spikejax.solvers.advance`) under pulse trains, one run
+    per inter-pulse interval (vmapped)."""
 
     def run(interval):
         def body(carry, k):
@@ -327,15 +334,8 @@ def _pulse_counts(
             j = jnp.floor(t / interval)
             in_pulse = (j < n_pulses) & (t - j * interval < width)
             I = I_hold + jnp.where(in_pulse, amplitude, 0.0)
-            y1 = model.post_step(scheme.step(model, t, y, I, dt), dt)
-            if model.is_hybrid:
-                spiked = model.spike_condition(y1)
-                y1 = jax.tree_util.tree_map(
-                    lambda a, b: jnp.where(spiked, a, b), model.reset(y1), y1
-                )
-            else:
-                spiked = (y[vname] < threshold) & (y1[vname] >= threshold)
-            return (y1, n + spiked.astype(jnp.int32)), None
+            out = advance(model, scheme, t, y, I, dt, threshold=threshold)
+            return (out.state, n + (out.spikes > 0.5).astype(jnp.int32)), None
 
         (_, n), _ = jax.lax.scan(body, (y0, jnp.asarray(0, jnp.int32)), jnp.arange(n_steps))
         return n
@@ -488,6 +488,7 @@ def classify_variants(
     followed over the grid (natural-parameter continuation, warm-started Newton) and the
     current where rest first becomes unstable is reported, with the kind of crossing.
     """
+    require_float64("spikejax.analysis.classify_variants")
     check_finite("I", I)
     model_b, N, shape = _split_variants(model)
     proto = model.replace(

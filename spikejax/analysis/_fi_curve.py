@@ -14,6 +14,10 @@ state, the current ramped from the previous value over the first half of the tra
 sequential, not vmapped), so it follows the firing state and shows where firing stops
 being an attractor. With bistability (HH between its fold of cycles and its Hopf point) the
 two differ.
+
+Precision: these are simulations and run in float32 or float64; in float32 the equilibrium at
+each current is accepted only if its residual is below 1e-8, so "up" runs usually start from
+the resting state instead (`info["rest_found"]` says which).
 """
 
 from __future__ import annotations
@@ -26,44 +30,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers._schemes import get_scheme
 from .._validation import check_finite, check_positive
 from ..models._base import NeuronModel
+from ..solvers._root import RESULTS
+from ..solvers._schemes import get_scheme
+from ..solvers._step import advance
+from ._equilibria import equilibrium_solve
 
 __all__ = ["FICurve", "equilibrium_newton", "fi_curve", "fi_from_cycles", "spike_counts"]
 
 
-def equilibrium_newton(model: NeuronModel, x0, I, *, n_iter: int = 60, max_step: float = 10.0):
-    r"""Equilibrium of `model` at current `I` by fixed-count Newton from `x0` (jit/vmap-safe).
-
-    Each step solves $J\,\delta = -f$, with a unit diagonal put in rows of $J$ that vanish
-    (inert variables such as LIF's refractory clock, which then stay put), and is scaled down
-    to at most `max_step` in the max norm. Returns `(x, converged)` with `converged` meaning
-    $\max|f| < 10^{-8}$ and finite.
-    """
-
-    def f(x):
-        return model.vector_field_array(0.0, x, I)
-
-    def body(_, x):
-        fx = f(x)
-        J = jax.jacfwd(f)(x)
-        inert = jnp.all(J == 0, axis=1)
-        J = J + jnp.diag(inert.astype(J.dtype))
-        dx = -jnp.linalg.solve(J, jnp.where(inert, 0.0, fx))
-        scale = jnp.maximum(1.0, jnp.max(jnp.abs(dx)) / max_step)
-        return x + dx / scale
-
-    x = jax.lax.fori_loop(0, n_iter, body, jnp.asarray(x0, float))
-    res = jnp.max(jnp.abs(f(x)))
-    return x, jnp.isfinite(res) & (res < 1e-8)
+def equilibrium_newton(model: NeuronModel, x0, I, *, n_iter: int = 60):
+    r"""Equilibrium of `model` at current `I` by Newton's method from `x0` (jit/vmap-safe):
+    `equilibrium_solve` with at most `n_iter` steps. Returns `(x, converged)`, `converged`
+    meaning the solve succeeded (`RESULTS.successful`) with $\max|f| < 10^{-8}$."""
+    sol = equilibrium_solve(model, x0, I, max_steps=n_iter)
+    x = sol.value
+    res = jnp.max(jnp.abs(model.vector_field_array(0.0, x, I)))
+    return x, (sol.result == RESULTS.successful) & jnp.isfinite(res) & (res < 1e-8)
 
 
 def _spike_scan(model, scheme, y0, I, dt, n_steps: int, n_transient: int, threshold, I_from=None):
-    """Count spikes (after `n_transient` steps) in a fixed-step run; returns
-    (n, t_first, t_last, final state). With `I_from`, the current ramps linearly from `I_from`
-    to `I` over the first half of the transient."""
-    vname = model.voltage_name
+    """Count spikes (after `n_transient` steps) in a fixed-step run (`spikejax.solvers.advance`,
+    the one fixed step); returns (n, t_first, t_last, final state). With `I_from`, the current
+    ramps linearly from `I_from` to `I` over the first half of the transient."""
     n_ramp = max(n_transient // 2, 1)
 
     def body(carry, k):
@@ -73,22 +63,14 @@ def _spike_scan(model, scheme, y0, I, dt, n_steps: int, n_transient: int, thresh
             Ik = I
         else:
             Ik = I_from + (I - I_from) * jnp.minimum(1.0, k / n_ramp)
-        y1 = scheme.step(model, t, y, Ik, dt)
-        y1 = model.post_step(y1, dt)
-        if model.is_hybrid:
-            spiked = model.spike_condition(y1)
-            y1 = jax.tree_util.tree_map(lambda a, b: jnp.where(spiked, a, b), model.reset(y1), y1)
-            t_spk = (k + 1) * dt
-        else:
-            v0, v1 = y[vname], y1[vname]
-            spiked = (v0 < threshold) & (v1 >= threshold)
-            frac = jnp.clip((threshold - v0) / jnp.where(spiked, v1 - v0, 1.0), 0.0, 1.0)
-            t_spk = (k + frac) * dt
+        out = advance(model, scheme, t, y, Ik, dt, threshold=threshold)
+        spiked = out.spikes > 0.5
+        t_spk = (k + out.offset) * dt
         counted = spiked & (k >= n_transient)
         t_first = jnp.where(counted & (n == 0), t_spk, t_first)
         t_last = jnp.where(counted, t_spk, t_last)
         n = n + counted.astype(n.dtype)
-        return (y1, n, t_first, t_last), None
+        return (out.state, n, t_first, t_last), None
 
     init = (y0, jnp.asarray(0, jnp.int32), jnp.asarray(0.0), jnp.asarray(0.0))
     (y, n, t_first, t_last), _ = jax.lax.scan(body, init, jnp.arange(n_steps))

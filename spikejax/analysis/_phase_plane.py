@@ -5,6 +5,10 @@ Planar tools take a model with exactly two state variables (FitzHugh-Nagumo, Izh
 is the horizontal axis $x$, the second the vertical axis $y$. Trajectories, separatrices and
 basins integrate the continuous flow with diffrax (Tsit5, adaptive steps). For hybrid models
 the flow is stopped at the spike threshold (a trajectory ends when it spikes).
+
+Precision: `separatrix` and `phase_line` (equilibria, eigenvectors) need float64 and raise a
+`ValueError` naming `jax_enable_x64` otherwise; `vector_field_grid`, `nullclines`,
+`trajectory` and `basin_of_attraction` draw in either precision.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel
+from ..solvers._root import RESULTS, root_find
+from ..solvers._schemes import default_tolerances
 from ._equilibria import (
     FixedPoint,
     arrayify,
@@ -150,22 +157,38 @@ def _explicit_curve(fk, u, vlim, swap):
     return pieces
 
 
-def _project_to_zero(fk_grad, P, xlim, ylim, n_iter=8):
-    """Newton projection of points P (k, 2) onto f = 0 in box-normalised coordinates."""
-    sx, sy = xlim[1] - xlim[0], ylim[1] - ylim[0]
-    for _ in range(n_iter):
-        f, gx, gy = fk_grad(P)
-        gxn, gyn = gx * sx, gy * sy  # gradient in normalised coordinates
-        denom = gxn**2 + gyn**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(denom > 0, f / denom, 0.0)
-        dP = np.column_stack([step * gxn * sx, step * gyn * sy])
-        # Keep each correction within a fraction of the grid (the contour is already close).
-        limit = 0.02
-        big = np.maximum(np.abs(dP[:, 0]) / sx, np.abs(dP[:, 1]) / sy) > limit
-        dP[big | ~np.isfinite(dP).all(axis=1)] = 0.0
-        P = P - dP
-    return P
+def _along_normal(s, args):
+    model, I, k, p0, d = args
+    return model.vector_field_array(0.0, p0 + s * d, I)[k]
+
+
+@eqx.filter_jit
+def _project_to_zero(model, I, k, P, scale):
+    r"""Each point of `P` (`(m, 2)`) moved along the gradient of $f_k$ (in coordinates
+    normalised by the box size `scale`) to $f_k = 0$: a scalar Newton solve
+    (`spikejax.solvers.root_find`) per point for the normalised distance $s$. A point whose
+    solve fails, or that would move more than 5% of the box (the contour vertex is within one
+    grid cell of the curve), keeps its place."""
+    dtype = P.dtype
+
+    def one(p0):
+        g = jax.grad(lambda p: model.vector_field_array(0.0, p, I)[k])(p0)
+        gn = g * scale
+        norm = jnp.sqrt(jnp.sum(gn * gn))
+        ok_dir = jnp.isfinite(norm) & (norm > 0)
+        d = jnp.where(ok_dir, gn / jnp.where(ok_dir, norm, 1.0), 0.0) * scale
+        sol = root_find(
+            _along_normal,
+            jnp.zeros((), dtype),
+            (model, I, k, p0, d),
+            max_steps=16,
+            throw=False,
+        )
+        s = sol.value
+        good = ok_dir & (sol.result == RESULTS.successful) & jnp.isfinite(s) & (jnp.abs(s) <= 0.05)
+        return jnp.where(good, p0 + s * d, p0)
+
+    return jax.vmap(one)(P)
 
 
 def nullclines(
@@ -183,7 +206,7 @@ def nullclines(
     affine in $y$ (checked numerically at four levels), $y = -A(x)/B(x)$ on `n` values of $x$;
     else when affine in $x$, $x = -A(y)/B(y)$; an equation independent of one variable gives
     vertical or horizontal lines. Otherwise marching squares (contourpy) on an `n` x `n` grid,
-    with each vertex then projected onto $f_k = 0$ by Newton steps along the gradient.
+    with each vertex then projected onto $f_k = 0$ by a Newton solve along the gradient.
 
     **Returns:** `{state_name: [polyline, ...]}` (the curve where that variable is stationary).
     """
@@ -213,16 +236,6 @@ def nullclines(
     return out
 
 
-@eqx.filter_jit
-def _f_and_grad(model, P, I, k):
-    def f(p):
-        return model.vector_field_array(0.0, p, I)[k]
-
-    vals = jax.vmap(f)(P)
-    grads = jax.vmap(jax.grad(f))(P)
-    return vals, grads[:, 0], grads[:, 1]
-
-
 def _contour_pieces(model, I, k, xs, ys, xlim, ylim):
     import contourpy
 
@@ -234,16 +247,14 @@ def _contour_pieces(model, I, k, xs, ys, xlim, ylim):
     gen = contourpy.contour_generator(X, Y, Z)
     lines = gen.lines(0.0)
 
-    def fk_grad(P):
-        v, gx, gy = _f_and_grad(model, jnp.asarray(P), I, k)
-        return np.asarray(v), np.asarray(gx), np.asarray(gy)
-
+    scale = jnp.asarray([xlim[1] - xlim[0], ylim[1] - ylim[0]], dtype=_dtype())
     pieces = []
     for line in lines:
         line = np.asarray(line, dtype=float)
         if len(line) < 2:
             continue
-        pieces.append(_project_to_zero(fk_grad, line, xlim, ylim))
+        P = jnp.asarray(line, dtype=_dtype())
+        pieces.append(np.asarray(_project_to_zero(model, I, k, P, scale), dtype=float))
     return pieces
 
 
@@ -324,14 +335,15 @@ def trajectory(
     t1: float,
     t0: float = 0.0,
     n_save: int = 1001,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     bounds: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""A trajectory of the continuous flow from `y0` under constant `I` (diffrax Tsit5).
 
     **Arguments:** `y0` (state dict or array), `t1` (> `t0`), `n_save` equally spaced save
-    times $t_0 + k (t_1 - t_0)/(n_\mathrm{save} - 1)$, `rtol`/`atol` of the PID controller,
+    times $t_0 + k (t_1 - t_0)/(n_\mathrm{save} - 1)$, `rtol`/`atol` of the PID controller
+    (default `spikejax.solvers.default_tolerances` of the dtype: 1e-8/1e-10 in float64),
     optional `bounds` `{name: (lo, hi)}`.
 
     **Returns:** `(ts, ys)`, `ys` of shape `(n_save, n_states)`. The flow, not a hybrid
@@ -358,6 +370,9 @@ def trajectory(
 
 
 def _run(model, I, X0, ts, sign, lo, hi, rtol, atol):
+    # None: the dtype's defaults, (1e-8, 1e-10) in float64 and (1e-5, 1e-6) in float32.
+    r0, a0 = default_tolerances(_dtype())
+    rtol, atol = (r0 if rtol is None else rtol), (a0 if atol is None else atol)
     f64 = lambda v: jnp.asarray(v, dtype=_dtype())  # noqa: E731
     out = _integrate_batch(
         arrayify(model), f64(I), f64(X0), f64(ts), f64(sign), f64(lo), f64(hi), f64(rtol), f64(atol)
@@ -406,6 +421,7 @@ def separatrix(
     **Raises:** `ValueError` if the point is not an equilibrium with exactly one eigenvalue of
     negative real part, which must be real.
     """
+    require_float64("spikejax.analysis.separatrix")
     model = check_model(model)
     fp = _as_fixed_point(model, saddle, I)
     I = fp.I if I is None else check_current(I)
@@ -469,8 +485,8 @@ def basin_of_attraction(
     n: int = 41,
     t1: float | None = None,
     tol: float = 1e-3,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Which points of an `n` x `n` grid of the box converge to a stable equilibrium.
 
@@ -545,6 +561,7 @@ def phase_line(
     For hybrid models only equilibria below threshold are listed (as from `fixed_points`);
     the drawn range is `V_range` (default: `fixed_points`' default search range).
     """
+    require_float64("spikejax.analysis.phase_line")
     model = check_model(model)
     if model.n_states != 1:
         raise ValueError(

@@ -14,7 +14,6 @@ from ._implicit import BifurcationPoint as BifurcationPoint
 from ._implicit import charpoly as charpoly
 from ._implicit import hopf_current as hopf_current
 from ._implicit import hurwitz_determinant as hurwitz_determinant
-from ._implicit import implicit_root as implicit_root
 from ._implicit import saddle_node_current as saddle_node_current
 from ._losses import fi_curve_error as fi_curve_error
 from ._losses import firing_rate as firing_rate

@@ -11,14 +11,14 @@ with the test function $\tau$:
   $\pm i\omega$ (it also vanishes at neutral saddles, $\lambda_1 = -\lambda_2$ real;
   `hopf_current` reports $\omega^2$ so callers can check $\omega^2 > 0$).
 
-The root is found by Newton's method on $R$ (no gradient through the iterations); the
-derivative is the implicit-function-theorem one, $dz/d\theta = -(\partial R/\partial z)^{-1}
-\partial R/\partial\theta$, attached to the converged root with the straight-through form
-$z - (\partial_z R)^{-1}(R(z;\theta) - \mathrm{sg}[R(z;\theta)])$ (value $z$, exact first
-derivatives in forward and reverse mode, under `jit` and `vmap`).
+The root is found by `spikejax.solvers.root_find` (Newton's method on $R$, optimistix) with
+the implicit adjoint: no gradient through the iterations, the derivative is the
+implicit-function-theorem one, $dz/d\theta = -(\partial R/\partial z)^{-1}
+\partial R/\partial\theta$ (under `jit` and `vmap`).
 
-This is a small self-contained solver for fitting; `spikejax.analysis` has the full
-continuation machinery.
+These are single solves for fitting; `spikejax.analysis` has the full continuation
+machinery. Both need float64 (the test functions are determinants whose round-off in float32
+exceeds Newton's tolerances) and raise a `ValueError` naming `jax_enable_x64` otherwise.
 """
 
 from __future__ import annotations
@@ -30,55 +30,17 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from .._validation import require_float64
 from ..models._base import NeuronModel, State
+from ..solvers._root import RESULTS, root_find
 
 __all__ = [
     "BifurcationPoint",
     "charpoly",
     "hopf_current",
     "hurwitz_determinant",
-    "implicit_root",
     "saddle_node_current",
 ]
-
-
-def implicit_root(
-    residual: Callable[[Array, object], Array],
-    z0: Array,
-    theta: object,
-    *,
-    n_iter: int = 40,
-) -> Array:
-    r"""Root of `residual(z, theta) = 0` near `z0`, differentiable in `theta` by the IFT.
-
-    Newton's method with a fixed number of iterations `n_iter` (stopped early by a
-    `while_loop` once the update is below round-off) and no gradient through the iterations;
-    the returned root has the implicit derivative $-(\partial_z R)^{-1}\partial_\theta R$.
-    `z0` is a 1-D array; `theta` any pytree (e.g. a model).
-    """
-    if not (isinstance(n_iter, int) and n_iter >= 1):
-        raise ValueError(f"n_iter must be an integer >= 1, got {n_iter!r}")
-    theta_c = jax.lax.stop_gradient(theta)
-    z0 = jax.lax.stop_gradient(jnp.asarray(z0, dtype=jnp.result_type(float)))
-
-    def newton_step(z):
-        r, J = residual(z, theta_c), jax.jacfwd(residual)(z, theta_c)
-        return z - jnp.linalg.solve(J, r)
-
-    def cond(state):
-        i, z, dz = state
-        return (i < n_iter) & (dz > 1e-14 * (1.0 + jnp.max(jnp.abs(z))))
-
-    def body(state):
-        i, z, _ = state
-        z_new = newton_step(z)
-        return i + 1, z_new, jnp.max(jnp.abs(z_new - z))
-
-    _, z, _ = jax.lax.while_loop(cond, body, (0, z0, jnp.asarray(jnp.inf, z0.dtype)))
-    z = jax.lax.stop_gradient(z)
-    J = jax.lax.stop_gradient(jax.jacfwd(residual)(z, theta_c))
-    r = residual(z, theta)
-    return z - jnp.linalg.solve(J, r - jax.lax.stop_gradient(r))
 
 
 def charpoly(J: Array) -> Array:
@@ -112,11 +74,14 @@ def hurwitz_determinant(J: Array) -> Array:
 class BifurcationPoint(eqx.Module):
     """A located bifurcation: the current `I`, the equilibrium `state` there, and `omega2`
     ($\\omega^2$ of the critical pair for Hopf points, from the characteristic polynomial; NaN
-    for saddle-nodes). All fields are differentiable with respect to the model parameters."""
+    for saddle-nodes). All fields are differentiable with respect to the model parameters.
+    `result` is the solve's `spikejax.solvers.RESULTS` value (`RESULTS.successful`, or why
+    Newton failed when the call was made with `throw=False`)."""
 
     I: Array
     state: State
     omega2: Array
+    result: RESULTS
 
 
 def _extended_residual(model_template: NeuronModel, test: Callable[[Array], Array]):
@@ -132,31 +97,35 @@ def _extended_residual(model_template: NeuronModel, test: Callable[[Array], Arra
     return residual
 
 
-def _initial_guess(model, I_guess, y_guess, n_iter):
-    """Equilibrium at `I_guess` by Newton on $F(x, I) = 0$ from `y_guess` (or rest)."""
+def _equilibrium_residual(x, args):
+    model, I = args
+    return model.vector_field_array(0.0, x, I)
+
+
+def _initial_guess(model, I_guess, y_guess, max_steps):
+    r"""Start of the extended solve: Newton on $F(x, I_\mathrm{guess}) = 0$ from `y_guess` (or
+    rest). Only a guess: when there is no equilibrium at `I_guess` (beyond a fold) the last
+    iterate is used and the extended solve decides."""
     y = model.resting_state() if y_guess is None else model.full_state(**y_guess)
     x0 = model.to_vector(y).reshape(-1)
     I = jnp.asarray(I_guess, dtype=x0.dtype)
-
-    def body(_, x):
-        F = lambda xx: model.vector_field_array(0.0, xx, I)  # noqa: E731
-        return x - jnp.linalg.solve(jax.jacfwd(F)(x), F(x))
-
-    x = jax.lax.fori_loop(0, n_iter, body, x0)
+    sol = root_find(_equilibrium_residual, x0, (model, I), max_steps=max_steps, throw=False)
+    x = jnp.where(jnp.all(jnp.isfinite(sol.value)), sol.value, x0)
     return jnp.concatenate([x, I[None]])
 
 
-def _locate(model, test, I_guess, y_guess, n_iter):
+def _locate(model, test, I_guess, y_guess, n_iter, throw):
     if model.shape != ():
         raise ValueError(
             f"bifurcation currents need a single cell (model.shape == ()), got {model.shape}; "
             "use jax.vmap over cells"
         )
+    if not (isinstance(n_iter, int) and n_iter >= 1):
+        raise ValueError(f"n_iter must be an integer >= 1, got {n_iter!r}")
     z0 = _initial_guess(jax.lax.stop_gradient(model), I_guess, y_guess, n_iter)
     residual = _extended_residual(model, test)
-    z = implicit_root(residual, z0, model, n_iter=n_iter)
-    state = model.from_vector(z[:-1])
-    return z, state
+    sol = root_find(residual, z0, model, max_steps=n_iter, throw=throw)
+    return sol.value, model.from_vector(sol.value[:-1]), sol.result
 
 
 def saddle_node_current(
@@ -165,6 +134,7 @@ def saddle_node_current(
     I_guess: ArrayLike,
     y_guess: dict[str, ArrayLike] | None = None,
     n_iter: int = 50,
+    throw: bool = True,
 ) -> BifurcationPoint:
     r"""Saddle-node (fold) of equilibria: solve $F(x, I) = 0$, $\det J_x = 0$ near `I_guess`.
 
@@ -173,9 +143,15 @@ def saddle_node_current(
     the fold from the side where the equilibrium exists. Differentiable with respect to the
     model's fields by the implicit function theorem (first derivatives).
     Izhikevich: $I_\mathrm{SN} = (5 - b)^2 / 0.16 - 140$.
+
+    `n_iter` is the most Newton steps (`spikejax.solvers.root_find`). With `throw=True` a
+    failed solve raises (also under `jit`); with `throw=False` it is reported in the returned
+    point's `result`.
     """
-    z, state = _locate(model, jnp.linalg.det, I_guess, y_guess, n_iter)
-    return BifurcationPoint(I=z[-1], state=state, omega2=jnp.asarray(jnp.nan, z.dtype))
+    require_float64("spikejax.fit.saddle_node_current")
+    z, state, result = _locate(model, jnp.linalg.det, I_guess, y_guess, n_iter, throw)
+    nan = jnp.asarray(jnp.nan, z.dtype)
+    return BifurcationPoint(I=z[-1], state=state, omega2=nan, result=result)
 
 
 def hopf_current(
@@ -184,6 +160,7 @@ def hopf_current(
     I_guess: ArrayLike,
     y_guess: dict[str, ArrayLike] | None = None,
     n_iter: int = 50,
+    throw: bool = True,
 ) -> BifurcationPoint:
     r"""Hopf point of the equilibrium branch: solve $F(x, I) = 0$, $\Delta_{n-1}(J_x) = 0$.
 
@@ -191,9 +168,11 @@ def hopf_current(
     from the characteristic polynomial (for $n = 4$, $a_3 / a_1$); check it is positive (a
     negative value means the root is a neutral saddle, not a Hopf point). Differentiable with
     respect to the model's fields by the implicit function theorem (first derivatives). For
-    the Hodgkin-Huxley defaults the Hopf current is about 9.8 uA/cm^2.
+    the Hodgkin-Huxley defaults the Hopf current is about 9.8 uA/cm^2. `n_iter` and `throw`
+    as in `saddle_node_current`.
     """
-    z, state = _locate(model, hurwitz_determinant, I_guess, y_guess, n_iter)
+    require_float64("spikejax.fit.hopf_current")
+    z, state, result = _locate(model, hurwitz_determinant, I_guess, y_guess, n_iter, throw)
     x, I = z[:-1], z[-1]
     J = jax.jacfwd(lambda xx: model.vector_field_array(0.0, xx, I))(x)
     a = charpoly(J)
@@ -206,4 +185,4 @@ def hopf_current(
         omega2 = a[3] / a[1]
     else:
         omega2 = jnp.asarray(jnp.nan, x.dtype)
-    return BifurcationPoint(I=I, state=state, omega2=omega2)
+    return BifurcationPoint(I=I, state=state, omega2=omega2, result=result)

@@ -2,6 +2,8 @@
 
 from ._base import NeuronModel as NeuronModel
 from ._base import State as State
+from ._base import fill as fill
+from ._base import input_current as input_current
 from ._conductance import BoltzmannGate as BoltzmannGate
 from ._conductance import ConductanceModel as ConductanceModel
 from ._conductance import ExpRate as ExpRate
@@ -21,3 +23,4 @@ from ._persistent_sodium import INaP as INaP
 from ._persistent_sodium import INaPIK as INaPIK
 from ._rate_unit import RateUnit as RateUnit
 from ._rate_unit import artificial_neuron as artificial_neuron
+from ._reduced_hh import ReducedHodgkinHuxley as ReducedHodgkinHuxley

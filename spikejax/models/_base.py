@@ -20,6 +20,7 @@ Conventions
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, ClassVar
 
@@ -35,13 +36,20 @@ State = dict[str, Array]
 
 
 class NeuronModel(eqx.Module):
-    """Abstract base class of all neuron models.
+    """Abstract base class of all neuron models (not instantiable).
 
-    Subclasses define the class variables `state_names`, `voltage_name`,
-    `spike_detection_threshold` and the methods `vector_field` and `resting_state`.
+    A model is written with public names only: subclass `NeuronModel`, declare the parameters
+    as fields and the class variable `state_names`, and define the abstract methods
+    `vector_field` and `resting_state` (`spikejax.models.input_current` reads the current
+    from `args`, `spikejax.models.fill` broadcasts a value to `self.shape`). Optional:
+    `voltage_name`, `spike_detection_threshold`, units, and for hybrid models `is_hybrid`,
+    `threshold_distance` and `reset`. Every built-in model is final (not meant to be
+    subclassed).
     """
 
-    state_names: ClassVar[tuple[str, ...]] = ()
+    # Required of every subclass (a class variable; `ConductanceModel` derives it per
+    # instance with a property, which `eqx.AbstractClassVar` would turn into a field).
+    state_names: ClassVar[tuple[str, ...]]
     voltage_name: ClassVar[str] = "V"
     is_hybrid: ClassVar[bool] = False
     # True when the model's `exponential_euler_step(t, y, I, dt, conductances=...)` also takes
@@ -60,13 +68,13 @@ class NeuronModel(eqx.Module):
         self.shape  # noqa: B018
 
     # ----- to be implemented by subclasses -------------------------------------------------
+    @abc.abstractmethod
     def vector_field(self, t: ArrayLike, y: State, args: ArrayLike | None) -> State:
         """Time derivative of the state, `dy/dt = f(t, y, I)` with `args = I`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def resting_state(self) -> State:
         """The default initial state, broadcast to the population shape."""
-        raise NotImplementedError
 
     # ----- hybrid rule (overridden by threshold-reset models) -------------------------------
     def threshold_distance(self, y: State) -> Array:
@@ -161,10 +169,12 @@ class NeuronModel(eqx.Module):
 
 
 def input_current(args: ArrayLike | None) -> ArrayLike:
-    """The external current carried in diffrax's `args` (None means zero)."""
+    """The external current carried in `vector_field`'s `args` (diffrax's convention); None
+    means zero. Use it in a custom model's `vector_field`: `I = input_current(args)`."""
     return 0.0 if args is None else args
 
 
 def fill(value: ArrayLike, shape: tuple[int, ...]) -> Array:
-    """A float array of `shape` filled with `value` (broadcast)."""
+    """A float array of `shape` filled with `value` (broadcast), in JAX's default float dtype.
+    Use it in a custom model's `resting_state`: `{"V": fill(-65.0, self.shape), ...}`."""
     return jnp.broadcast_to(jnp.asarray(value, dtype=jnp.result_type(float)), shape)

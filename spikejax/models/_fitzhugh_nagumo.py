@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 from jaxtyping import ArrayLike
 
@@ -10,6 +10,7 @@ from .._validation import check_finite, check_positive
 from ._base import NeuronModel, State, fill, input_current
 
 
+@final
 class FitzHughNagumo(NeuronModel):
     r"""Two-variable relaxation oscillator, in dimensionless units.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
@@ -22,6 +22,7 @@ IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {
 }
 
 
+@final
 class Izhikevich(NeuronModel):
     r"""The simple model, with time in ms, voltage in mV and dimensionless current.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
@@ -11,6 +11,7 @@ from .._validation import check_finite, check_less, check_nonnegative, check_pos
 from ._base import NeuronModel, State, fill, input_current
 
 
+@final
 class LIF(NeuronModel):
     r"""Leaky integrate-and-fire neuron.
 

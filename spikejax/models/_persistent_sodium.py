@@ -7,7 +7,7 @@ path. Units: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
@@ -22,6 +22,7 @@ def _check_k(name: str, k) -> None:
     check_positive(name, k, "mV")
 
 
+@final
 class INaP(NeuronModel):
     r"""One-dimensional persistent sodium ($I_\mathrm{Na,p}$) model with an artificial reset.
 
@@ -107,6 +108,7 @@ class INaP(NeuronModel):
         return self.equilibrium(0.0)
 
 
+@final
 class INaPIK(NeuronModel):
     r"""The $I_\mathrm{Na,p} + I_\mathrm{K}$ model (Izhikevich 2007, ch. 4).
 

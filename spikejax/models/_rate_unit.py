@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, final
 
 import equinox as eqx
 import jax
@@ -52,6 +52,7 @@ def artificial_neuron(
     return transfer(u, activation=activation, gain=gain, threshold=threshold)
 
 
+@final
 class RateUnit(NeuronModel):
     r"""A firing-rate unit: $\tau \dot r = -r + f(I)$, with $f$ = `transfer` (`activation`,
     `gain`, `threshold`); its steady state under constant input is $r = f(I)$.

@@ -26,7 +26,14 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike, PyTree
 
-__all__ = ["RESULTS", "NewtonSolution", "bordered", "default_root_tolerances", "newton", "root_find"]
+__all__ = [
+    "RESULTS",
+    "NewtonSolution",
+    "bordered",
+    "default_root_tolerances",
+    "newton",
+    "root_find",
+]
 
 
 class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
@@ -61,6 +68,9 @@ def root_find(
     max_steps: int = 64,
     throw: bool = True,
     solver: optx.AbstractRootFinder | None = None,
+    options: dict[str, Any] | None = None,
+    tags: frozenset[object] = frozenset(),
+    adjoint: optx.AbstractAdjoint | None = None,
 ) -> optx.Solution:
     r"""Solve `fn(y, args) = 0` for `y` near `y0`; jit-, vmap- and grad-safe.
 
@@ -77,7 +87,15 @@ def root_find(
     - `max_steps`: the most Newton steps.
     - `throw`: raise (as `eqx.error_if` does, also under `jit`) when the solve fails; with
       `throw=False` the failure is in `solution.result` (a `RESULTS` value), never hidden.
-    - `solver`: another optimistix root finder (its tolerances are then its own).
+    - `solver`: another optimistix root finder (its tolerances are then its own), e.g.
+      `optx.Newton(..., linear_solver=lineax.SVD())` for systems with inert variables (zero
+      Jacobian rows: the pseudo-inverse leaves them in place) or `optx.Bisection` for a
+      bracketed scalar root.
+    - `options`: the solver's run-time options (`lower`/`upper` for `optx.Bisection`, or to
+      clip Newton's iterates to a box).
+    - `tags`: lineax tags of the Jacobian (`lineax.diagonal_tag` for an elementwise residual:
+      one division per cell instead of a dense solve); used by Newton and by the adjoint.
+    - `adjoint`: the optimistix adjoint; default `optx.ImplicitAdjoint()`.
 
     **Returns:** an `optimistix.Solution`: `value`, `result` (a spikejax `RESULTS`), `stats`.
     """
@@ -87,7 +105,15 @@ def root_find(
         r0, a0 = default_root_tolerances(dtype)
         solver = optx.Newton(rtol=r0 if rtol is None else rtol, atol=a0 if atol is None else atol)
     sol = optx.root_find(
-        fn, solver, y0, args, max_steps=max_steps, throw=throw, adjoint=optx.ImplicitAdjoint()
+        fn,
+        solver,
+        y0,
+        args,
+        options,
+        max_steps=max_steps,
+        throw=throw,
+        tags=tags,
+        adjoint=optx.ImplicitAdjoint() if adjoint is None else adjoint,
     )
     return eqx.tree_at(lambda s: s.result, sol, RESULTS.promote(sol.result))
 
@@ -178,5 +204,3 @@ def bordered(
         return F, J
 
     return fj
-
-
