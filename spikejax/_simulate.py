@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from .solvers._schemes import AbstractScheme, get_scheme
 from ._validation import check_finite, check_positive
 from .models._base import NeuronModel
-from .stimulus import Stimulus, as_stimulus
+from .solvers import AbstractScheme, advance, get_scheme
+from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
 __all__ = ["simulate", "SimulationResult"]
 
@@ -230,30 +230,20 @@ def _where_tree(mask, a: dict, b: dict) -> dict:
 TRACE_COUNT = [0]
 
 
-def _make_step(model, stim, scheme, t0, dt, koffset, key, stochastic):
-    """The fixed step `k`: returns `(y, stim_state, spiked, spike_time)`."""
+def _make_step(model, stim, scheme, t0, dt, koffset, key):
+    """The fixed step `k`: returns `(y, stim_state, spiked, spike_time)`.
+
+    The step itself is `spikejax.solvers.advance`; the current comes from
+    `spikejax.stimulus.sample_step` (absolute step index `koffset + k`).
+    """
     TRACE_COUNT[0] += 1
-    hybrid = model.is_hybrid
-    vname = model.voltage_name
-    thr = model.spike_detection_threshold
 
     def step(y, sstate, k):
         t = t0 + k.astype(dt.dtype) * dt
-        skey = jax.random.fold_in(key, koffset + k) if stochastic else None
-        I, sstate = stim.sample(sstate, t, dt, key=skey)
-        y1 = scheme.step(model, t, y, I, dt)
-        y1 = model.post_step(y1, dt)
-        if hybrid:
-            spiked = model.spike_condition(y1)
-            y1 = _where_tree(spiked, model.reset(y1), y1)
-            tspk = jnp.broadcast_to(t + dt, spiked.shape)
-        else:
-            v0, v1 = y[vname], y1[vname]
-            spiked = (v0 < thr) & (v1 >= thr)
-            denom = jnp.where(spiked, v1 - v0, 1.0)
-            tspk = t + dt * jnp.where(spiked, (thr - v0) / denom, 1.0)
-        y1 = {n: y1[n].astype(y[n].dtype) for n in y}
-        return y1, sstate, spiked, tspk.astype(y[vname].dtype)
+        I, sstate = sample_step(stim, sstate, t, dt, koffset + k, key=key)
+        out = advance(model, scheme, t, y, I, dt)
+        tspk = t + out.offset * dt
+        return out.state, sstate, out.spikes > 0, tspk.astype(y[model.voltage_name].dtype)
 
     return step
 
@@ -275,7 +265,6 @@ def _run_chunk(
     block,
     word,
     record,
-    stochastic,
 ):
     """`n_blocks * block` steps; records after every block.
 
@@ -285,7 +274,7 @@ def _run_chunk(
     `(n_blocks, block // word, N)`. The host turns them into spike times; a neuron that fired
     twice within one word (popcount > 1) makes the caller re-run with a shorter word.
     """
-    step = _make_step(model, stim, scheme, t0, dt, koffset, key, stochastic)
+    step = _make_step(model, stim, scheme, t0, dt, koffset, key)
     shape = jnp.shape(y[model.voltage_name])
     n = math.prod(shape)
     tdtype = y[model.voltage_name].dtype
@@ -373,18 +362,12 @@ def _simulate_fixed(
     dtype = y[model.voltage_name].dtype
     shape = jnp.shape(y[model.voltage_name])
     n = math.prod(shape)
-    if stochastic:
-        if key is None:
-            raise ValueError(
-                "key: the stimulus is stochastic (Noise); pass key=jax.random.key(...)"
-            )
-        init_key = jax.random.fold_in(key, -1 & 0x7FFFFFFF)
-    else:
-        init_key = None
+    if stochastic and key is None:
+        initial_state(stim, shape, dtype, key=None)  # raises the error naming `key`
     if stimulus_state is not None:
         sstate = jax.tree_util.tree_map(jnp.asarray, stimulus_state)
     else:
-        sstate = stim.init(shape, dtype, key=init_key)
+        sstate = initial_state(stim, shape, dtype, key=key)
     t0_a = jnp.asarray(t0, dtype)
     dt_a = jnp.asarray(dt, dtype)
     koffset = jnp.asarray(int(round(t0 / dt)), jnp.int32)
@@ -436,7 +419,6 @@ def _simulate_fixed(
                     block=blk,
                     word=word,
                     record=record,
-                    stochastic=stochastic,
                 )
                 ev = _spike_events(np.asarray(bits), np.asarray(tlast), n)
                 if ev is None:  # two spikes in one word: re-run with shorter words
@@ -723,6 +705,7 @@ def simulate(
         check_positive("dt0", dt0, "ms")
 
     stim = as_stimulus(I)
+    check_domain(stim, t0, t0 + n_steps * dt)
     shape = _population_shape(model, stim)
     record = _resolve_record(model, record)
     model_d = _to_dynamic(model)
