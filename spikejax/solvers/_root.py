@@ -26,7 +26,15 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike, PyTree
 
-__all__ = ["RESULTS", "NewtonSolution", "bordered", "default_root_tolerances", "newton", "root_find"]
+__all__ = [
+    "RESULTS",
+    "NewtonSolution",
+    "bordered",
+    "default_root_tolerances",
+    "newton",
+    "promote_diffrax",
+    "root_find",
+]
 
 
 class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
@@ -38,6 +46,25 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     """
 
     non_finite = "The residual or the iterate became NaN or infinite."
+    dt_min_reached = "The minimum step size was reached in the differential equation solve."
+    ode_failed = "The differential equation solve failed (see diffrax.RESULTS)."
+
+
+def promote_diffrax(result: Any) -> RESULTS:
+    """A `diffrax.RESULTS` value as a spikejax `RESULTS` value (jit-safe).
+
+    An occurred event counts as success; members that spikejax's `RESULTS` shares by name
+    keep their meaning; any other failure is `RESULTS.ode_failed`.
+    """
+    import diffrax
+
+    out = RESULTS.successful
+    for name, item in diffrax.RESULTS._name_to_item.items():  # pyright: ignore
+        if name in ("successful", "event_occurred"):
+            continue
+        target = getattr(RESULTS, name, RESULTS.ode_failed)
+        out = RESULTS.where(result == item, target, out)
+    return out
 
 
 def default_root_tolerances(dtype: Any) -> tuple[float, float]:
@@ -178,5 +205,3 @@ def bordered(
         return F, J
 
     return fj
-
-
