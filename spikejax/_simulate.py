@@ -41,7 +41,7 @@ import optimistix as optx
 
 from ._validation import check_finite, check_positive
 from .models._base import NeuronModel
-from .solvers import AbstractScheme, advance, get_scheme
+from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
 __all__ = ["simulate", "SimulationResult"]
@@ -447,15 +447,51 @@ def _simulate_fixed(
 # ----------------------------------------------------------------------------------------------
 # Adaptive engine (diffrax)
 # ----------------------------------------------------------------------------------------------
-def _event_distance(model, y):
-    d = model.threshold_distance(y)
-    d = jnp.where(jnp.isfinite(d), d, -1e30)
-    return jnp.max(d)
+def _time_to_threshold(model, stim, t, y):
+    r"""Per cell, the threshold distance divided by its rate of change, $g/|\dot g|$ (ms).
+
+    It has the sign of the threshold distance $g$ and, near a transversal crossing, equals
+    the time since the crossing, so the event root finder works on a time: its tolerance is
+    a time tolerance whatever the slope of the upstroke (on a residual in mV, a steep
+    upstroke times one unit of the time's resolution exceeds any fixed tolerance, and
+    Newton's method never meets it). Cells that cannot spike ($g = -\infty$, e.g.
+    refractory) get $-10^3$ ms.
+    """
+    d, slope = jax.jvp(model.threshold_distance, (y,), (model.vector_field(t, y, stim(t)),))
+    finite = jnp.isfinite(d)
+    d = jnp.where(finite, d, -1.0)
+    slope = jnp.where(finite, jnp.abs(slope), 1e-3)
+    return d / jnp.maximum(slope, 1e-3)
+
+
+def _event_distance(model, stim, t, y):
+    return jnp.max(_time_to_threshold(model, stim, t, y))
+
+
+@eqx.filter_jit
+def _spiking_cells(model, stim, t, y):
+    h = _time_to_threshold(model, stim, t, y)
+    return (h == jnp.max(h)) | (model.threshold_distance(y) >= 0)
 
 
 @eqx.filter_jit
 def _adaptive_segment(
-    model, stim, y, t_start, t_end, ts, dt0, jumps, *, solver, rtol, atol, max_steps, hybrid
+    model,
+    stim,
+    y,
+    t_start,
+    t_end,
+    ts,
+    dt0,
+    jumps,
+    *,
+    solver,
+    rtol,
+    atol,
+    root_rtol,
+    root_atol,
+    max_steps,
+    hybrid,
 ):
     def f(t, y, args):
         return model.vector_field(t, y, stim(t))
@@ -464,8 +500,8 @@ def _adaptive_segment(
     event = None
     if hybrid:
         event = diffrax.Event(
-            lambda t, y, args, **kw: _event_distance(model, y),
-            root_finder=optx.Newton(rtol=1e-13, atol=1e-13),
+            lambda t, y, args, **kw: _event_distance(model, stim, t, y),
+            root_finder=optx.Newton(rtol=root_rtol, atol=root_atol),
             direction=True,
         )
     sol = diffrax.diffeqsolve(
@@ -546,16 +582,12 @@ def _simulate_adaptive(
     stim,
     y,
     *,
-    solver,
+    adaptive,
     n_steps,
     dt,
     t0,
     record,
     record_every,
-    rtol,
-    atol,
-    dt0,
-    max_steps,
     max_spikes,
 ):
     if stim.is_stochastic:
@@ -570,8 +602,21 @@ def _simulate_adaptive(
     # so new onset values do not recompile; None when there are none).
     jumps = [x for x in stim.discontinuities() if t0 < x < t_end]
     jumps = jnp.asarray(sorted(jumps), dtype) if jumps else None
-    dt0_a = jnp.asarray(dt if dt0 is None else dt0, dtype)
-    kw = dict(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps, hybrid=hybrid)
+    dt0_a = jnp.asarray(dt if adaptive.dt0 is None else adaptive.dt0, dtype)
+    rtol, atol = adaptive.tolerances(dtype)
+    # The event's residual is a time (ms, `_time_to_threshold`): tolerance relative to the
+    # run's times, as the resolution of the time itself is.
+    root_rtol, root_atol = default_root_tolerances(dtype)
+    root_atol = max(root_atol, root_rtol * max(abs(t0), abs(t_end)))
+    kw = dict(
+        solver=adaptive.solver,
+        rtol=rtol,
+        atol=atol,
+        root_rtol=root_rtol,
+        root_atol=root_atol,
+        max_steps=adaptive.max_steps,
+        hybrid=hybrid,
+    )
     saved = {name: np.full((grid.size, *shape), np.nan) for name in model.state_names}
     spike_lists: list[list[float]] = [[] for _ in range(math.prod(shape))]
     t_cur = float(t0)
@@ -593,9 +638,8 @@ def _simulate_adaptive(
             saved[name][valid] = np.asarray(ys[name])[valid]
         if not bool(had_event):
             break
-        d = np.asarray(model.threshold_distance(y)).reshape(-1)
-        d = np.where(np.isfinite(d), d, -np.inf)
-        spiked = (d == d.max()) | (d >= 0)
+        t_a = jnp.asarray(t_stop, dtype)
+        spiked = np.asarray(_spiking_cells(model, stim, t_a, y)).reshape(-1)
         for i in np.nonzero(spiked)[0]:
             spike_lists[i].append(t_stop)
         mask = jnp.asarray(spiked.reshape(shape))
@@ -631,6 +675,29 @@ def _simulate_adaptive(
 # ----------------------------------------------------------------------------------------------
 # The driver
 # ----------------------------------------------------------------------------------------------
+def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
+    """`method` as an `Adaptive` (None for a fixed-step scheme), options checked."""
+    options = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+    given = {k: v for k, v in options.items() if v is not None}
+    for name in ("rtol", "atol", "dt0"):
+        if name in given:
+            check_positive(name, given[name], "ms" if name == "dt0" else "")
+    if "max_steps" in given:
+        _check_int("max_steps", given["max_steps"], 1)
+    if isinstance(method, Adaptive):
+        if given:
+            raise ValueError(
+                f"pass {sorted(given)} inside the Adaptive method (Adaptive(rtol=..., ...)), "
+                "not as well to simulate"
+            )
+        return method
+    if isinstance(method, str) and method == "adaptive":
+        method = diffrax.Tsit5()
+    if isinstance(method, diffrax.AbstractSolver):
+        return Adaptive(method, **given)
+    return None
+
+
 def simulate(
     model: NeuronModel,
     *,
@@ -646,10 +713,10 @@ def simulate(
     max_spikes: int | None = None,
     chunk_steps: int | None = None,
     stimulus_state: Any = None,
-    rtol: float = 1e-8,
-    atol: float = 1e-8,
+    rtol: float | None = None,
+    atol: float | None = None,
     dt0: float | None = None,
-    max_steps: int = 1_000_000,
+    max_steps: int | None = None,
 ) -> SimulationResult:
     r"""Simulate `model` (one cell or an independent population) for `duration` ms.
 
@@ -660,8 +727,9 @@ def simulate(
     - `I`: input current: a number, an array (broadcast with the model's shape; a bigger
       shape makes a bigger population) or a `spikejax.stimulus.Stimulus`.
     - `y0`: initial state (dict; missing variables from `model.resting_state()`).
-    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a `AbstractScheme`,
-      `"adaptive"` (`diffrax.Tsit5()`) or a `diffrax.AbstractSolver`.
+    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a scheme object
+      (`spikejax.solvers.Euler()`, ...), `"adaptive"` (`diffrax.Tsit5()`), a
+      `diffrax.AbstractSolver` or a `spikejax.solvers.Adaptive` (solver and options).
     - `record`: state variables to record (`None`: all; `()`: none); `record_every`: keep
       every r-th step (the initial state is always the first record).
     - `t0`: start time (ms). `key`: PRNG key for stochastic stimuli (keyword-only); the
@@ -673,7 +741,11 @@ def simulate(
       grow with `duration`. Results equal an unchunked run.
     - `stimulus_state`: the stimulus' internal state to continue from
       (`result.final_stimulus_state`, for OU noise).
-    - `rtol`, `atol`, `dt0`, `max_steps`: adaptive solver options.
+    - `rtol`, `atol`, `dt0`, `max_steps`: adaptive solver options for `"adaptive"` or a bare
+      diffrax solver (None: `spikejax.solvers.Adaptive`'s defaults, dtype-aware:
+      `default_tolerances`, i.e. `(1e-8, 1e-10)` in float64 and `(1e-5, 1e-6)` in float32).
+      Hybrid models' threshold crossings are located by Newton's method on the solver's
+      dense output to `default_root_tolerances` of the float dtype (relative to the time).
 
     **Returns:** a `SimulationResult`.
 
@@ -699,10 +771,7 @@ def simulate(
         chunk_steps = _check_int("chunk_steps", chunk_steps, 1)
     if max_spikes is not None:
         max_spikes = _check_int("max_spikes", max_spikes, 1)
-    check_positive("rtol", rtol)
-    check_positive("atol", atol)
-    if dt0 is not None:
-        check_positive("dt0", dt0, "ms")
+    adaptive = _adaptive_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
 
     stim = as_stimulus(I)
     check_domain(stim, t0, t0 + n_steps * dt)
@@ -712,26 +781,20 @@ def simulate(
     y = _initial_state(model_d, y0, shape)
     stim_d = _to_dynamic(stim)
 
-    if isinstance(method, str) and method == "adaptive":
-        method = diffrax.Tsit5()
-    if isinstance(method, diffrax.AbstractSolver):
+    if adaptive is not None:
         out = _simulate_adaptive(
             model_d,
             stim_d,
             y,
-            solver=method,
+            adaptive=adaptive,
             n_steps=n_steps,
             dt=dt,
             t0=t0,
             record=record,
             record_every=record_every,
-            rtol=rtol,
-            atol=atol,
-            dt0=dt0,
-            max_steps=max_steps,
             max_spikes=max_spikes,
         )
-        method_name = type(method).__name__
+        method_name = type(adaptive.solver).__name__
     else:
         scheme = get_scheme(method)
         out = _simulate_fixed(
