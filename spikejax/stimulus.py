@@ -266,7 +266,12 @@ class Noise(Stimulus):
 
     def __call__(self, t):
         # The deterministic part (used for shape inference and by adaptive solvers' checks).
-        return _float(self.mean)
+        return jnp.broadcast_to(_float(self.mean), self.shape())
+
+    def shape(self):
+        # An array sigma or tau makes a population as an array mean does.
+        parts = [self.mean, self.sigma] + ([] if self.tau is None else [self.tau])
+        return tuple(np.broadcast_shapes(*(jnp.shape(p) for p in parts)))
 
     def init(self, shape, dtype, *, key=None):
         if key is None:
