@@ -59,7 +59,10 @@ class SimulationResult:
       starting with the initial state at $t_0$.
     - `states`: name -> `(n_records, *shape)` for each recorded state variable.
     - `spike_times`: `(*shape, K)` spike times of each neuron in ascending order, padded with
-      NaN; `K` is the largest spike count. `n_spikes`: `(*shape)` number of spikes.
+      NaN; `K` is the largest spike count. float64 whatever the state's dtype: fixed-step
+      times are $t_0 + (k + o)\\,\\Delta t$ from the integer step $k$ and the offset $o$
+      within it, so a long float32 run's times are as exact as a short one's.
+      `n_spikes`: `(*shape)` number of spikes.
     - `final_state`: the state after the last step (pass as `y0=` with `t0=t_final` to
       continue exactly); `final_stimulus_state`: the stimulus' internal state (OU noise).
     - `t0`, `t_final`, `dt`, `method`, `voltage_name`.
@@ -231,10 +234,11 @@ TRACE_COUNT = [0]
 
 
 def _make_step(model, stim, scheme, t0, dt, koffset, key):
-    """The fixed step `k`: returns `(y, stim_state, spiked, spike_time)`.
+    """The fixed step `k`: returns `(y, stim_state, spiked, offset)`.
 
     The step itself is `spikejax.solvers.advance`; the current comes from
-    `spikejax.stimulus.sample_step` (absolute step index `koffset + k`).
+    `spikejax.stimulus.sample_step` (absolute step index `koffset + k`). A spike's time is
+    `t0 + k dt + offset dt`, formed on the host in float64 from the integer `k`.
     """
     TRACE_COUNT[0] += 1
 
@@ -242,8 +246,7 @@ def _make_step(model, stim, scheme, t0, dt, koffset, key):
         t = t0 + k.astype(dt.dtype) * dt
         I, sstate = sample_step(stim, sstate, t, dt, koffset + k, key=key)
         out = advance(model, scheme, t, y, I, dt)
-        tspk = t + out.offset * dt
-        return out.state, sstate, out.spikes > 0, tspk.astype(y[model.voltage_name].dtype)
+        return out.state, sstate, out.spikes > 0, out.offset
 
     return step
 
@@ -270,9 +273,11 @@ def _run_chunk(
 
     Spikes are stored without any per-step scatter: over each *word* of `word` steps
     (`word` divides `block`, `word <= 32`) every neuron ORs its spike flag into bit `j` of a
-    uint32 and keeps the time of its latest spike; both are emitted once per word, shape
-    `(n_blocks, block // word, N)`. The host turns them into spike times; a neuron that fired
-    twice within one word (popcount > 1) makes the caller re-run with a shorter word.
+    uint32 and keeps the offset (fraction of `dt`) of its latest spike within its step; both
+    are emitted once per word, shape `(n_blocks, block // word, N)`. The host turns them into
+    spike times from the integer step index (in float64, so a long float32 run's times are as
+    exact as a short one's); a neuron that fired twice within one word (popcount > 1) makes
+    the caller re-run with a shorter word.
     """
     step = _make_step(model, stim, scheme, t0, dt, koffset, key)
     shape = jnp.shape(y[model.voltage_name])
@@ -283,10 +288,10 @@ def _run_chunk(
     def inner(carry, xs):
         y, sstate, bits, tlast = carry
         k, j = xs
-        y, sstate, spiked, tspk = step(y, sstate, k)
+        y, sstate, spiked, offset = step(y, sstate, k)
         spiked = spiked.reshape(-1)
         bits = bits | (spiked.astype(jnp.uint32) << j)
-        tlast = jnp.where(spiked, tspk.reshape(-1), tlast)
+        tlast = jnp.where(spiked, jnp.broadcast_to(offset, spiked.shape), tlast)
         return (y, sstate, bits, tlast), None
 
     def one_word(carry, ks):
@@ -317,14 +322,24 @@ def _largest_divisor(m: int, limit: int) -> int:
     return max(d for d in range(1, min(m, limit) + 1) if m % d == 0)
 
 
-def _spike_events(bits: np.ndarray, tlast: np.ndarray, n: int) -> tuple[np.ndarray, ...] | None:
-    """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes."""
+def _spike_events(
+    bits: np.ndarray, offsets: np.ndarray, n: int, k_call: int, word: int, t0: float, dt: float
+) -> tuple[np.ndarray, ...] | None:
+    """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes.
+
+    Word `w` of a call that starts at step `k_call` covers steps `k_call + w word + j`; the
+    set bit `j` gives the step `k`, and the time is `t0 + k dt + offset dt` in float64.
+    """
     bits = bits.reshape(-1, n)
     nz = bits != 0
     w, cell = np.nonzero(nz)
-    if w.size and int(np.bitwise_count(bits[w, cell]).max()) > 1:
+    b = bits[w, cell]
+    if w.size and int(np.bitwise_count(b).max()) > 1:
         return None
-    return cell, tlast.reshape(-1, n)[w, cell]
+    j = np.bitwise_count(b - np.uint32(1)).astype(np.int64)  # the index of the one set bit
+    k = (k_call + w.astype(np.int64) * word + j).astype(np.float64)
+    off = offsets.reshape(-1, n)[w, cell].astype(np.float64)
+    return cell, t0 + k * dt + off * dt
 
 
 def _merge_spikes(events: list[tuple[np.ndarray, np.ndarray]], shape, dtype):
@@ -420,7 +435,7 @@ def _simulate_fixed(
                     word=word,
                     record=record,
                 )
-                ev = _spike_events(np.asarray(bits), np.asarray(tlast), n)
+                ev = _spike_events(np.asarray(bits), np.asarray(tlast), n, k, word, t0, dt)
                 if ev is None:  # two spikes in one word: re-run with shorter words
                     word_limit = max(1, word // 4)
                     continue
@@ -432,7 +447,7 @@ def _simulate_fixed(
                 k += nb * blk
                 done += nb
 
-    spike_times, n_spk = _merge_spikes(events, shape, np.dtype(dtype))
+    spike_times, n_spk = _merge_spikes(events, shape, np.dtype(np.float64))
     if max_spikes is not None and n_spk.size and int(n_spk.max()) > max_spikes:
         raise ValueError(
             f"max_spikes={max_spikes} is too small: a neuron fired {int(n_spk.max())} spikes. "

@@ -8,8 +8,8 @@ import optax
 import pytest
 
 from spikejax import fit as F
-from spikejax.solvers import Euler
 from spikejax.models import LIF, HodgkinHuxley, Izhikevich
+from spikejax.solvers import Euler
 from spikejax.stimulus import Sampled
 from spikejax.surrogate import FastSigmoid
 
