@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._validation import check_finite, check_positive
+from ._validation import check_finite, check_positive, is_concrete
 from .models._base import NeuronModel
 from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
@@ -738,7 +738,10 @@ def simulate(
     **Arguments:**
     - `model`: a `NeuronModel`; array parameters make a heterogeneous population.
     - `duration`, `dt`: run length and step (ms, > 0, `dt <= duration`). The run takes
-      `round(duration / dt)` steps. For adaptive methods `dt` is the output grid spacing.
+      `round(duration / dt)` steps (Python's round, half to even) and ends at
+      `result.t_final = t0 + round(duration / dt) * dt`, which differs from
+      `t0 + duration` when `duration` is not a whole number of steps. For adaptive methods
+      `dt` is the output grid spacing.
     - `I`: input current: a number, an array (broadcast with the model's shape; a bigger
       shape makes a bigger population) or a `spikejax.stimulus.Stimulus`.
     - `y0`: initial state (dict; missing variables from `model.resting_state()`).
@@ -767,13 +770,29 @@ def simulate(
     New parameter or current values of the same shapes reuse the compiled loop; a new number
     of steps per chunk (`duration`, `dt`, `chunk_steps`, `record_every`) compiles a new one.
 
-    **Raises:** `ValueError` for non-positive, non-finite or inconsistent `duration`/`dt`,
+    **Raises:** `TypeError` when called with traced values (inside `jax.grad`, `jit` or
+    `vmap`: `simulate` is the host-side driver; differentiate `spikejax.fit.solve_fixed`);
+    `ValueError` for non-positive, non-finite or inconsistent `duration`/`dt`,
     a current that does not broadcast with the population, unknown state names, or an
     exceeded `max_spikes`.
     """
     start = time.perf_counter()
     if not isinstance(model, NeuronModel):
         raise ValueError(f"model must be a spikejax NeuronModel, got {type(model)}")
+    traced = [
+        name
+        for name, value in (("model", model), ("I", I), ("y0", y0), ("duration", duration),
+                            ("dt", dt), ("t0", t0), ("stimulus_state", stimulus_state))
+        if not is_concrete(value)
+    ]  # fmt: skip
+    if traced:
+        raise TypeError(
+            f"spikejax.simulate got traced {', '.join(traced)} (inside jax.grad, jax.jit or "
+            "jax.vmap): simulate is the host-side driver (it runs chunked device calls and "
+            "returns NumPy arrays) and cannot be transformed. For gradients use "
+            "spikejax.fit.solve_fixed (the same step and stimulus contract, differentiable); "
+            "for batches give array parameters (a population) instead of vmap."
+        )
     check_positive("duration", duration, "ms")
     check_positive("dt", dt, "ms")
     check_finite("t0", t0)
