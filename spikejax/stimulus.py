@@ -311,6 +311,9 @@ class Sampled(Stimulus):
     - `t0`: the start time of entry 0 (ms; default 0).
 
     Defined on $[t_0, t_0 + n\,\Delta t)$ (`domain()`); engines refuse runs outside it.
+    The entry is selected from the step's time in the run's float dtype: in float32 that is
+    exact for runs of up to about $4 \times 10^6$ steps (where float32 time still resolves a
+    fraction of a step).
     """
 
     values: ArrayLike
