@@ -32,6 +32,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
+from .._simulate import _time_to_threshold
 from .._validation import is_concrete
 from ..models._base import NeuronModel, State
 from ..solvers import (
@@ -480,8 +481,12 @@ def event_spike_times(
     controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=_jumps(stim, t0, t1))
 
     def cond_fn(t, y, args, **kwargs):
-        return args.threshold_distance(y)
+        # The threshold distance over its rate of change: a time (ms), so Newton's residual
+        # tolerance is a time tolerance whatever the slope of the upstroke.
+        return _time_to_threshold(args, stim, t, y)
 
+    if is_concrete((t0, t1)):
+        root_atol = max(root_atol, root_rtol * max(abs(float(t0)), abs(float(t1))))
     event = diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=root_rtol, atol=root_atol))
 
     def flow(m, ts_, ys_, te):
