@@ -20,6 +20,7 @@ import jax.numpy as jnp  # noqa: E402
 
 from spikejax import fit as F  # noqa: E402
 from spikejax.models import HodgkinHuxley  # noqa: E402
+from spikejax.stimulus import Sampled, Step  # noqa: E402
 
 
 def _block(x):
@@ -33,12 +34,13 @@ def hh_grad_step(n_steps: int, method: str, repeats: int) -> dict:
     dt = 0.025
     t = jnp.arange(n_steps) * dt
     I = jnp.where(t >= 5.0, 10.0, 0.0)
+    I = Sampled(I, dt=dt)  # the current of each step
     target = F.solve_fixed(hh, y0, I, dt=dt, n_steps=n_steps).ys["V"]
 
     def loss(g):
         m = hh.replace(gNa=g[0], gK=g[1], gL=g[2], EL=g[3])
         if method == "adaptive":
-            sol = F.solve_adaptive(m, y0, lambda tt: jnp.where(tt >= 5.0, 10.0, 0.0), t0=0.0,
+            sol = F.solve_adaptive(m, y0, Step(5.0, amplitude=10.0), t0=0.0,
                                    t1=n_steps * dt, ts=t + dt, jump_ts=jnp.array([5.0]),
                                    rtol=1e-6, atol=1e-8, max_steps=8192)  # fmt: skip
             V = sol.ys["V"]

@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from .solvers._schemes import AbstractScheme, get_scheme
-from ._validation import check_finite, check_positive
+from ._validation import check_finite, check_positive, is_concrete
 from .models._base import NeuronModel
-from .stimulus import Stimulus, as_stimulus
+from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
+from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
 __all__ = ["simulate", "SimulationResult"]
 
@@ -59,7 +59,10 @@ class SimulationResult:
       starting with the initial state at $t_0$.
     - `states`: name -> `(n_records, *shape)` for each recorded state variable.
     - `spike_times`: `(*shape, K)` spike times of each neuron in ascending order, padded with
-      NaN; `K` is the largest spike count. `n_spikes`: `(*shape)` number of spikes.
+      NaN; `K` is the largest spike count. float64 whatever the state's dtype: fixed-step
+      times are $t_0 + (k + o)\\,\\Delta t$ from the integer step $k$ and the offset $o$
+      within it, so a long float32 run's times are as exact as a short one's.
+      `n_spikes`: `(*shape)` number of spikes.
     - `final_state`: the state after the last step (pass as `y0=` with `t0=t_final` to
       continue exactly); `final_stimulus_state`: the stimulus' internal state (OU noise).
     - `t0`, `t_final`, `dt`, `method`, `voltage_name`.
@@ -230,30 +233,20 @@ def _where_tree(mask, a: dict, b: dict) -> dict:
 TRACE_COUNT = [0]
 
 
-def _make_step(model, stim, scheme, t0, dt, koffset, key, stochastic):
-    """The fixed step `k`: returns `(y, stim_state, spiked, spike_time)`."""
+def _make_step(model, stim, scheme, t0, dt, koffset, key):
+    """The fixed step `k`: returns `(y, stim_state, spiked, offset)`.
+
+    The step itself is `spikejax.solvers.advance`; the current comes from
+    `spikejax.stimulus.sample_step` (absolute step index `koffset + k`). A spike's time is
+    `t0 + k dt + offset dt`, formed on the host in float64 from the integer `k`.
+    """
     TRACE_COUNT[0] += 1
-    hybrid = model.is_hybrid
-    vname = model.voltage_name
-    thr = model.spike_detection_threshold
 
     def step(y, sstate, k):
         t = t0 + k.astype(dt.dtype) * dt
-        skey = jax.random.fold_in(key, koffset + k) if stochastic else None
-        I, sstate = stim.sample(sstate, t, dt, key=skey)
-        y1 = scheme.step(model, t, y, I, dt)
-        y1 = model.post_step(y1, dt)
-        if hybrid:
-            spiked = model.spike_condition(y1)
-            y1 = _where_tree(spiked, model.reset(y1), y1)
-            tspk = jnp.broadcast_to(t + dt, spiked.shape)
-        else:
-            v0, v1 = y[vname], y1[vname]
-            spiked = (v0 < thr) & (v1 >= thr)
-            denom = jnp.where(spiked, v1 - v0, 1.0)
-            tspk = t + dt * jnp.where(spiked, (thr - v0) / denom, 1.0)
-        y1 = {n: y1[n].astype(y[n].dtype) for n in y}
-        return y1, sstate, spiked, tspk.astype(y[vname].dtype)
+        I, sstate = sample_step(stim, sstate, t, dt, koffset + k, key=key)
+        out = advance(model, scheme, t, y, I, dt)
+        return out.state, sstate, out.spikes > 0, out.offset
 
     return step
 
@@ -275,17 +268,18 @@ def _run_chunk(
     block,
     word,
     record,
-    stochastic,
 ):
     """`n_blocks * block` steps; records after every block.
 
     Spikes are stored without any per-step scatter: over each *word* of `word` steps
     (`word` divides `block`, `word <= 32`) every neuron ORs its spike flag into bit `j` of a
-    uint32 and keeps the time of its latest spike; both are emitted once per word, shape
-    `(n_blocks, block // word, N)`. The host turns them into spike times; a neuron that fired
-    twice within one word (popcount > 1) makes the caller re-run with a shorter word.
+    uint32 and keeps the offset (fraction of `dt`) of its latest spike within its step; both
+    are emitted once per word, shape `(n_blocks, block // word, N)`. The host turns them into
+    spike times from the integer step index (in float64, so a long float32 run's times are as
+    exact as a short one's); a neuron that fired twice within one word (popcount > 1) makes
+    the caller re-run with a shorter word.
     """
-    step = _make_step(model, stim, scheme, t0, dt, koffset, key, stochastic)
+    step = _make_step(model, stim, scheme, t0, dt, koffset, key)
     shape = jnp.shape(y[model.voltage_name])
     n = math.prod(shape)
     tdtype = y[model.voltage_name].dtype
@@ -294,10 +288,10 @@ def _run_chunk(
     def inner(carry, xs):
         y, sstate, bits, tlast = carry
         k, j = xs
-        y, sstate, spiked, tspk = step(y, sstate, k)
+        y, sstate, spiked, offset = step(y, sstate, k)
         spiked = spiked.reshape(-1)
         bits = bits | (spiked.astype(jnp.uint32) << j)
-        tlast = jnp.where(spiked, tspk.reshape(-1), tlast)
+        tlast = jnp.where(spiked, jnp.broadcast_to(offset, spiked.shape), tlast)
         return (y, sstate, bits, tlast), None
 
     def one_word(carry, ks):
@@ -328,14 +322,24 @@ def _largest_divisor(m: int, limit: int) -> int:
     return max(d for d in range(1, min(m, limit) + 1) if m % d == 0)
 
 
-def _spike_events(bits: np.ndarray, tlast: np.ndarray, n: int) -> tuple[np.ndarray, ...] | None:
-    """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes."""
+def _spike_events(
+    bits: np.ndarray, offsets: np.ndarray, n: int, k_call: int, word: int, t0: float, dt: float
+) -> tuple[np.ndarray, ...] | None:
+    """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes.
+
+    Word `w` of a call that starts at step `k_call` covers steps `k_call + w word + j`; the
+    set bit `j` gives the step `k`, and the time is `t0 + k dt + offset dt` in float64.
+    """
     bits = bits.reshape(-1, n)
     nz = bits != 0
     w, cell = np.nonzero(nz)
-    if w.size and int(np.bitwise_count(bits[w, cell]).max()) > 1:
+    b = bits[w, cell]
+    if w.size and int(np.bitwise_count(b).max()) > 1:
         return None
-    return cell, tlast.reshape(-1, n)[w, cell]
+    j = np.bitwise_count(b - np.uint32(1)).astype(np.int64)  # the index of the one set bit
+    k = (k_call + w.astype(np.int64) * word + j).astype(np.float64)
+    off = offsets.reshape(-1, n)[w, cell].astype(np.float64)
+    return cell, t0 + k * dt + off * dt
 
 
 def _merge_spikes(events: list[tuple[np.ndarray, np.ndarray]], shape, dtype):
@@ -373,18 +377,12 @@ def _simulate_fixed(
     dtype = y[model.voltage_name].dtype
     shape = jnp.shape(y[model.voltage_name])
     n = math.prod(shape)
-    if stochastic:
-        if key is None:
-            raise ValueError(
-                "key: the stimulus is stochastic (Noise); pass key=jax.random.key(...)"
-            )
-        init_key = jax.random.fold_in(key, -1 & 0x7FFFFFFF)
-    else:
-        init_key = None
+    if stochastic and key is None:
+        initial_state(stim, shape, dtype, key=None)  # raises the error naming `key`
     if stimulus_state is not None:
         sstate = jax.tree_util.tree_map(jnp.asarray, stimulus_state)
     else:
-        sstate = stim.init(shape, dtype, key=init_key)
+        sstate = initial_state(stim, shape, dtype, key=key)
     t0_a = jnp.asarray(t0, dtype)
     dt_a = jnp.asarray(dt, dtype)
     koffset = jnp.asarray(int(round(t0 / dt)), jnp.int32)
@@ -436,9 +434,8 @@ def _simulate_fixed(
                     block=blk,
                     word=word,
                     record=record,
-                    stochastic=stochastic,
                 )
-                ev = _spike_events(np.asarray(bits), np.asarray(tlast), n)
+                ev = _spike_events(np.asarray(bits), np.asarray(tlast), n, k, word, t0, dt)
                 if ev is None:  # two spikes in one word: re-run with shorter words
                     word_limit = max(1, word // 4)
                     continue
@@ -450,7 +447,7 @@ def _simulate_fixed(
                 k += nb * blk
                 done += nb
 
-    spike_times, n_spk = _merge_spikes(events, shape, np.dtype(dtype))
+    spike_times, n_spk = _merge_spikes(events, shape, np.dtype(np.float64))
     if max_spikes is not None and n_spk.size and int(n_spk.max()) > max_spikes:
         raise ValueError(
             f"max_spikes={max_spikes} is too small: a neuron fired {int(n_spk.max())} spikes. "
@@ -465,15 +462,51 @@ def _simulate_fixed(
 # ----------------------------------------------------------------------------------------------
 # Adaptive engine (diffrax)
 # ----------------------------------------------------------------------------------------------
-def _event_distance(model, y):
-    d = model.threshold_distance(y)
-    d = jnp.where(jnp.isfinite(d), d, -1e30)
-    return jnp.max(d)
+def _time_to_threshold(model, stim, t, y):
+    r"""Per cell, the threshold distance divided by its rate of change, $g/|\dot g|$ (ms).
+
+    It has the sign of the threshold distance $g$ and, near a transversal crossing, equals
+    the time since the crossing, so the event root finder works on a time: its tolerance is
+    a time tolerance whatever the slope of the upstroke (on a residual in mV, a steep
+    upstroke times one unit of the time's resolution exceeds any fixed tolerance, and
+    Newton's method never meets it). Cells that cannot spike ($g = -\infty$, e.g.
+    refractory) get $-10^3$ ms.
+    """
+    d, slope = jax.jvp(model.threshold_distance, (y,), (model.vector_field(t, y, stim(t)),))
+    finite = jnp.isfinite(d)
+    d = jnp.where(finite, d, -1.0)
+    slope = jnp.where(finite, jnp.abs(slope), 1e-3)
+    return d / jnp.maximum(slope, 1e-3)
+
+
+def _event_distance(model, stim, t, y):
+    return jnp.max(_time_to_threshold(model, stim, t, y))
+
+
+@eqx.filter_jit
+def _spiking_cells(model, stim, t, y):
+    h = _time_to_threshold(model, stim, t, y)
+    return (h == jnp.max(h)) | (model.threshold_distance(y) >= 0)
 
 
 @eqx.filter_jit
 def _adaptive_segment(
-    model, stim, y, t_start, t_end, ts, dt0, jumps, *, solver, rtol, atol, max_steps, hybrid
+    model,
+    stim,
+    y,
+    t_start,
+    t_end,
+    ts,
+    dt0,
+    jumps,
+    *,
+    solver,
+    rtol,
+    atol,
+    root_rtol,
+    root_atol,
+    max_steps,
+    hybrid,
 ):
     def f(t, y, args):
         return model.vector_field(t, y, stim(t))
@@ -482,8 +515,8 @@ def _adaptive_segment(
     event = None
     if hybrid:
         event = diffrax.Event(
-            lambda t, y, args, **kw: _event_distance(model, y),
-            root_finder=optx.Newton(rtol=1e-13, atol=1e-13),
+            lambda t, y, args, **kw: _event_distance(model, stim, t, y),
+            root_finder=optx.Newton(rtol=root_rtol, atol=root_atol),
             direction=True,
         )
     sol = diffrax.diffeqsolve(
@@ -564,16 +597,12 @@ def _simulate_adaptive(
     stim,
     y,
     *,
-    solver,
+    adaptive,
     n_steps,
     dt,
     t0,
     record,
     record_every,
-    rtol,
-    atol,
-    dt0,
-    max_steps,
     max_spikes,
 ):
     if stim.is_stochastic:
@@ -588,8 +617,21 @@ def _simulate_adaptive(
     # so new onset values do not recompile; None when there are none).
     jumps = [x for x in stim.discontinuities() if t0 < x < t_end]
     jumps = jnp.asarray(sorted(jumps), dtype) if jumps else None
-    dt0_a = jnp.asarray(dt if dt0 is None else dt0, dtype)
-    kw = dict(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps, hybrid=hybrid)
+    dt0_a = jnp.asarray(dt if adaptive.dt0 is None else adaptive.dt0, dtype)
+    rtol, atol = adaptive.tolerances(dtype)
+    # The event's residual is a time (ms, `_time_to_threshold`): tolerance relative to the
+    # run's times, as the resolution of the time itself is.
+    root_rtol, root_atol = default_root_tolerances(dtype)
+    root_atol = max(root_atol, root_rtol * max(abs(t0), abs(t_end)))
+    kw = dict(
+        solver=adaptive.solver,
+        rtol=rtol,
+        atol=atol,
+        root_rtol=root_rtol,
+        root_atol=root_atol,
+        max_steps=adaptive.max_steps,
+        hybrid=hybrid,
+    )
     saved = {name: np.full((grid.size, *shape), np.nan) for name in model.state_names}
     spike_lists: list[list[float]] = [[] for _ in range(math.prod(shape))]
     t_cur = float(t0)
@@ -611,9 +653,8 @@ def _simulate_adaptive(
             saved[name][valid] = np.asarray(ys[name])[valid]
         if not bool(had_event):
             break
-        d = np.asarray(model.threshold_distance(y)).reshape(-1)
-        d = np.where(np.isfinite(d), d, -np.inf)
-        spiked = (d == d.max()) | (d >= 0)
+        t_a = jnp.asarray(t_stop, dtype)
+        spiked = np.asarray(_spiking_cells(model, stim, t_a, y)).reshape(-1)
         for i in np.nonzero(spiked)[0]:
             spike_lists[i].append(t_stop)
         mask = jnp.asarray(spiked.reshape(shape))
@@ -649,6 +690,29 @@ def _simulate_adaptive(
 # ----------------------------------------------------------------------------------------------
 # The driver
 # ----------------------------------------------------------------------------------------------
+def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
+    """`method` as an `Adaptive` (None for a fixed-step scheme), options checked."""
+    options = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+    given = {k: v for k, v in options.items() if v is not None}
+    for name in ("rtol", "atol", "dt0"):
+        if name in given:
+            check_positive(name, given[name], "ms" if name == "dt0" else "")
+    if "max_steps" in given:
+        _check_int("max_steps", given["max_steps"], 1)
+    if isinstance(method, Adaptive):
+        if given:
+            raise ValueError(
+                f"pass {sorted(given)} inside the Adaptive method (Adaptive(rtol=..., ...)), "
+                "not as well to simulate"
+            )
+        return method
+    if isinstance(method, str) and method == "adaptive":
+        method = diffrax.Tsit5()
+    if isinstance(method, diffrax.AbstractSolver):
+        return Adaptive(method, **given)
+    return None
+
+
 def simulate(
     model: NeuronModel,
     *,
@@ -664,22 +728,26 @@ def simulate(
     max_spikes: int | None = None,
     chunk_steps: int | None = None,
     stimulus_state: Any = None,
-    rtol: float = 1e-8,
-    atol: float = 1e-8,
+    rtol: float | None = None,
+    atol: float | None = None,
     dt0: float | None = None,
-    max_steps: int = 1_000_000,
+    max_steps: int | None = None,
 ) -> SimulationResult:
     r"""Simulate `model` (one cell or an independent population) for `duration` ms.
 
     **Arguments:**
     - `model`: a `NeuronModel`; array parameters make a heterogeneous population.
     - `duration`, `dt`: run length and step (ms, > 0, `dt <= duration`). The run takes
-      `round(duration / dt)` steps. For adaptive methods `dt` is the output grid spacing.
+      `round(duration / dt)` steps (Python's round, half to even) and ends at
+      `result.t_final = t0 + round(duration / dt) * dt`, which differs from
+      `t0 + duration` when `duration` is not a whole number of steps. For adaptive methods
+      `dt` is the output grid spacing.
     - `I`: input current: a number, an array (broadcast with the model's shape; a bigger
       shape makes a bigger population) or a `spikejax.stimulus.Stimulus`.
     - `y0`: initial state (dict; missing variables from `model.resting_state()`).
-    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a `AbstractScheme`,
-      `"adaptive"` (`diffrax.Tsit5()`) or a `diffrax.AbstractSolver`.
+    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a scheme object
+      (`spikejax.solvers.Euler()`, ...), `"adaptive"` (`diffrax.Tsit5()`), a
+      `diffrax.AbstractSolver` or a `spikejax.solvers.Adaptive` (solver and options).
     - `record`: state variables to record (`None`: all; `()`: none); `record_every`: keep
       every r-th step (the initial state is always the first record).
     - `t0`: start time (ms). `key`: PRNG key for stochastic stimuli (keyword-only); the
@@ -691,20 +759,40 @@ def simulate(
       grow with `duration`. Results equal an unchunked run.
     - `stimulus_state`: the stimulus' internal state to continue from
       (`result.final_stimulus_state`, for OU noise).
-    - `rtol`, `atol`, `dt0`, `max_steps`: adaptive solver options.
+    - `rtol`, `atol`, `dt0`, `max_steps`: adaptive solver options for `"adaptive"` or a bare
+      diffrax solver (None: `spikejax.solvers.Adaptive`'s defaults, dtype-aware:
+      `default_tolerances`, i.e. `(1e-8, 1e-10)` in float64 and `(1e-5, 1e-6)` in float32).
+      Hybrid models' threshold crossings are located by Newton's method on the solver's
+      dense output to `default_root_tolerances` of the float dtype (relative to the time).
 
     **Returns:** a `SimulationResult`.
 
     New parameter or current values of the same shapes reuse the compiled loop; a new number
     of steps per chunk (`duration`, `dt`, `chunk_steps`, `record_every`) compiles a new one.
 
-    **Raises:** `ValueError` for non-positive, non-finite or inconsistent `duration`/`dt`,
+    **Raises:** `TypeError` when called with traced values (inside `jax.grad`, `jit` or
+    `vmap`: `simulate` is the host-side driver; differentiate `spikejax.fit.solve_fixed`);
+    `ValueError` for non-positive, non-finite or inconsistent `duration`/`dt`,
     a current that does not broadcast with the population, unknown state names, or an
     exceeded `max_spikes`.
     """
     start = time.perf_counter()
     if not isinstance(model, NeuronModel):
         raise ValueError(f"model must be a spikejax NeuronModel, got {type(model)}")
+    traced = [
+        name
+        for name, value in (("model", model), ("I", I), ("y0", y0), ("duration", duration),
+                            ("dt", dt), ("t0", t0), ("stimulus_state", stimulus_state))
+        if not is_concrete(value)
+    ]  # fmt: skip
+    if traced:
+        raise TypeError(
+            f"spikejax.simulate got traced {', '.join(traced)} (inside jax.grad, jax.jit or "
+            "jax.vmap): simulate is the host-side driver (it runs chunked device calls and "
+            "returns NumPy arrays) and cannot be transformed. For gradients use "
+            "spikejax.fit.solve_fixed (the same step and stimulus contract, differentiable); "
+            "for batches give array parameters (a population) instead of vmap."
+        )
     check_positive("duration", duration, "ms")
     check_positive("dt", dt, "ms")
     check_finite("t0", t0)
@@ -717,38 +805,30 @@ def simulate(
         chunk_steps = _check_int("chunk_steps", chunk_steps, 1)
     if max_spikes is not None:
         max_spikes = _check_int("max_spikes", max_spikes, 1)
-    check_positive("rtol", rtol)
-    check_positive("atol", atol)
-    if dt0 is not None:
-        check_positive("dt0", dt0, "ms")
+    adaptive = _adaptive_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
 
     stim = as_stimulus(I)
+    check_domain(stim, t0, t0 + n_steps * dt)
     shape = _population_shape(model, stim)
     record = _resolve_record(model, record)
     model_d = _to_dynamic(model)
     y = _initial_state(model_d, y0, shape)
     stim_d = _to_dynamic(stim)
 
-    if isinstance(method, str) and method == "adaptive":
-        method = diffrax.Tsit5()
-    if isinstance(method, diffrax.AbstractSolver):
+    if adaptive is not None:
         out = _simulate_adaptive(
             model_d,
             stim_d,
             y,
-            solver=method,
+            adaptive=adaptive,
             n_steps=n_steps,
             dt=dt,
             t0=t0,
             record=record,
             record_every=record_every,
-            rtol=rtol,
-            atol=atol,
-            dt0=dt0,
-            max_steps=max_steps,
             max_spikes=max_spikes,
         )
-        method_name = type(method).__name__
+        method_name = type(adaptive.solver).__name__
     else:
         scheme = get_scheme(method)
         out = _simulate_fixed(

@@ -1,19 +1,29 @@
-r"""Input currents for `spikejax.simulate`: callables `stim(t) -> I` (time in ms).
+r"""Input currents: the one stimulus contract of every engine (time in ms).
 
 Every stimulus is an immutable `equinox.Module`; its fields are its parameters, so new
 amplitudes or onsets do not recompile a jitted simulation. `stim(t)` returns the current at
 time `t` (ms), broadcastable to the population shape, in the model's current unit.
-Stimuli add: `Step(10, 50, 5.0) + Constant(1.0)` is a `Sum`. Plain floats and arrays given to
-`simulate(I=...)` mean `Constant`.
+Stimuli add: `Step(10, 50, 5.0) + Constant(1.0)` is a `Sum`. Plain floats and arrays given as
+`I=` mean `Constant` (`as_stimulus`); a table of per-step values is `Sampled`.
 
-In fixed-step simulations the current is sampled at the start of each step and held over
-the step. `Noise` is stochastic: the simulation loop calls `sample(state, t, dt, key)` with
-a key folded from the absolute step index, so results are reproducible and independent of
-how a run is split into chunks.
+**The fixed-step contract.** `spikejax.simulate` and `spikejax.fit.solve_fixed` drive a model
+through the same two functions of this module, so a stimulus reaches the model identically
+in both:
+
+- `initial_state(stim, shape, dtype, key=key)`: the stimulus' internal state (OU noise),
+  drawn with the key `fold_in(key, 2**31 - 1)`;
+- `sample_step(stim, state, t, dt, k, key=key)`: the current of the step that starts at
+  `t = t0 + k_run dt`, held over the step, where `k` is the *absolute* step index
+  `round(t0/dt) + k_run`; stochastic stimuli draw with the key `fold_in(key, k)`, so results
+  are reproducible and independent of how a run is split into chunks.
+
+Adaptive (diffrax) solvers evaluate `stim(t)` and step exactly onto
+`stim.discontinuities()`; they refuse stochastic stimuli.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any
 
@@ -32,19 +42,26 @@ __all__ = [
     "PulseTrain",
     "Function",
     "Noise",
+    "Sampled",
     "Sum",
     "as_stimulus",
+    "check_domain",
+    "initial_state",
+    "sample_step",
 ]
 
 
 class Stimulus(eqx.Module):
     """Abstract stimulus: `stim(t)` is the input current at time `t` (ms).
 
-    Stochastic stimuli override `init` and `sample`; deterministic ones only `__call__`.
+    Subclasses implement `__call__`; stochastic ones also override `is_stochastic`, `init` and
+    `sample`. Engines never call `sample` directly: they go through `initial_state` and
+    `sample_step`, which derive the keys.
     """
 
+    @abc.abstractmethod
     def __call__(self, t: ArrayLike) -> Array:
-        raise NotImplementedError
+        """The (deterministic part of the) current at time `t` (ms)."""
 
     @property
     def is_stochastic(self) -> bool:
@@ -66,6 +83,10 @@ class Stimulus(eqx.Module):
     def discontinuities(self) -> tuple[float, ...]:
         """Times (ms) where the current jumps; adaptive solvers step exactly onto them."""
         return ()
+
+    def domain(self) -> tuple[float, float]:
+        """`(start, stop)` (ms): the times where the stimulus is defined (default: all)."""
+        return (-float("inf"), float("inf"))
 
     def __add__(self, other: Any) -> Sum:
         return Sum((self, as_stimulus(other)))
@@ -225,8 +246,8 @@ class Noise(Stimulus):
     $x \leftarrow \mu + (x - \mu) e^{-\Delta t/\tau} + \sigma\sqrt{1 - e^{-2\Delta t/\tau}}\,\xi$.
     The process starts from its stationary distribution.
 
-    Needs `key=` in `simulate`; independent across cells (the shape of the population).
-    Only fixed-step methods accept it.
+    Needs `key=` in `simulate` and `fit.solve_fixed`; independent across cells (the shape of
+    the population). Only fixed-step methods accept it.
     """
 
     sigma: ArrayLike = 1.0
@@ -245,11 +266,16 @@ class Noise(Stimulus):
 
     def __call__(self, t):
         # The deterministic part (used for shape inference and by adaptive solvers' checks).
-        return _float(self.mean)
+        return jnp.broadcast_to(_float(self.mean), self.shape())
+
+    def shape(self):
+        # An array sigma or tau makes a population as an array mean does.
+        parts = [self.mean, self.sigma] + ([] if self.tau is None else [self.tau])
+        return tuple(np.broadcast_shapes(*(jnp.shape(p) for p in parts)))
 
     def init(self, shape, dtype, *, key=None):
         if key is None:
-            raise ValueError("Noise needs a PRNG key: pass key= to simulate")
+            raise ValueError("key: Noise needs a PRNG key; pass key=jax.random.key(...)")
         if self.tau is None:
             # White noise keeps no memory; the zeros only carry the shape and dtype.
             return jnp.zeros(shape, dtype)
@@ -258,7 +284,7 @@ class Noise(Stimulus):
 
     def sample(self, state, t, dt, *, key=None):
         if key is None:
-            raise ValueError("Noise needs a PRNG key: pass key= to simulate")
+            raise ValueError("key: Noise needs a PRNG key; pass key=jax.random.key(...)")
         xi = jax.random.normal(key, jnp.shape(state), state.dtype)
         if self.tau is None:
             return (self.mean + self.sigma * xi / jnp.sqrt(dt)).astype(state.dtype), state
@@ -267,6 +293,68 @@ class Noise(Stimulus):
         new = self.mean + (state - self.mean) * decay + spread * xi
         # The current over this step is the value at its start (held, like other stimuli).
         return state, new.astype(state.dtype)
+
+
+class Sampled(Stimulus):
+    r"""A table of currents, one value per step: `values[k]` is held over
+    $t_0 + k\,\Delta t \le t < t_0 + (k+1)\,\Delta t$.
+
+    The per-step input of a recorded or precomputed current (e.g. a target experiment's
+    protocol). A fixed-step engine whose step equals `dt` receives `values[k]` on its step
+    `k` after `t0`: the table is read at the middle of the engine's step, so rounding in the
+    step's start time never selects the neighbouring entry. Adaptive solvers read it at `t` and
+    step exactly onto its jumps.
+
+    **Arguments:**
+    - `values`: `(n, *shape)` currents (n >= 1; `shape` broadcasts with the population).
+    - `dt`: the table's step (ms, > 0).
+    - `t0`: the start time of entry 0 (ms; default 0).
+
+    Defined on $[t_0, t_0 + n\,\Delta t)$ (`domain()`); engines refuse runs outside it.
+    The entry is selected from the step's time in the run's float dtype: in float32 that is
+    exact for runs of up to about $4 \times 10^6$ steps (where float32 time still resolves a
+    fraction of a step).
+    """
+
+    values: ArrayLike
+    dt: ArrayLike
+    t0: ArrayLike = 0.0
+
+    def __check_init__(self):
+        if np.ndim(self.values) < 1 or np.shape(self.values)[0] < 1:
+            raise ValueError(
+                "Sampled.values must have a leading axis of at least one step, got shape "
+                f"{np.shape(self.values)}"
+            )
+        check_finite("Sampled.values", self.values)
+        check_positive("Sampled.dt", self.dt, "ms")
+        check_finite("Sampled.t0", self.t0)
+
+    def _at(self, x):
+        n = jnp.shape(self.values)[0]
+        k = jnp.clip(jnp.floor(x), 0, n - 1).astype(jnp.int32)
+        return _float(self.values)[k]
+
+    def __call__(self, t):
+        return self._at((_float(t) - self.t0) / self.dt)
+
+    def sample(self, state, t, dt, *, key=None):
+        return self._at((_float(t) + 0.5 * dt - self.t0) / self.dt), state
+
+    def shape(self):
+        return tuple(jnp.shape(self.values)[1:])
+
+    def discontinuities(self):
+        if not (is_concrete(self.dt) and is_concrete(self.t0)):
+            return ()
+        n = np.shape(self.values)[0]
+        return tuple(float(x) for x in float(self.t0) + float(self.dt) * np.arange(1, n))
+
+    def domain(self):
+        if not (is_concrete(self.dt) and is_concrete(self.t0)):
+            return (-float("inf"), float("inf"))
+        n = np.shape(self.values)[0]
+        return (float(self.t0), float(self.t0) + n * float(self.dt))
 
 
 class Sum(Stimulus):
@@ -306,3 +394,68 @@ class Sum(Stimulus):
 
     def discontinuities(self):
         return tuple(sorted({x for s in self.terms for x in s.discontinuities()}))
+
+    def domain(self):
+        ranges = [s.domain() for s in self.terms]
+        return (max(a for a, _ in ranges), min(b for _, b in ranges))
+
+
+#: The `fold_in` index of the key that draws a stimulus' initial state.
+_INIT_FOLD = 0x7FFFFFFF
+
+
+def _require_key(stim: Stimulus, key: Any) -> None:
+    if stim.is_stochastic and key is None:
+        raise ValueError(
+            f"key: the stimulus is stochastic ({type(stim).__name__}); pass key=jax.random.key(...)"
+        )
+
+
+def initial_state(stim: Stimulus, shape: tuple[int, ...], dtype: Any, *, key: Any = None) -> Any:
+    """The internal state a fixed-step run of `stim` starts from.
+
+    **Arguments:**
+    - `stim`: a `Stimulus`.
+    - `shape`, `dtype`: the population's shape and floating dtype.
+    - `key`: the run's PRNG key (needed by stochastic stimuli); the state is drawn with
+      `fold_in(key, 2**31 - 1)`, a key no step uses.
+
+    **Returns:** the state pytree (None for stateless stimuli).
+
+    **Raises:** `ValueError` naming `key` if `stim` is stochastic and `key` is None.
+    """
+    _require_key(stim, key)
+    init_key = jax.random.fold_in(key, _INIT_FOLD) if stim.is_stochastic else None
+    return stim.init(shape, dtype, key=init_key)
+
+
+def sample_step(
+    stim: Stimulus, state: Any, t: ArrayLike, dt: ArrayLike, k: ArrayLike, *, key: Any = None
+) -> tuple[Array, Any]:
+    """The current held over one fixed step, and the stimulus' next state.
+
+    **Arguments:**
+    - `stim`, `state`: the stimulus and its current state (`initial_state`).
+    - `t`: the step's start time (ms); `dt`: the step (ms).
+    - `k`: the absolute step index, `round(t0/dt)` plus the step's index in the run; a
+      stochastic stimulus draws with `fold_in(key, k)`.
+    - `key`: the run's PRNG key.
+
+    **Returns:** `(I, new_state)`.
+
+    **Raises:** `ValueError` naming `key` if `stim` is stochastic and `key` is None.
+    """
+    _require_key(stim, key)
+    skey = jax.random.fold_in(key, k) if stim.is_stochastic else None
+    return stim.sample(state, t, dt, key=skey)
+
+
+def check_domain(stim: Stimulus, t_start: float, t_stop: float) -> None:
+    """Raise `ValueError` naming `I` unless `stim` is defined over `[t_start, t_stop)` (ms)."""
+    a, b = stim.domain()
+    tol = 1e-9 * max(1.0, abs(t_start), abs(t_stop))
+    if not (a <= t_start + tol and t_stop <= b + tol):
+        raise ValueError(
+            f"I is defined for {a} <= t < {b} ms only, but the run covers "
+            f"[{t_start}, {t_stop}) ms; give a table covering the run (Sampled values, dt, t0)"
+        )

@@ -8,6 +8,8 @@ through spike generation.
 
 from __future__ import annotations
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -39,12 +41,16 @@ _triangle = _make(lambda x, beta: beta * jnp.maximum(0.0, 1.0 - beta * jnp.abs(x
 
 
 class SpikeFunction(eqx.Module):
-    """Abstract spike function: `fn(x)` returns 0/1 floats, `x` the threshold distance."""
+    """Abstract spike function: `fn(x)` returns 0/1 floats, `x` the threshold distance.
+
+    `beta` (> 0) sets the sharpness of the surrogate derivative (unused by `Heaviside`).
+    """
 
     beta: float = 1.0
 
+    @abc.abstractmethod
     def __call__(self, x):
-        raise NotImplementedError
+        """$H(x)$ as 0/1 floats of `x`'s floating dtype."""
 
 
 class Heaviside(SpikeFunction):

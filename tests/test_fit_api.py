@@ -1,5 +1,7 @@
 """Losses, input validation, reparametrisation and checkpointing memory of spikejax.fit."""
 
+import diffrax
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 import spikejax
 from spikejax import fit as F
 from spikejax.models import LIF, HodgkinHuxley, Izhikevich
+from spikejax.solvers import RESULTS
 
 
 def test_exported_from_package_root():
@@ -197,3 +200,27 @@ def test_checkpointing_bounds_gradient_memory():
     # segment's residuals: the temp memory grows far less (measured ~1.1x; bound 2x).
     assert ckpt[1] / ckpt[0] < 2.0, ckpt
     assert ckpt[1] < plain[1] / 10
+
+
+# ----- failures are reported, never read as "no spike" ----------------------------------------
+
+
+def test_event_solve_failure_raises_or_is_returned():
+    m = Izhikevich()
+    y0 = m.resting_state()
+    kw = dict(t0=0.0, t1=60.0, max_spikes=3)
+    ok = F.event_spike_times(m, y0, 10.0, **kw)
+    assert ok.result == RESULTS.successful and int(ok.count) == 2
+    # Two solver steps cannot reach the first spike (near 3.1 ms).
+    bad = jax.jit(lambda m: F.event_spike_times(m, y0, 10.0, max_steps=2, throw=False, **kw))(m)
+    assert bad.result == RESULTS.max_steps_reached
+    assert not bool(jnp.any(bad.valid))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="maximum number of solver steps"):
+        F.event_spike_times(m, y0, 10.0, max_steps=2, **kw)
+    # solve_adaptive passes throw through to diffrax.
+    sol = F.solve_adaptive(HodgkinHuxley(), HodgkinHuxley().resting_state(), 10.0, t0=0.0,
+                           t1=20.0, max_steps=2, throw=False)  # fmt: skip
+    assert sol.result != diffrax.RESULTS.successful
+    with pytest.raises(eqx.EquinoxRuntimeError):
+        F.solve_adaptive(HodgkinHuxley(), HodgkinHuxley().resting_state(), 10.0, t0=0.0,
+                         t1=20.0, max_steps=2)  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 
 from spikejax import fit as F
 from spikejax.models import LIF, HodgkinHuxley, Izhikevich
+from spikejax.stimulus import Function
 from spikejax.surrogate import FastSigmoid, Heaviside
 
 
@@ -71,7 +72,7 @@ def test_checkpointing_does_not_change_values_or_gradients():
         @jax.jit
         def both(w):
             def loss(w, k):
-                sol = F.solve_fixed(m, m.resting_state(), lambda t: w * drive, dt=0.1,
+                sol = F.solve_fixed(m, m.resting_state(), w * drive, dt=0.1,
                                     n_steps=130, method="euler", spike_fn=spike_fn,
                                     checkpoint_every=k)  # fmt: skip
                 return jnp.mean(sol.ys["V"] ** 2) + jnp.sum(sol.ys["spikes"])
@@ -101,7 +102,7 @@ LIF_M = LIF(tau_m=10.0, t_ref=0.0)
 def _lif_trace(w, spike_fn, n_steps=300):
     # Input current w * (25 + 5 sin(t/5)) mV: spikes several times in 30 ms for w ~ 1.
     sol = F.solve_fixed(
-        LIF_M, LIF_M.resting_state(), lambda t: w * (25.0 + 5.0 * jnp.sin(t / 5.0)),
+        LIF_M, LIF_M.resting_state(), Function(lambda t: w * (25.0 + 5.0 * jnp.sin(t / 5.0))),
         dt=0.1, n_steps=n_steps, method="euler", spike_fn=spike_fn,
     )  # fmt: skip
     return sol
@@ -135,7 +136,7 @@ def test_lif_surrogate_gradient_matches_hand_derived_expression():
     sf = FastSigmoid(beta=beta)
 
     def V2(w):
-        sol = F.solve_fixed(m, m.full_state(V=V0), lambda t: w * I, dt=dt, n_steps=2,
+        sol = F.solve_fixed(m, m.full_state(V=V0), w * I, dt=dt, n_steps=2,
                             method="euler", spike_fn=sf)  # fmt: skip
         return sol.ys["V"][-1]
 

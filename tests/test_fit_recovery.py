@@ -8,8 +8,9 @@ import optax
 import pytest
 
 from spikejax import fit as F
-from spikejax.solvers import Euler
 from spikejax.models import LIF, HodgkinHuxley, Izhikevich
+from spikejax.solvers import Euler
+from spikejax.stimulus import Sampled
 from spikejax.surrogate import FastSigmoid
 
 
@@ -35,7 +36,8 @@ def _hh_problem(n_steps, perturb):
     I = jnp.where(t >= 5.0, 10.0, 0.0) + jnp.where(t >= n_steps * dt / 2, -6.0, 0.0)
 
     def sim(m):
-        return F.solve_fixed(m, y0, I, dt=dt, n_steps=n_steps, checkpoint_every=50).ys["V"]
+        sol = F.solve_fixed(m, y0, Sampled(I, dt=dt), dt=dt, n_steps=n_steps, checkpoint_every=50)
+        return sol.ys["V"]
 
     noise = 0.5 * jax.random.normal(jax.random.key(1), (n_steps,))  # 0.5 mV Gaussian noise
     target = jax.jit(sim)(true) + noise
@@ -124,7 +126,7 @@ def test_lif_population_fi_curve_fit_with_surrogate_counts():
 
     def rates(m):
         pop = m.replace(E_L=jnp.full(currents.shape, -65.0))
-        sol = F.solve_fixed(pop, pop.resting_state(), lambda t: currents, dt=dt,
+        sol = F.solve_fixed(pop, pop.resting_state(), currents, dt=dt,
                             n_steps=n_steps, method="exponential_euler",
                             spike_fn=FastSigmoid(beta=1.0), checkpoint_every=100,
                             detach_reset=True)  # fmt: skip

@@ -373,3 +373,25 @@ def test_bad_input(kwargs, match):
     m = LIF(tau_m=jnp.array([10.0, 20.0, 30.0]))
     with pytest.raises(ValueError, match=match):
         sj.simulate(m, **kwargs)
+
+
+def test_simulate_under_jax_transformations_points_to_solve_fixed():
+    # simulate is the host-side driver: traced inputs get a clear error naming the
+    # differentiable solve instead of a TracerArrayConversionError from deep inside.
+    def run(g):
+        return sj.simulate(LIF(tau_m=g), duration=5.0, dt=0.1, I=20.0).V.sum()
+
+    for transform in (jax.grad, jax.jit, jax.vmap):
+        arg = jnp.array([20.0, 21.0]) if transform is jax.vmap else 20.0
+        with pytest.raises(TypeError, match=r"traced model .*spikejax\.fit\.solve_fixed"):
+            transform(run)(arg)
+    with pytest.raises(TypeError, match="traced I"):
+        jax.grad(lambda I: sj.simulate(LIF(), duration=5.0, dt=0.1, I=I).V.sum())(20.0)
+
+
+def test_duration_is_rounded_to_whole_steps():
+    # The run takes round(duration / dt) steps: 1.04 ms at dt 0.1 is 10 steps, ending at 1.0.
+    res = sj.simulate(LIF(), duration=1.04, dt=0.1, I=5.0, method="exponential_euler")
+    assert res.times.size == 11 and res.t_final == pytest.approx(1.0, abs=1e-12)
+    res = sj.simulate(LIF(), duration=1.06, dt=0.1, I=5.0, method="exponential_euler")
+    assert res.times.size == 12 and res.t_final == pytest.approx(1.1, abs=1e-12)

@@ -8,8 +8,8 @@ import pytest
 
 import spikejax as sj
 import spikejax._simulate as sim
-from spikejax.solvers import ExponentialEuler, exponential_euler_step
 from spikejax.models import LIF, HodgkinHuxley
+from spikejax.solvers import ExponentialEuler, exponential_euler_step
 
 DT = 0.1
 TAU = 20.0
@@ -159,3 +159,25 @@ def test_fused_step_with_synaptic_conductances_equals_generic_step(model_name):
         frozen = np.asarray(y["refractory"]) > 0
         np.testing.assert_array_equal(np.asarray(fused["V"])[frozen], np.asarray(y["V"])[frozen])
         assert np.all(np.asarray(fused["V"])[~frozen] != np.asarray(y["V"])[~frozen])
+
+
+def test_float32_long_run_spike_times_are_exact_step_times():
+    # 1000 s at dt = 0.05 ms (2e7 steps) in float32. A hybrid spike ends its step, so each time
+    # is (k + 1) dt for an integer step k; float32 times would be quantised to 1/16 ms near
+    # 1e6 ms. Times are formed on the host in float64 from the integer step index: every time
+    # is a whole number of steps (to float64 rounding, < 1e-6 step), and because every cycle
+    # from the reset is the same float32 trajectory, every ISI is the same number of steps.
+    m, dt, I = LIF(), 0.05, 20.0
+    with jax.enable_x64(False):
+        res = sj.simulate(m, duration=1_000_000.0, dt=dt, I=I, method="exponential_euler",
+                          record=())  # fmt: skip
+    st = res.spike_trains()[0]
+    assert st.dtype == np.float64 and st.size > 30_000 and st[-1] > 999_900.0
+    steps = st / dt
+    np.testing.assert_allclose(steps, np.round(steps), rtol=0, atol=1e-6)
+    isi_steps = np.round(np.diff(steps))
+    assert np.all(isi_steps == isi_steps[0])
+    # ... and the ISI is the closed-form one rounded up to whole steps (threshold test at the
+    # end of each step): T = t_ref + tau ln(R I / (R I - (V_th - V_reset))) = 29.7259 ms.
+    T = 1000.0 / float(m.rate(I))
+    assert 0 <= isi_steps[0] * dt - T < dt + 1e-9

@@ -7,7 +7,16 @@ import pytest
 
 import spikejax as sj
 from spikejax.models import LIF
-from spikejax.stimulus import Constant, Function, Noise, PulseTrain, Step, Sum, as_stimulus
+from spikejax.stimulus import (
+    Constant,
+    Function,
+    Noise,
+    PulseTrain,
+    Sampled,
+    Step,
+    Sum,
+    as_stimulus,
+)
 
 
 def test_deterministic_stimuli_values():
@@ -105,3 +114,34 @@ def test_step_onsets_in_fixed_step_simulation():
 def test_bad_stimuli(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_abstract_bases_cannot_be_instantiated():
+    from spikejax.stimulus import Stimulus
+    from spikejax.surrogate import SpikeFunction
+
+    for cls in (Stimulus, SpikeFunction):
+        with pytest.raises(TypeError, match="abstract"):
+            cls()
+
+
+def test_sampled_table_values_domain_and_errors():
+    s = Sampled(jnp.array([1.0, 2.0, 3.0]), dt=0.5, t0=1.0)
+    # values[k] is held over [t0 + k dt, t0 + (k+1) dt)
+    np.testing.assert_array_equal(s(jnp.array([1.0, 1.49, 1.5, 2.0, 2.49])), [1, 1, 2, 3, 3])
+    assert s.discontinuities() == (1.5, 2.0) and s.domain() == (1.0, 2.5)
+    # a fixed step reads the entry of its own interval (at its middle), robust to the
+    # rounding of its start time
+    I, _ = s.sample(None, 1.5 - 1e-12, 0.5)
+    assert float(I) == 2.0
+    pop = Sampled(np.ones((4, 3)), dt=0.1)
+    assert pop.shape() == (3,)
+    with pytest.raises(ValueError, match="leading axis"):
+        Sampled(np.ones(()), dt=0.1)
+    with pytest.raises(ValueError, match="Sampled.dt"):
+        Sampled(np.ones(3), dt=0.0)
+    with pytest.raises(ValueError, match="Sampled.values must be finite"):
+        Sampled(np.array([1.0, np.nan]), dt=0.1)
+    # a run beyond the table is refused, naming I and the covered range
+    with pytest.raises(ValueError, match=r"I is defined for 1.0 <= t < 2.5 ms"):
+        sj.simulate(LIF(), duration=2.0, dt=0.5, I=s, t0=1.0)

@@ -28,11 +28,29 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
-from ..solvers._schemes import AbstractScheme, get_scheme
+from .._simulate import _time_to_threshold
+from .._validation import is_concrete
 from ..models._base import NeuronModel, State
+from ..solvers import (
+    RESULTS,
+    AbstractScheme,
+    Adaptive,
+    advance,
+    default_root_tolerances,
+    get_scheme,
+    promote_diffrax,
+)
+from ..stimulus import (
+    Stimulus,
+    as_stimulus,
+    check_domain,
+    initial_state,
+    sample_step,
+)
 from ..surrogate import Heaviside, SpikeFunction
 
 __all__ = [
@@ -115,12 +133,14 @@ class FixedStepSolution(eqx.Module):
 
     **Fields:** `ts` (times after each step, $t_0 + (k+1)\\Delta t$, shape `(n_steps,)`),
     `ys` (the `observe` outputs stacked along a leading axis of length `n_steps`, or summed
-    over steps when `accumulate=True`), `final_state` (the state dict after the last step).
+    over steps when `accumulate=True`), `final_state` (the state dict after the last step),
+    `final_stimulus_state` (the stimulus' internal state after the last step, e.g. OU noise).
     """
 
     ts: Array
     ys: Any
     final_state: State
+    final_stimulus_state: Any = None
 
 
 def _default_observe(model: NeuronModel):
@@ -132,27 +152,34 @@ def _default_observe(model: NeuronModel):
     return observe
 
 
-def _stimulus_parts(stimulus, n_steps):
-    """(per-step array or None, callable-or-constant)."""
-    if stimulus is None:
-        return None, 0.0
-    if callable(stimulus):
-        return None, stimulus
-    arr = jnp.asarray(stimulus)
-    if arr.ndim == 0:
-        return None, arr
-    if arr.shape[0] != n_steps:
+def _state_shape(model: NeuronModel, y0: State, stim: Stimulus) -> tuple[int, ...]:
+    """The state's shape: `y0` and the model's parameters broadcast; `I` must fit into it."""
+    try:
+        shape = tuple(np.broadcast_shapes(model.shape, *(jnp.shape(v) for v in y0.values())))
+    except ValueError:
+        shapes = {k: jnp.shape(v) for k, v in y0.items()}
         raise ValueError(
-            f"stimulus array must have leading axis n_steps={n_steps} (one input per step), "
-            f"got shape {arr.shape}; pass a callable I(t) for a constant population input"
+            f"y0 shapes {shapes} do not broadcast with the shape {model.shape} of "
+            f"{type(model).__name__}"
+        ) from None
+    ishape = tuple(stim.shape())
+    try:
+        fits = tuple(np.broadcast_shapes(shape, ishape)) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"I of shape {ishape} does not fit the state shape {shape} (the model's parameters "
+            "and y0 broadcast); a per-step input array (leading axis n_steps) is "
+            "spikejax.stimulus.Sampled(values, dt=dt, t0=t0)"
         )
-    return arr, None
+    return shape
 
 
 def solve_fixed(
     model: NeuronModel,
     y0: State,
-    stimulus: Callable[[Array], ArrayLike] | ArrayLike | None = None,
+    I: Stimulus | ArrayLike | None = None,
     *,
     dt: float,
     n_steps: int,
@@ -164,20 +191,26 @@ def solve_fixed(
     data: Any = None,
     accumulate: bool = False,
     detach_reset: bool = False,
+    key: Any = None,
 ) -> FixedStepSolution:
     r"""Differentiable fixed-step simulation of `model` from `y0`.
 
-    Each step (time $t_k = t_0 + k\Delta t$ from the integer step count):
-    `y = scheme.step(model, t_k, y, I_k, dt)`, `y = model.post_step(y, dt)`, then for hybrid
-    models $s = \mathrm{spike\_fn}(\mathrm{threshold\_distance}(y))$ and
-    $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$; for continuous models $s$ marks upward
-    crossings of `spike_detection_threshold` (`spike_fn` of the voltage distance, gated by
-    the previous step being below threshold).
+    Step $k$ starts at $t_k = t_0 + k\Delta t$ (from the integer step count); its current is
+    `spikejax.stimulus.sample_step` of `I` (held over the step, the same sampling and keys as
+    `spikejax.simulate`) and the step is `spikejax.solvers.advance`: `scheme.step`,
+    `model.post_step`, then for hybrid models
+    $s = \mathrm{spike\_fn}(\mathrm{threshold\_distance}(y))$ and the reset (a `where` for the
+    exact `Heaviside`; $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$ for a surrogate, same
+    values, gradients through $s$); for continuous models $s$ marks upward crossings of
+    `spike_detection_threshold` (`spike_fn` of the voltage distance, gated by the previous
+    step being below threshold).
 
     **Arguments:**
-    - `stimulus`: the input current: None (zero), a scalar, a callable `I(t)`, or an array
-      with leading axis `n_steps` (the input held over step k).
-    - `dt` (ms, > 0), `n_steps` (>= 0), `t0`, `method` (`"euler"`, `"rk4"`,
+    - `I`: the input current: a `spikejax.stimulus.Stimulus`, a number or an array
+      broadcastable to the state (a constant), or None (zero). A per-step table (leading
+      axis `n_steps`) is `spikejax.stimulus.Sampled(values, dt=dt, t0=t0)`. Stochastic
+      stimuli (`Noise`) need `key`.
+    - `dt` (ms, > 0), `n_steps` (>= 0), `t0` (ms), `method` (`"euler"`, `"rk4"`,
       `"exponential_euler"` or a scheme object).
     - `spike_fn`: a `spikejax.surrogate` spike function (default exact `Heaviside`, no
       gradient through the threshold).
@@ -189,93 +222,104 @@ def solve_fixed(
     - `detach_reset`: stop the surrogate gradient through the reset (use
       $\mathrm{sg}[s]$ in the reset rule; the emitted spikes keep their surrogate gradient).
       Often better-behaved for rate losses (Zenke & Vogels 2021, Neural Comput 33:899).
+    - `key`: PRNG key for stochastic stimuli (keyword-only); step $k$ draws with
+      `fold_in(key, round(t0/dt) + k)`, as in `spikejax.simulate`.
 
     **Returns:** a `FixedStepSolution`.
+
+    **Raises:** `ValueError` for a non-positive `dt`, a negative `n_steps`, an unknown
+    `method`, an `I` that does not fit the state shape or does not cover the run, or a
+    stochastic `I` without `key`.
     """
     _check_int("n_steps", n_steps, 0)
     _check_pos("dt", dt)
     scheme = get_scheme(method)
     if not isinstance(spike_fn, SpikeFunction):
         raise ValueError(f"spike_fn must be a spikejax.surrogate.SpikeFunction, got {spike_fn!r}")
-    per_step, const = _stimulus_parts(stimulus, n_steps)
+    stim = as_stimulus(I)
     observe = _default_observe(model) if observe is None else observe
-    vname = model.voltage_name
-    thr = model.spike_detection_threshold
     dtype = jnp.result_type(float)
-    y0 = {k: jnp.asarray(v, dtype=dtype) for k, v in y0.items()}
+    shape = _state_shape(model, y0, stim)
+    y0 = {k: jnp.broadcast_to(jnp.asarray(v, dtype=dtype), shape) for k, v in y0.items()}
+    if is_concrete((t0, dt)):
+        check_domain(stim, float(t0), float(t0) + n_steps * float(dt))
+        koffset = jnp.asarray(int(round(float(t0) / float(dt))), jnp.int32)
+    else:
+        koffset = jnp.round(jnp.asarray(t0) / dt).astype(jnp.int32)
+    sstate0 = initial_state(stim, shape, dtype, key=key)
     dt_arr = jnp.asarray(dt, dtype=dtype)
     t0_arr = jnp.asarray(t0, dtype=dtype)
 
-    def advance(y, k, I_k):
-        t = t0_arr + k * dt_arr
-        if I_k is None:
-            I_k = const(t) if callable(const) else const
-        y_new = scheme.step(model, t, y, I_k, dt_arr)
-        y_new = model.post_step(y_new, dt_arr)
-        if model.is_hybrid:
-            s = spike_fn(model.threshold_distance(y_new))
-            r = model.reset(y_new)
-            sr = jax.lax.stop_gradient(s) if detach_reset else s
-            y_new = {n: (1.0 - sr) * y_new[n] + sr * r[n] for n in y_new}
-        else:
-            below = jax.lax.stop_gradient((y[vname] < thr).astype(dtype))
-            s = spike_fn(y_new[vname] - thr) * below
-        return y_new, s, t + dt_arr
+    def one_step(y, sstate, k):
+        t = t0_arr + k.astype(dtype) * dt_arr
+        I_k, sstate = sample_step(stim, sstate, t, dt_arr, koffset + k, key=key)
+        out = advance(
+            model, scheme, t, y, I_k, dt_arr, spike_fn=spike_fn, detach_reset=detach_reset
+        )
+        return out.state, sstate, out.spikes, t + dt_arr
 
-    ks = jnp.arange(n_steps)
-    xs = (ks, per_step, data)
+    ks = jnp.arange(n_steps, dtype=jnp.int32)
+    xs = (ks, data)
 
     if accumulate:
-        y_s, s_s, t_s = jax.eval_shape(
-            lambda y: advance(
-                y, ks[0] if n_steps else 0, None if per_step is None else per_step[0]
-            ),
-            y0,
+        y_s, _, s_s, t_s = jax.eval_shape(
+            lambda y, st: one_step(y, st, jnp.zeros((), jnp.int32)), y0, sstate0
         )
         d_s = None if data is None else jax.tree_util.tree_map(lambda a: a[0], data)
         acc_shape = jax.eval_shape(observe, t_s, y_s, s_s, d_s)
         acc0 = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), acc_shape)
 
         def step(carry, x):
-            y, acc = carry
-            k, I_k, d_k = x
-            y, s, t = advance(y, k, I_k)
+            y, sstate, acc = carry
+            k, d_k = x
+            y, sstate, s, t = one_step(y, sstate, k)
             obs = observe(t, y, s, d_k)
-            return (y, jax.tree_util.tree_map(jnp.add, acc, obs)), None
+            return (y, sstate, jax.tree_util.tree_map(jnp.add, acc, obs)), None
 
-        (y_final, ys), _ = scan_checkpointed(
-            step, (y0, acc0), xs, length=n_steps, checkpoint_every=checkpoint_every
+        (y_final, s_final, ys), _ = scan_checkpointed(
+            step, (y0, sstate0, acc0), xs, length=n_steps, checkpoint_every=checkpoint_every
         )
     else:
 
-        def step(y, x):
-            k, I_k, d_k = x
-            y, s, t = advance(y, k, I_k)
-            return y, observe(t, y, s, d_k)
+        def step(carry, x):
+            y, sstate = carry
+            k, d_k = x
+            y, sstate, s, t = one_step(y, sstate, k)
+            return (y, sstate), observe(t, y, s, d_k)
 
-        y_final, ys = scan_checkpointed(
-            step, y0, xs, length=n_steps, checkpoint_every=checkpoint_every
+        (y_final, s_final), ys = scan_checkpointed(
+            step, (y0, sstate0), xs, length=n_steps, checkpoint_every=checkpoint_every
         )
-    ts = t0_arr + (ks + 1) * dt_arr
-    return FixedStepSolution(ts=ts, ys=ys, final_state=y_final)
+    ts = t0_arr + (ks + 1).astype(dtype) * dt_arr
+    return FixedStepSolution(ts=ts, ys=ys, final_state=y_final, final_stimulus_state=s_final)
 
 
 # ----- adaptive diffrax solve ---------------------------------------------------------------
 
 
-def _input_fn(stimulus):
-    if stimulus is None:
-        return lambda t: 0.0
-    if callable(stimulus):
-        return stimulus
-    arr = jnp.asarray(stimulus)
-    return lambda t: arr
+def _deterministic(I: Any, where: str) -> Stimulus:
+    """`I` as a deterministic `Stimulus` for an adaptive solve."""
+    stim = as_stimulus(I)
+    if stim.is_stochastic:
+        raise ValueError(
+            f"I: {where} is an adaptive solve and cannot sample a stochastic stimulus "
+            f"({type(stim).__name__}); use spikejax.fit.solve_fixed(..., key=...)"
+        )
+    return stim
+
+
+def _jumps(stim: Stimulus, t0: Any, t1: Any) -> Array | None:
+    """The stimulus' discontinuities strictly inside (t0, t1), for the step-size controller."""
+    if not is_concrete((t0, t1)):
+        return None
+    inside = sorted(x for x in stim.discontinuities() if float(t0) < x < float(t1))
+    return jnp.asarray(inside, dtype=jnp.result_type(float)) if inside else None
 
 
 def solve_adaptive(
     model: NeuronModel,
     y0: State,
-    stimulus: Callable[[Array], ArrayLike] | ArrayLike | None = None,
+    I: Stimulus | ArrayLike | None = None,
     *,
     t0: float,
     t1: float,
@@ -288,28 +332,36 @@ def solve_adaptive(
     checkpoints: int | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
     jump_ts: ArrayLike | None = None,
+    throw: bool = True,
 ) -> diffrax.Solution:
     """Adaptive diffrax solve of a continuous model, differentiable by reverse mode.
 
     Integrates `model.vector_field(t, y, I(t))` with `solver` (default `Tsit5`) and a
-    `PIDController(rtol, atol, jump_ts=jump_ts)` (give the times of input discontinuities as
-    `jump_ts`), saving at `ts` (default: `t1` only). The default adjoint is
-    `RecursiveCheckpointAdjoint(checkpoints)`: discretise-then-optimise with a binomial
-    checkpointing schedule holding at most `checkpoints` states (None: diffrax's choice from
-    `max_steps`), so memory is bounded however long the trace. Hybrid models' resets are not
-    applied here; use `solve_fixed` or `event_spike_times` for them.
+    `PIDController(rtol, atol, jump_ts=jump_ts)`, saving at `ts` (default: `t1` only). The
+    default adjoint is `RecursiveCheckpointAdjoint(checkpoints)`: discretise-then-optimise
+    with a binomial checkpointing schedule holding at most `checkpoints` states (None:
+    diffrax's choice from `max_steps`), so memory is bounded however long the trace. Hybrid
+    models' resets are not applied here; use `solve_fixed` or `event_spike_times` for them.
+
+    **Arguments:**
+    - `I`: a deterministic `spikejax.stimulus.Stimulus`, a number or an array (constant), or
+      None (zero).
+    - `jump_ts`: times where the input jumps (ms); None takes `I.discontinuities()`.
+    - `throw`: raise if the solve fails (diffrax's convention); with `throw=False` the
+      failure is in `solution.result`.
 
     **Returns:** the `diffrax.Solution` (`sol.ts`, `sol.ys` a state dict of stacked arrays).
+
+    **Raises:** `ValueError` for a stochastic `I` (use `solve_fixed` with `key=`).
     """
     _check_int("max_steps", max_steps, 1)
-    I_of_t = _input_fn(stimulus)
-    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, I_of_t(t)))
+    stim = _deterministic(I, "solve_adaptive")
+    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, stim(t)))
     solver = diffrax.Tsit5() if solver is None else solver
     adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints) if adjoint is None else adjoint
     saveat = diffrax.SaveAt(ts=jnp.asarray(ts)) if ts is not None else diffrax.SaveAt(t1=True)
-    controller = diffrax.PIDController(
-        rtol=rtol, atol=atol, jump_ts=None if jump_ts is None else jnp.asarray(jump_ts)
-    )
+    jumps = _jumps(stim, t0, t1) if jump_ts is None else jnp.asarray(jump_ts)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jumps)
     dtype = jnp.result_type(float)
     y0 = {k: jnp.asarray(v, dtype=dtype) for k, v in y0.items()}
     return diffrax.diffeqsolve(
@@ -323,6 +375,7 @@ def solve_adaptive(
         stepsize_controller=controller,
         adjoint=adjoint,
         max_steps=max_steps,
+        throw=throw,
     )
 
 
@@ -330,11 +383,18 @@ def solve_adaptive(
 
 
 class SpikeTimes(eqx.Module):
-    """Event-located spike times (`times`, shape `(max_spikes, *pop)`, padded with `t1`) and
-    `valid` (bool, True for real spikes). Padded entries carry zero gradient."""
+    """Event-located spike times.
+
+    **Fields:**
+    - `times`: shape `(max_spikes, *pop)`, padded with `t1` (ms).
+    - `valid`: bool, True for real spikes. Padded entries carry zero gradient.
+    - `result`: a `spikejax.solvers.RESULTS` value: `RESULTS.successful`, or the first
+      failure among the solves (then the spikes after it are missing, not absent).
+    """
 
     times: Array
     valid: Array
+    result: RESULTS = eqx.field(default_factory=lambda: RESULTS.successful)
 
     @property
     def count(self) -> Array:
@@ -347,19 +407,24 @@ def _straight_through_root(t_root, g_of_t, dg_dt):
     return t_root - (g - jax.lax.stop_gradient(g)) / jax.lax.stop_gradient(dg_dt)
 
 
+def _first_failure(res: RESULTS, new: RESULTS) -> RESULTS:
+    return RESULTS.where(res == RESULTS.successful, new, res)
+
+
 def event_spike_times(
     model: NeuronModel,
     y0: State,
-    stimulus: Callable[[Array], ArrayLike] | ArrayLike | None = None,
+    I: Stimulus | ArrayLike | None = None,
     *,
     t0: float,
     t1: float,
     max_spikes: int,
     solver: diffrax.AbstractSolver | None = None,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     dt0: float = 0.01,
     max_steps: int = 4096,
+    throw: bool = True,
 ) -> SpikeTimes:
     r"""Spike times of a single hybrid cell, located by diffrax events, differentiable.
 
@@ -381,27 +446,48 @@ def event_spike_times(
 
     Continuous-time only; `post_step` and refractory clocks of fixed-step loops are not
     modelled (use Izhikevich-type models, or LIF with `t_ref = 0`).
+
+    **Arguments:**
+    - `I`: a deterministic `spikejax.stimulus.Stimulus`, a number or an array, or None; the
+      controller steps onto its discontinuities.
+    - `rtol`, `atol`: the solve's tolerances (None: `spikejax.solvers.default_tolerances`
+      of the float dtype); the event's Newton iteration uses
+      `spikejax.solvers.default_root_tolerances`.
+    - `throw`: raise if a solve fails (the default, as diffrax and optimistix do); with
+      `throw=False` the failure is in `SpikeTimes.result` and never reads as "no spike".
+
+    **Returns:** a `SpikeTimes`.
+
+    **Raises:** `ValueError` for a continuous model or a stochastic `I`; with `throw=True`,
+    an error carrying the `RESULTS` message when a solve fails (e.g. `max_steps` too small).
     """
     if not model.is_hybrid:
         raise ValueError(f"event_spike_times needs a hybrid model, got {type(model).__name__}")
     _check_int("max_spikes", max_spikes, 1)
-    I_of_t = _input_fn(stimulus)
+    _check_int("max_steps", max_steps, 1)
+    stim = _deterministic(I, "event_spike_times")
     solver = diffrax.Tsit5() if solver is None else solver
     dtype = jnp.result_type(float)
+    rtol, atol = Adaptive(rtol=rtol, atol=atol).tolerances(dtype)
+    root_rtol, root_atol = default_root_tolerances(dtype)
     y0 = {k: jnp.asarray(v, dtype=dtype) for k, v in y0.items()}
     t1_arr = jnp.asarray(t1, dtype=dtype)
 
     def field(t, y, args):
         m = args
-        return m.vector_field(t, y, I_of_t(t))
+        return m.vector_field(t, y, stim(t))
 
     term = diffrax.ODETerm(field)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=_jumps(stim, t0, t1))
 
     def cond_fn(t, y, args, **kwargs):
-        return args.threshold_distance(y)
+        # The threshold distance over its rate of change: a time (ms), so Newton's residual
+        # tolerance is a time tolerance whatever the slope of the upstroke.
+        return _time_to_threshold(args, stim, t, y)
 
-    event = diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=1e-12, atol=1e-12))
+    if is_concrete((t0, t1)):
+        root_atol = max(root_atol, root_rtol * max(abs(float(t0)), abs(float(t1))))
+    event = diffrax.Event(cond_fn, root_finder=optx.Newton(rtol=root_rtol, atol=root_atol))
 
     def flow(m, ts_, ys_, te):
         """State at time te starting at (ts_, ys_): differentiable in all inputs."""
@@ -410,10 +496,10 @@ def event_spike_times(
             stepsize_controller=controller, max_steps=max_steps,
             saveat=diffrax.SaveAt(t1=True), throw=False,
         )  # fmt: skip
-        return jax.tree_util.tree_map(lambda a: a[-1], sol.ys)
+        return jax.tree_util.tree_map(lambda a: a[-1], sol.ys), sol.result
 
     def body(carry, _):
-        t_start, y_start, alive = carry
+        t_start, y_start, alive, res = carry
         # 1. locate the next crossing (no gradient needed here).
         m_c, ts_c, ys_c = jax.lax.stop_gradient((model, t_start, y_start))
         sol = diffrax.diffeqsolve(
@@ -421,32 +507,37 @@ def event_spike_times(
             stepsize_controller=controller, max_steps=max_steps, event=event,
             saveat=diffrax.SaveAt(t1=True), throw=False,
         )  # fmt: skip
+        res = _first_failure(res, RESULTS.where(alive, promote_diffrax(sol.result), res))
+        ok = res == RESULTS.successful
         t_root = sol.ts[-1]
-        found = alive & (sol.event_mask is not None) & jnp.asarray(sol.event_mask)
+        found = alive & ok & (sol.event_mask is not None) & jnp.asarray(sol.event_mask)
         found = found & (t_root < t1_arr)
         # 2. implicit-function-theorem derivative of the root.
         t_safe = jnp.where(found, t_root, jnp.minimum(t_start + 1.0, t1_arr))
         t_safe = jax.lax.stop_gradient(jnp.maximum(t_safe, ts_c))
-        y_star_c = flow(m_c, ts_c, ys_c, t_safe)
+        y_star_c, _ = flow(m_c, ts_c, ys_c, t_safe)
         gdot = jax.jvp(
             model.threshold_distance,
             (y_star_c,),
-            (m_c.vector_field(t_safe, y_star_c, I_of_t(t_safe)),),
+            (m_c.vector_field(t_safe, y_star_c, stim(t_safe)),),
         )[1]
         gdot = jnp.where(found, gdot, 1.0)
 
         def g_of_t(t):
-            return model.threshold_distance(flow(model, t_start, y_start, t))
+            return model.threshold_distance(flow(model, t_start, y_start, t)[0])
 
         t_spike = _straight_through_root(t_safe, g_of_t, gdot)
         t_spike = jnp.where(found, t_spike, jax.lax.stop_gradient(t1_arr))
         # 3. reset at the spike (differentiable through the flow up to t_spike).
-        y_star = flow(model, t_start, y_start, jnp.where(found, t_spike, t_safe))
+        y_star, res_flow = flow(model, t_start, y_start, jnp.where(found, t_spike, t_safe))
+        res = _first_failure(res, RESULTS.where(found, promote_diffrax(res_flow), res))
         y_next = model.reset(y_star)
         y_next = jax.tree_util.tree_map(lambda a, b: jnp.where(found, a, b), y_next, y_start)
         t_next = jnp.where(found, t_spike, t_start)
-        return (t_next, y_next, found), (t_spike, found)
+        return (t_next, y_next, found, res), (t_spike, found)
 
-    init = (jnp.asarray(t0, dtype=dtype), y0, jnp.asarray(True))
-    _, (times, valid) = jax.lax.scan(body, init, None, length=max_spikes)
-    return SpikeTimes(times=times, valid=valid)
+    init = (jnp.asarray(t0, dtype=dtype), y0, jnp.asarray(True), RESULTS.successful)
+    (_, _, _, result), (times, valid) = jax.lax.scan(body, init, None, length=max_spikes)
+    if throw:
+        times = result.error_if(times, result != RESULTS.successful)
+    return SpikeTimes(times=times, valid=valid, result=result)

@@ -10,6 +10,7 @@ from ._root import NewtonSolution as NewtonSolution
 from ._root import bordered as bordered
 from ._root import default_root_tolerances as default_root_tolerances
 from ._root import newton as newton
+from ._root import promote_diffrax as promote_diffrax
 from ._root import root_find as root_find
 from ._schemes import RK4 as RK4
 from ._schemes import SCHEMES as SCHEMES

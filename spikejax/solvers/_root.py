@@ -32,6 +32,7 @@ __all__ = [
     "bordered",
     "default_root_tolerances",
     "newton",
+    "promote_diffrax",
     "root_find",
 ]
 
@@ -45,6 +46,25 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     """
 
     non_finite = "The residual or the iterate became NaN or infinite."
+    dt_min_reached = "The minimum step size was reached in the differential equation solve."
+    ode_failed = "The differential equation solve failed (see diffrax.RESULTS)."
+
+
+def promote_diffrax(result: Any) -> RESULTS:
+    """A `diffrax.RESULTS` value as a spikejax `RESULTS` value (jit-safe).
+
+    An occurred event counts as success; members that spikejax's `RESULTS` shares by name
+    keep their meaning; any other failure is `RESULTS.ode_failed`.
+    """
+    import diffrax
+
+    out = RESULTS.successful
+    for name, item in diffrax.RESULTS._name_to_item.items():  # pyright: ignore
+        if name in ("successful", "event_occurred"):
+            continue
+        target = getattr(RESULTS, name, RESULTS.ode_failed)
+        out = RESULTS.where(result == item, target, out)
+    return out
 
 
 def default_root_tolerances(dtype: Any) -> tuple[float, float]:
