@@ -55,6 +55,7 @@ class SimulationResult:
     """The output of `spikejax.simulate` (NumPy arrays on the host; time in ms).
 
     **Fields:**
+
     - `times`: `(n_records,)` record times, $t_0 + j\\,r\\,\\Delta t$ (r = `record_every`),
       starting with the initial state at $t_0$.
     - `states`: name -> `(n_records, *shape)` for each recorded state variable.
@@ -736,6 +737,7 @@ def simulate(
     r"""Simulate `model` (one cell or an independent population) for `duration` ms.
 
     **Arguments:**
+
     - `model`: a `NeuronModel`; array parameters make a heterogeneous population.
     - `duration`, `dt`: run length and step (ms, > 0, `dt <= duration`). The run takes
       `round(duration / dt)` steps (Python's round, half to even) and ends at

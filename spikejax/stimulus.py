@@ -306,6 +306,7 @@ class Sampled(Stimulus):
     step exactly onto its jumps.
 
     **Arguments:**
+
     - `values`: `(n, *shape)` currents (n >= 1; `shape` broadcasts with the population).
     - `dt`: the table's step (ms, > 0).
     - `t0`: the start time of entry 0 (ms; default 0).
@@ -415,6 +416,7 @@ def initial_state(stim: Stimulus, shape: tuple[int, ...], dtype: Any, *, key: An
     """The internal state a fixed-step run of `stim` starts from.
 
     **Arguments:**
+
     - `stim`: a `Stimulus`.
     - `shape`, `dtype`: the population's shape and floating dtype.
     - `key`: the run's PRNG key (needed by stochastic stimuli); the state is drawn with
@@ -435,6 +437,7 @@ def sample_step(
     """The current held over one fixed step, and the stimulus' next state.
 
     **Arguments:**
+
     - `stim`, `state`: the stimulus and its current state (`initial_state`).
     - `t`: the step's start time (ms); `dt`: the step (ms).
     - `k`: the absolute step index, `round(t0/dt)` plus the step's index in the run; a

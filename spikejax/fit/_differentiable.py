@@ -206,6 +206,7 @@ def solve_fixed(
     step being below threshold).
 
     **Arguments:**
+
     - `I`: the input current: a `spikejax.stimulus.Stimulus`, a number or an array
       broadcastable to the state (a constant), or None (zero). A per-step table (leading
       axis `n_steps`) is `spikejax.stimulus.Sampled(values, dt=dt, t0=t0)`. Stochastic
@@ -344,6 +345,7 @@ def solve_adaptive(
     models' resets are not applied here; use `solve_fixed` or `event_spike_times` for them.
 
     **Arguments:**
+
     - `I`: a deterministic `spikejax.stimulus.Stimulus`, a number or an array (constant), or
       None (zero).
     - `jump_ts`: times where the input jumps (ms); None takes `I.discontinuities()`.
@@ -386,6 +388,7 @@ class SpikeTimes(eqx.Module):
     """Event-located spike times.
 
     **Fields:**
+
     - `times`: shape `(max_spikes, *pop)`, padded with `t1` (ms).
     - `valid`: bool, True for real spikes. Padded entries carry zero gradient.
     - `result`: a `spikejax.solvers.RESULTS` value: `RESULTS.successful`, or the first
@@ -448,6 +451,7 @@ def event_spike_times(
     modelled (use Izhikevich-type models, or LIF with `t_ref = 0`).
 
     **Arguments:**
+
     - `I`: a deterministic `spikejax.stimulus.Stimulus`, a number or an array, or None; the
       controller steps onto its discontinuities.
     - `rtol`, `atol`: the solve's tolerances (None: `spikejax.solvers.default_tolerances`

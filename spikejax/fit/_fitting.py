@@ -270,6 +270,7 @@ def fit(
     r"""Fit the parameters `params` of `model` by minimising `loss_fn` with `optimizer`.
 
     **Arguments:**
+
     - `loss_fn(model)` (or `loss_fn(model, args)` when `args` is given) -> scalar.
     - `params`: names of fields to train (dotted paths reach nested modules, e.g.
       `"synapse.tau"`), or a filter callable on leaves (as for `eqx.partition`, e.g.
