@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -39,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._validation import check_finite, check_positive, is_concrete
+from ._validation import check_finite, check_key, check_positive, check_scalar, is_concrete
 from .models._base import NeuronModel
 from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
@@ -151,6 +152,31 @@ def _to_dynamic(tree: Any) -> Any:
         return x
 
     return jax.tree_util.tree_map(conv, tree)
+
+
+#: The most steps of one `simulate` call (step numbers are int32 on the device).
+_MAX_STEPS = 2**31 - 1
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_record_memory(n_records: int, n_values: int) -> None:
+    """Refuse a record that cannot fit in the host's memory (it would run for a long time and
+    then fail), with the estimate and the ways out."""
+    need = n_records * n_values * np.dtype(jnp.result_type(float)).itemsize
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"record: the recorded states would need {need / 2**30:.3g} GiB ({n_records} records "
+            f"x {n_values} values), more than this machine's {have / 2**30:.3g} GiB of memory; "
+            "record fewer variables (record=... or record=()), a larger record_every, or a "
+            "shorter duration"
+        )
 
 
 def _check_int(name: str, value: Any, lo: int) -> int:
@@ -798,21 +824,38 @@ def simulate(
     check_positive("duration", duration, "ms")
     check_positive("dt", dt, "ms")
     check_finite("t0", t0)
+    for name, value in (("duration", duration), ("dt", dt), ("t0", t0)):
+        check_scalar(name, value)
     duration, dt, t0 = float(duration), float(dt), float(t0)
     if not (dt <= duration):
         raise ValueError(f"dt must be <= duration, got dt={dt} ms, duration={duration} ms")
-    n_steps = int(round(duration / dt))
+    steps = duration / dt
+    if not (steps < _MAX_STEPS):
+        raise ValueError(
+            f"duration / dt must be < {_MAX_STEPS} steps (the step counter is int32), got "
+            f"duration={duration} ms / dt={dt} ms = {steps:.3g} steps; use a larger dt or run "
+            "in consecutive calls (t0=..., y0=result.final_state)"
+        )
+    n_steps = int(round(steps))
+    if not (abs(t0 / dt) + n_steps < _MAX_STEPS):
+        raise ValueError(
+            f"t0 / dt must be within {_MAX_STEPS} steps of 0 (noise is indexed by int32 step "
+            f"numbers), got t0={t0} ms / dt={dt} ms = {t0 / dt:.3g} steps"
+        )
     record_every = _check_int("record_every", record_every, 1)
     if chunk_steps is not None:
         chunk_steps = _check_int("chunk_steps", chunk_steps, 1)
     if max_spikes is not None:
         max_spikes = _check_int("max_spikes", max_spikes, 1)
+    if key is not None:
+        check_key("key", key)
     adaptive = _adaptive_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
 
     stim = as_stimulus(I)
     check_domain(stim, t0, t0 + n_steps * dt)
     shape = _population_shape(model, stim)
     record = _resolve_record(model, record)
+    _check_record_memory(n_steps // record_every + 1, math.prod(shape) * len(record))
     model_d = _to_dynamic(model)
     y = _initial_state(model_d, y0, shape)
     stim_d = _to_dynamic(stim)

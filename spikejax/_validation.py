@@ -19,8 +19,32 @@ def is_concrete(value: Any) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
-def _as_array(value: Any) -> np.ndarray:
-    return np.asarray(value, dtype=float)
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """`value` as a float64 NumPy array; `TypeError` naming `name` unless it is a real number
+    or an array of real numbers (int or float of any width, bfloat16 included; not bool,
+    complex, strings, None or other objects, which NumPy would convert silently or with an
+    error that does not say which parameter)."""
+    if value is None or isinstance(value, str | bytes | bool | np.bool_) or callable(value):
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a real number or an array of real numbers, got {value!r}"
+        ) from err
+    kind = arr.dtype.kind
+    real = kind in "iuf" or (kind == "V" and jax.numpy.issubdtype(arr.dtype, jax.numpy.floating))
+    if not real:
+        raise TypeError(
+            f"{name} must be a real number or an array of real numbers, got "
+            f"{_short(value)} of dtype {arr.dtype}"
+        )
+    return arr.astype(float)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _describe(value: np.ndarray, bad: np.ndarray | None = None) -> str:
@@ -45,7 +69,7 @@ def check_finite(name: str, value: Any) -> None:
     """Raise `ValueError` unless every element of `value` is finite."""
     if not is_concrete(value):
         return
-    arr = _as_array(value)
+    arr = _as_array(name, value)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {_describe(arr)}")
 
@@ -54,7 +78,7 @@ def check_positive(name: str, value: Any, unit: str = "") -> None:
     """Raise `ValueError` unless every element of `value` is finite and > 0."""
     if not is_concrete(value):
         return
-    arr = _as_array(value)
+    arr = _as_array(name, value)
     bad = ~((arr > 0) & np.isfinite(arr))
     if np.any(bad):
         suffix = f" {unit}" if unit else ""
@@ -65,18 +89,35 @@ def check_nonnegative(name: str, value: Any, unit: str = "") -> None:
     """Raise `ValueError` unless every element of `value` is finite and >= 0."""
     if not is_concrete(value):
         return
-    arr = _as_array(value)
+    arr = _as_array(name, value)
     bad = ~((arr >= 0) & np.isfinite(arr))
     if np.any(bad):
         suffix = f" {unit}" if unit else ""
         raise ValueError(f"{name} must be finite and >= 0{suffix}, got {_describe(arr, bad)}")
 
 
+def check_nonzero(name: str, value: Any, unit: str = "") -> None:
+    """Raise `ValueError` unless every element of `value` is finite and != 0."""
+    if not is_concrete(value):
+        return
+    arr = _as_array(name, value)
+    bad = ~((arr != 0) & np.isfinite(arr))
+    if np.any(bad):
+        suffix = f" ({unit})" if unit else ""
+        raise ValueError(f"{name} must be finite and nonzero{suffix}, got {_describe(arr, bad)}")
+
+
+def check_scalar(name: str, value: Any) -> None:
+    """Raise `ValueError` unless `value` is a single number (a 0-d array or a Python number)."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a single number, got shape {np.shape(value)}")
+
+
 def check_less(name_lo: str, lo: Any, name_hi: str, hi: Any) -> None:
     """Raise `ValueError` unless `lo < hi` elementwise."""
     if not (is_concrete(lo) and is_concrete(hi)):
         return
-    a, b = _as_array(lo), _as_array(hi)
+    a, b = _as_array(name_lo, lo), _as_array(name_hi, hi)
     if not np.all(a < b):
         bad = ~(a < b)
         raise ValueError(
@@ -101,6 +142,25 @@ def broadcast_shape(owner: str, named_values: dict[str, Any]) -> tuple[int, ...]
         raise ValueError(
             f"{owner}: parameter shapes do not broadcast together: {nonscalar}"
         ) from None
+
+
+def check_key(name: str, key: Any) -> None:
+    """Raise `TypeError` unless `key` is a JAX PRNG key (`jax.random.key(seed)`, or a legacy
+    `jax.random.PRNGKey(seed)` uint32 array of shape `(..., 2)`)."""
+    if not is_concrete(key):
+        return
+    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return
+    if (
+        isinstance(key, jax.Array | np.ndarray)
+        and key.dtype == np.uint32
+        and key.ndim >= 1
+        and key.shape[-1] == 2
+    ):
+        return
+    raise TypeError(
+        f"{name} must be a JAX PRNG key, e.g. {name}=jax.random.key(0), got {_short(key)}"
+    )
 
 
 def float64_enabled() -> bool:

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from ._validation import check_finite, check_nonnegative, check_positive, is_concrete
+from ._validation import check_finite, check_key, check_nonnegative, check_positive, is_concrete
 
 __all__ = [
     "Stimulus",
@@ -113,8 +113,8 @@ def as_stimulus(I: Any) -> Stimulus:
         arr = jnp.asarray(I)
     except TypeError as err:
         raise ValueError(f"I must be a number, an array or a Stimulus, got {type(I)}") from err
-    if not jnp.issubdtype(arr.dtype, jnp.number):
-        raise ValueError(f"I must be numeric, got dtype {arr.dtype}")
+    if not jnp.issubdtype(arr.dtype, jnp.number) or jnp.issubdtype(arr.dtype, jnp.complexfloating):
+        raise ValueError(f"I must be real numbers, got dtype {arr.dtype}")
     check_finite("I", arr)
     return Constant(arr)
 
@@ -228,6 +228,10 @@ class Function(Stimulus):
     """Wraps a user function `fn(t) -> I` of time (ms); it must be traceable by JAX."""
 
     fn: Callable = eqx.field(static=True)
+
+    def __check_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"Function.fn must be a callable fn(t) -> I, got {self.fn!r}")
 
     def __call__(self, t):
         return _float(self.fn(t))
@@ -410,6 +414,8 @@ def _require_key(stim: Stimulus, key: Any) -> None:
         raise ValueError(
             f"key: the stimulus is stochastic ({type(stim).__name__}); pass key=jax.random.key(...)"
         )
+    if key is not None:
+        check_key("key", key)
 
 
 def initial_state(stim: Stimulus, shape: tuple[int, ...], dtype: Any, *, key: Any = None) -> Any:

@@ -145,7 +145,7 @@ def test_replace_unknown_name(model):
         (lambda: LIF(V_reset=-40.0), "LIF.V_reset"),
         (lambda: LIF(E_L=float("nan")), "LIF.E_L"),
         (lambda: LIF(tau_m=jnp.ones(3) * 10, E_L=-jnp.ones(4) * 65), "tau_m"),
-        (lambda: Izhikevich(a=0.0), "Izhikevich.a"),
+        (lambda: Izhikevich(a=float("nan")), "Izhikevich.a"),
         (lambda: Izhikevich(c=40.0), "Izhikevich.c"),
         (lambda: Izhikevich(a=jnp.full(2, 0.02), d=jnp.full(3, 8.0)), "a"),
         (lambda: FitzHughNagumo(eps=-0.1), "FitzHughNagumo.eps"),

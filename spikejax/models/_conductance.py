@@ -17,7 +17,12 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._validation import check_finite, check_nonnegative, check_positive, is_concrete
+from .._validation import (
+    check_finite,
+    check_nonnegative,
+    check_nonzero,
+    check_positive,
+)
 from ..solvers._root import default_root_tolerances, root_find
 from ._base import NeuronModel, State, fill, input_current
 
@@ -114,11 +119,7 @@ def solve_voltage(
 
 
 def _check_nonzero(name: str, value) -> None:
-    if not is_concrete(value):
-        return
-    arr = np.asarray(value, dtype=float)
-    if not (np.all(np.abs(arr) > 0) and np.all(np.isfinite(arr))):
-        raise ValueError(f"{name} must be finite and nonzero (mV), got {arr!r}")
+    check_nonzero(name, value, "mV")
 
 
 # ----- rate functions for alpha/beta gates ----------------------------------------------------

@@ -7,7 +7,7 @@ from typing import ClassVar, final
 import jax.numpy as jnp
 from jaxtyping import ArrayLike
 
-from .._validation import check_finite, check_less, check_positive
+from .._validation import check_finite, check_less
 from ._base import NeuronModel, State, fill, input_current
 
 #: Named cell types of Izhikevich (2003, Fig. 2; 2004): (a, b, c, d).
@@ -29,7 +29,8 @@ class Izhikevich(NeuronModel):
     $$\dot v = 0.04 v^2 + 5 v + 140 - u + I, \qquad \dot u = a (b v - u)$$
     and when $v \ge v_\mathrm{peak}$ (30 mV): $v \leftarrow c$, $u \leftarrow u + d$.
 
-    **Parameters:** `a` (1/ms, > 0), `b` (1), `c` (mV, reset), `d` (reset jump of `u`),
+    **Parameters:** `a` (1/ms; negative in some published cell types), `b` (1), `c` (mV,
+    reset), `d` (reset jump of `u`),
     `v_peak` (mV, 30). Defaults are the RS preset; `Izhikevich.preset(name)` gives the named
     cell types RS, IB, CH, FS, LTS, TC and RZ.
     **State:** `V` (mV) and `u`. **Input:** `I` (dimensionless, as in the 2003 paper).
@@ -46,15 +47,22 @@ class Izhikevich(NeuronModel):
     spike_detection_threshold: ClassVar[float] = 30.0
 
     def __check_init__(self):
-        check_positive("Izhikevich.a", self.a, "1/ms")
+        # `a` and `b` may be zero or negative: Izhikevich (2004, Fig. 1) uses a = -0.02,
+        # b = -1 for inhibition-induced spiking; any finite values define a valid ODE.
+        check_finite("Izhikevich.a", self.a)
         check_finite("Izhikevich.b", self.b)
         check_finite("Izhikevich.d", self.d)
         check_finite("Izhikevich.c", self.c)
+        check_finite("Izhikevich.v_peak", self.v_peak)
         check_less("Izhikevich.c (reset)", self.c, "Izhikevich.v_peak", self.v_peak)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> Izhikevich:
         """The named cell type `name` (RS, IB, CH, FS, LTS, TC, RZ), with optional overrides."""
+        if not isinstance(name, str):
+            raise TypeError(
+                f"name must be a preset name, one of {sorted(IZHIKEVICH_PRESETS)}, got {name!r}"
+            )
         key = name.upper()
         if key not in IZHIKEVICH_PRESETS:
             raise ValueError(

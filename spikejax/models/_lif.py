@@ -48,6 +48,7 @@ class LIF(NeuronModel):
         check_finite("LIF.E_L", self.E_L)
         check_finite("LIF.R", self.R)
         check_finite("LIF.V_th", self.V_th)
+        check_finite("LIF.V_reset", self.V_reset)
         check_less("LIF.V_reset", self.V_reset, "LIF.V_th", self.V_th)
 
     def vector_field(self, t, y: State, args) -> State:

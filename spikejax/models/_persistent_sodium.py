@@ -68,6 +68,7 @@ class INaP(NeuronModel):
         check_finite("INaP.m_V_half", self.m_V_half)
         _check_k("INaP.m_k", self.m_k)
         check_finite("INaP.V_peak", self.V_peak)
+        check_finite("INaP.V_reset", self.V_reset)
         check_less("INaP.V_reset", self.V_reset, "INaP.V_peak", self.V_peak)
 
     def as_conductance_model(self) -> ConductanceModel:

@@ -26,6 +26,8 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import ArrayLike, PyTree
 
+from .._validation import check_positive
+
 __all__ = [
     "RESULTS",
     "NewtonSolution",
@@ -78,6 +80,15 @@ def default_root_tolerances(dtype: Any) -> tuple[float, float]:
     return 1e-5, 1e-6
 
 
+def _check_options(*, rtol: Any, atol: Any, max_steps: Any) -> None:
+    """Newton's options: tolerances finite and > 0 (None: the defaults), `max_steps` >= 1."""
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None:
+            check_positive(name, value)
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+
+
 def root_find(
     fn: Callable[[PyTree, Any], PyTree],
     y0: PyTree,
@@ -119,6 +130,7 @@ def root_find(
 
     **Returns:** an `optimistix.Solution`: `value`, `result` (a spikejax `RESULTS`), `stats`.
     """
+    _check_options(rtol=rtol, atol=atol, max_steps=max_steps)
     leaves = jax.tree_util.tree_leaves(y0)
     dtype = jnp.result_type(*leaves) if leaves else jnp.result_type(float)
     if solver is None:
@@ -178,6 +190,7 @@ def newton(
 
     **Raises:** `RuntimeError` with the `RESULTS` message when `throw=True` and Newton fails.
     """
+    _check_options(rtol=rtol, atol=atol, max_steps=max_steps)
     z = np.array(z0, dtype=float, copy=True)
     result = RESULTS.nonlinear_max_steps_reached
     F, J = (np.asarray(a, dtype=float) for a in fn_and_jac(z))

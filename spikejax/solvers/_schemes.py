@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._validation import check_positive
+
 __all__ = [
     "AbstractScheme",
     "Adaptive",
@@ -182,7 +184,11 @@ def _check_tolerance(name: str, value: float | None, dtype: Any) -> None:
     if name == "rtol" and value < 10 * eps:
         raise ValueError(
             f"rtol={value!r} is below what {np.dtype(dtype).name} can resolve (>= {10 * eps:.1e}); "
-            "enable float64 (jax.config.update('jax_enable_x64', True)) or loosen rtol"
+            + (
+                "loosen rtol"
+                if eps < 1e-10
+                else "enable float64 (jax.config.update('jax_enable_x64', True)) or loosen rtol"
+            )
         )
 
 
@@ -201,6 +207,20 @@ class Adaptive(eqx.Module):
     atol: float | None = None
     dt0: float | None = None
     max_steps: int = 1_000_000
+
+    def __check_init__(self):
+        if not isinstance(self.solver, diffrax.AbstractSolver):
+            raise TypeError(
+                f"Adaptive.solver must be a diffrax.AbstractSolver (e.g. diffrax.Tsit5()), "
+                f"got {self.solver!r}"
+            )
+        for name in ("rtol", "atol", "dt0"):
+            value = getattr(self, name)
+            if value is not None:
+                check_positive(f"Adaptive.{name}", value, "ms" if name == "dt0" else "")
+        m = self.max_steps
+        if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1:
+            raise ValueError(f"Adaptive.max_steps must be an integer >= 1, got {m!r}")
 
     @property
     def order(self) -> int:

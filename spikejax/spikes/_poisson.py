@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._validation import check_nonnegative, check_positive, is_concrete
+from .._validation import (
+    check_finite,
+    check_key,
+    check_nonnegative,
+    check_positive,
+    is_concrete,
+)
+
+#: The most values one call generates (2**28 float32/bool values: 256 Mi, 0.25-1 GiB).
+_MAX_VALUES = 2**28
+
+
+def _cells(shape, rate) -> tuple[int, ...]:
+    """The broadcast shape of `shape` and `rate`; `ValueError` naming both if they clash."""
+    try:
+        return tuple(np.broadcast_shapes(tuple(shape), jnp.shape(rate)))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"rate of shape {jnp.shape(rate)} does not broadcast to shape={shape!r}"
+        ) from None
+
+
+def _check_size(where: str, size: float, what: str) -> None:
+    if not (size <= _MAX_VALUES):
+        raise ValueError(
+            f"{where}: {size:.3g} {what} exceed the limit of one call ({_MAX_VALUES}); "
+            "split the run into shorter calls or fewer cells"
+        )
 
 
 def poisson_spikes(
@@ -37,8 +66,12 @@ def poisson_spikes(
                 f"rate={float(np.max(np.asarray(rate, float)))} Hz * dt={dt} ms = {p_max}; "
                 "use a smaller dt or poisson_spike_times"
             )
+    if not (float(dt) <= float(duration)):
+        raise ValueError(f"dt must be <= duration, got dt={dt} ms, duration={duration} ms")
+    check_key("key", key)
     n_steps = int(round(float(duration) / float(dt)))
-    shape = tuple(np.broadcast_shapes(tuple(shape), jnp.shape(rate)))
+    shape = _cells(shape, rate)
+    _check_size("poisson_spikes", n_steps * math.prod(shape), "steps x cells")
     p = jnp.asarray(rate) * (dt / 1000.0)
     u = jax.random.uniform(key, (n_steps, *shape))
     return u < p
@@ -59,9 +92,13 @@ def poisson_spike_times(
     """
     check_positive("duration", duration, "ms")
     check_nonnegative("rate", rate, "Hz")
-    shape = tuple(np.broadcast_shapes(tuple(shape), jnp.shape(rate)))
+    check_finite("t0", t0)
+    check_key("key", key)
+    shape = _cells(shape, rate)
     rate_ms = np.broadcast_to(np.asarray(rate, float) / 1000.0, shape)
     lam = float(np.max(rate_ms, initial=0.0)) * duration
+    _check_size("poisson_spike_times", (lam + 6 * np.sqrt(lam) + 10) * math.prod(shape),
+                "expected spikes (rate x duration x cells)")  # fmt: skip
     block = int(lam + 6 * np.sqrt(lam) + 10)  # P(more spikes than this) is negligible...
     elapsed = np.zeros(shape)
     parts = []
