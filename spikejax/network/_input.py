@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_finite, check_nonnegative
+from ..stimulus import Noise
 from ._synapse import Delta, Synapse
 
 
@@ -107,7 +108,21 @@ def count_at_most(cdf, u, rows=None):
 class NoiseCurrent(eqx.Module):
     r"""Gaussian current $I = \mu + \sigma\,\xi$ injected into population `target`, with $\xi$
     redrawn every `hold_steps` steps (independent per neuron), e.g. Izhikevich's (2003)
-    thalamic input held for 1 ms."""
+    thalamic input held for 1 ms.
+
+    A way to apply a `spikejax.stimulus.Noise` to a population that is also driven by
+    another stimulus: it is white `Noise(sigma=σ √(hold_steps Δt), mean=μ)` sampled (by
+    `Noise.sample`, the one noise implementation) once every `hold_steps` steps of the
+    network's $\Delta t$ and held in between, so the current has standard deviation
+    $\sigma$ (the model's current unit). For Ornstein-Uhlenbeck noise give the population
+    `I=spikejax.stimulus.Noise(tau=...)` (or a sum containing one).
+
+    **Arguments:**
+    - `target`: the population (or its name).
+    - `sigma`: the standard deviation of the current (>= 0).
+    - `mean`: its mean (default 0).
+    - `hold_steps`: steps each draw is held for (integer >= 1).
+    """
 
     mean: float
     sigma: float
@@ -124,7 +139,15 @@ class NoiseCurrent(eqx.Module):
         self.sigma = sigma
         self.hold_steps = int(hold_steps)
 
-    def draw(self, base_key, k, n: int, dtype):
+    def noise(self, dt: float) -> Noise:
+        """The white `stimulus.Noise` sampled once per `hold_steps * dt` ms."""
+        return Noise(sigma=self.sigma * math.sqrt(self.hold_steps * dt), mean=self.mean)
+
+    def draw(self, base_key, k, n: int, dt: float, dtype):
+        """The current of step `k` for `n` neurons: one `Noise.sample` per hold period,
+        keyed by `fold_in(base_key, k // hold_steps)`."""
         key = jax.random.fold_in(base_key, k // self.hold_steps)
-        xi = jax.random.normal(key, (n,), dtype)
-        return jnp.asarray(self.mean, dtype) + jnp.asarray(self.sigma, dtype) * xi
+        shape = jnp.zeros((n,), dtype)
+        t = (k // self.hold_steps).astype(dtype) * (self.hold_steps * dt)
+        current, _ = self.noise(dt).sample(shape, t, self.hold_steps * dt, key=key)
+        return current

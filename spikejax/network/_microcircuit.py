@@ -330,7 +330,7 @@ def microcircuit(
             lif,
             n_tot,
             name=MICROCIRCUIT_NAME,
-            I_ext=np.repeat(prm["dc"], prm["n"]),
+            I=np.repeat(prm["dc"], prm["n"]),
             initial={"V": np.concatenate(v0)},
         )
         pre = np.concatenate([offs[j] + b[2] for b in blocks for j in [b[1]]])
@@ -358,9 +358,7 @@ def microcircuit(
         net = Network([pop], projs, inputs, dt=dt, dtype=dtype)
         return net, (SpikeMonitor(MICROCIRCUIT_NAME),)
     pops = [
-        Population(
-            lif, int(prm["n"][i]), name=name, I_ext=float(prm["dc"][i]), initial={"V": v0[i]}
-        )
+        Population(lif, int(prm["n"][i]), name=name, I=float(prm["dc"][i]), initial={"V": v0[i]})
         for i, name in enumerate(MICROCIRCUIT_POPULATIONS)
     ]
     projs = [

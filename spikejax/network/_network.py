@@ -5,12 +5,14 @@ One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
 1. read and clear slot $k \bmod D$ of the ring buffer (one `(D, W)` array holding the columns
    of every receptor), add per-target Poisson input;
 2. add the arrivals to the synapses (`Delta`: jump of $V$, except in a refractory period);
-3. advance every neuron with its scheme, input $I = I_\mathrm{ext}(t_k) + \sum I_\mathrm{syn}
-   + \sum_r g_r (E_r - V)$ (conductances held over the step; the $V$-dependence is inside the
-   vector field, so exponential Euler integrates the membrane exactly for frozen $g$);
-4. spikes $s = $ `spike_fn(threshold_distance(y))`, reset
-   $y \leftarrow (1-s)y + s\,\mathrm{reset}(y)$
-   (continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
+3. advance every neuron with `spikejax.solvers.advance` (the one fixed step of every
+   engine: the population's scheme, `post_step`, spike detection and reset), input
+   $I = I_\mathrm{stim}(t_k) + \sum I_\mathrm{syn}$ plus the conductance currents
+   $\sum_r g_r (E_r - V)$ (held over the step; the $V$-dependence is inside the vector field,
+   so exponential Euler integrates the membrane exactly for frozen $g$, and LIF and
+   Hodgkin-Huxley take them in their fused exponential Euler steps);
+4. spikes $s = $ `spike_fn(threshold_distance(y))` and the reset (hybrid models;
+   continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
 5. decay synapses exactly over $\Delta t$; write spikes into slots $(k + 1 + d) \bmod D$.
 
 `Network.step(state)` is a pure function of the network's arrays and the state (which holds
@@ -30,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_positive
+from ..solvers import advance
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from ._population import PoissonPopulation, Population, SpikeSource
@@ -44,42 +47,8 @@ from ._synapse import Delta, Synapse
 
 State = dict[str, Any]
 
-
-class _Driven:
-    r"""A model whose input adds conductance currents $\sum g (E - V)$ to a fixed current."""
-
-    def __init__(self, model, conductances):
-        self.model = model
-        self.conductances = conductances
-
-    def _current(self, y, I):
-        V = y[self.model.voltage_name]
-        for g, E in self.conductances:
-            I = I + g * (E - V)
-        return I
-
-    def vector_field(self, t, y, I):
-        return self.model.vector_field(t, y, self._current(y, I))
-
-    def exponential_euler_step(self, t, y, I, dt):
-        """The model's fused exponential Euler step with the conductances, when it takes them
-        (`fused_conductances`); None (the generic scheme) otherwise."""
-        if not getattr(self.model, "fused_conductances", False):
-            return None
-        return self.model.exponential_euler_step(t, y, I, dt, conductances=self.conductances)
-
-    def diagonal_jacobian(self, t, y, I):
-        r"""The model's diagonal entries at the total current, plus the conductance term
-        $\partial f_V/\partial I \cdot (-\sum g)$ for the membrane potential."""
-        name = self.model.voltage_name
-        I_tot = self._current(y, I)
-        a = dict(self.model.diagonal_jacobian(t, y, I_tot))
-        _, dfdI = jax.jvp(
-            lambda J: self.model.vector_field(t, y, J)[name], (I_tot,), (jnp.ones_like(I_tot),)
-        )
-        g_tot = sum(g for g, _ in self.conductances)
-        a[name] = a[name] - dfdI * g_tot
-        return a
+#: `fold_in` offset of the population stimuli's keys (step keys and the initial key)
+_STIMULUS_KEY = 2**21
 
 
 class Network(eqx.Module):
@@ -286,10 +255,19 @@ class Network(eqx.Module):
         }
         width = sum(n + 1 for _, n in self.receptor_columns.values())
         buffer = jnp.zeros((self.buffer_depth, width), self.dtype)
+        stimuli = {}
+        for j, (name, p) in enumerate(self.populations.items()):
+            if isinstance(p, Population):
+                skey = jax.random.fold_in(key, _STIMULUS_KEY + j)
+                leaves = jax.tree.leaves(p.I.init((p.n,), self.dtype, key=skey))
+                if leaves:
+                    stimuli[name] = {str(i): leaf for i, leaf in enumerate(leaves)}
         return {
             "step": jnp.zeros((), jnp.int32),
             "key": jax.random.key_data(key),
             "neurons": neurons,
+            # the state of stochastic population stimuli (e.g. Ornstein-Uhlenbeck noise)
+            "stimuli": stimuli,
             "synapses": syn,
             "buffer": buffer,
             # event path: steps whose spikes did not fit the spike buffer, and the most
@@ -297,6 +275,23 @@ class Network(eqx.Module):
             "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
             "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
         }
+
+    def _sample_stimulus(self, j: int, pop: Population, flat, t, key):
+        """The current of population `j` over the step starting at `t` (from its stimulus,
+        `Stimulus.sample`) and the stimulus' new state (flattened as in the network state,
+        None when it has none). Step $k$'s stimulus key is `fold_in(key_k, 2**21 + j)`."""
+        dtype = self.dtype
+        skey = jax.random.fold_in(key, _STIMULUS_KEY + j)
+        shape = jax.eval_shape(lambda: pop.I.init((pop.n,), dtype, key=jax.random.key(0)))
+        treedef = jax.tree.structure(shape)
+        flat = {} if flat is None else flat
+        st = jax.tree.unflatten(treedef, [flat[str(i)] for i in range(len(flat))])
+        current, st = pop.I.sample(st, t, self.dt, key=skey)
+        new = {
+            str(i): jnp.asarray(leaf).astype(flat[str(i)].dtype)
+            for i, leaf in enumerate(jax.tree.leaves(st))
+        }
+        return jnp.asarray(current, dtype), new
 
     # ------------------------------------------------------------------------------------------
     def step(self, state: State) -> tuple[State, dict]:
@@ -326,7 +321,7 @@ class Network(eqx.Module):
                 arrivals[r] = arrivals[r] + x if r in arrivals else x
             else:
                 noise_key = jax.random.fold_in(jax.random.fold_in(base, 2**30 + i), 0)
-                x = inp.draw(noise_key, k, n, dtype)
+                x = inp.draw(noise_key, k, n, dt, dtype)
                 extra_current[inp.target] = extra_current.get(inp.target, 0.0) + x
 
         syn = dict(state["synapses"])
@@ -341,6 +336,7 @@ class Network(eqx.Module):
                 syn[r] = sy.arrive(syn[r], arrivals[r])
 
         neurons = dict(state["neurons"])
+        stimuli = dict(state["stimuli"])
         spikes = {}
         for j, (name, pop) in enumerate(self.populations.items()):
             if isinstance(pop, SpikeSource):
@@ -359,9 +355,7 @@ class Network(eqx.Module):
                 if "refractory" in y:
                     x = jnp.where(y["refractory"] > 0, jnp.zeros_like(x), x)
                 y = {**y, vname: y[vname] + x}
-            I = jnp.asarray(pop.I_ext, dtype)
-            if pop.current_fn is not None:
-                I = I + jnp.asarray(pop.current_fn(t), dtype)
+            I, stimuli[name] = self._sample_stimulus(j, pop, stimuli.get(name), t, key)
             if name in extra_current:
                 I = I + extra_current[name]
             conds = []
@@ -374,18 +368,9 @@ class Network(eqx.Module):
                 else:
                     I = I + out
             I = jnp.broadcast_to(I, (pop.n,))
-            driven = _Driven(model, conds) if conds else model
-            y_new = pop.method.step(driven, t, y, I, dt)
-            y_new = model.post_step(y_new, dt)
-            if model.is_hybrid:
-                s = pop.spike_fn(model.threshold_distance(y_new)).astype(dtype)
-                reset = model.reset(y_new)
-                y_new = {n: (1 - s) * y_new[n] + s * reset[n] for n in y_new}
-            else:
-                thr = model.spike_detection_threshold
-                s = ((y[vname] < thr) & (y_new[vname] >= thr)).astype(dtype)
-            neurons[name] = {n: v.astype(dtype) for n, v in y_new.items()}
-            spikes[name] = s
+            out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
+            neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
+            spikes[name] = out.spikes
 
         syn = {r: self.synapses[r].decay(v, dt) for r, v in syn.items()}
         overflow = dict(state["overflow"])
@@ -417,6 +402,7 @@ class Network(eqx.Module):
             "step": k + 1,
             "key": state["key"],
             "neurons": neurons,
+            "stimuli": {n: v for n, v in stimuli.items() if v},
             "synapses": syn,
             "buffer": buffer,
             "overflow": overflow,

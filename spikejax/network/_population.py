@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers._schemes import AbstractScheme, get_scheme
 from .._validation import check_nonnegative
 from ..models._base import NeuronModel
+from ..solvers import AbstractScheme, get_scheme
+from ..stimulus import Constant, Stimulus, as_stimulus
 from ..surrogate import Heaviside, SpikeFunction
 
 
@@ -35,8 +35,12 @@ class Population(eqx.Module):
     - `model`: any `spikejax.models.NeuronModel` (shape `()` or `(n,)`).
     - `n`: number of neurons (default: `model.shape[0]`).
     - `name`: unique name within a network.
-    - `I_ext`: constant injected current per neuron (scalar or `(n,)`, model's current unit), or a
-      function `I_ext(t)` of time in ms returning a scalar or `(n,)` array (jax-traceable).
+    - `I`: the injected current (model's current unit), a `spikejax.stimulus.Stimulus` of shape
+      `()` or `(n,)` (`Constant`, `Step`, `PulseTrain`, `Function`, `Noise`, their `Sum`), or a
+      number or `(n,)` array (a `Constant`). It is sampled with `Stimulus.sample` at the start
+      of each step and held over it, exactly as in `spikejax.simulate`; a stochastic
+      stimulus (`Noise`) keeps its state in the network state (`state["stimuli"]`) and draws
+      from the network's key, so chunked, resumed and `vmap`-ed runs are exact.
     - `initial`: initial values of state variables, name -> scalar or `(n,)` array.
     - `method`: fixed-step scheme (`"exponential_euler"` default, `"euler"`, `"rk4"`).
     - `spike_fn`: spike nonlinearity of the threshold distance (`Heaviside()` exact; a
@@ -47,14 +51,13 @@ class Population(eqx.Module):
     """
 
     model: NeuronModel
-    I_ext: Any
+    I: Stimulus
     initial: dict
     spike_fn: SpikeFunction
     n: int = eqx.field(static=True)
     name: str = eqx.field(static=True)
     method: AbstractScheme = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
-    current_fn: Callable | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -62,7 +65,7 @@ class Population(eqx.Module):
         n: int | None = None,
         *,
         name: str,
-        I_ext: Any = 0.0,
+        I: Any = 0.0,
         initial: dict | None = None,
         method: str | AbstractScheme = "exponential_euler",
         spike_fn: SpikeFunction | None = None,
@@ -89,17 +92,25 @@ class Population(eqx.Module):
         self.method = get_scheme(method)
         self.spike_fn = Heaviside() if spike_fn is None else spike_fn
         self.sign = sign
-        if callable(I_ext):
-            self.current_fn = I_ext
-            self.I_ext = 0.0
-        else:
-            self.current_fn = None
-            if np.shape(I_ext) not in ((), (self.n,)):
-                raise ValueError(
-                    f"Population {name!r}: I_ext must be a scalar or shape ({self.n},), "
-                    f"got {np.shape(I_ext)}"
-                )
-            self.I_ext = I_ext
+        if callable(I) and not isinstance(I, Stimulus):
+            raise ValueError(
+                f"Population {name!r}: I must be a number, an array or a "
+                f"spikejax.stimulus.Stimulus, got the function {I!r}; wrap a function of "
+                "t (ms) as spikejax.stimulus.Function(fn)"
+            )
+        try:
+            # a plain number stays a Python float (a compile-time constant of the step, as
+            # before stimuli; an array amplitude would be a traced input)
+            is_number = isinstance(I, (int, float, np.number)) and not isinstance(I, bool)
+            stim = Constant(float(I)) if is_number else as_stimulus(I)
+        except ValueError as err:
+            raise ValueError(f"Population {name!r}: {err}") from None
+        shape = stim.shape()
+        if np.broadcast_shapes(shape, (self.n,)) != (self.n,):
+            raise ValueError(
+                f"Population {name!r}: I must have shape () or ({self.n},), got {shape}"
+            )
+        self.I = stim
         initial = dict(initial or {})
         unknown = sorted(set(initial) - set(model.state_names))
         if unknown:
