@@ -8,7 +8,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_nonnegative
+from .._validation import check_finite, check_nonnegative
 from ..models._base import NeuronModel
 from ..solvers import AbstractScheme, get_scheme
 from ..stimulus import Constant, Stimulus, as_stimulus
@@ -105,8 +105,8 @@ class Population(eqx.Module):
             stim = Constant(float(I)) if is_number else as_stimulus(I)
         except ValueError as err:
             raise ValueError(f"Population {name!r}: {err}") from None
-        shape = stim.shape()
-        if np.broadcast_shapes(shape, (self.n,)) != (self.n,):
+        shape = tuple(stim.shape())
+        if shape not in ((), (1,), (self.n,)):
             raise ValueError(
                 f"Population {name!r}: I must have shape () or ({self.n},), got {shape}"
             )
@@ -119,6 +119,7 @@ class Population(eqx.Module):
                 f"state variables: {list(model.state_names)}"
             )
         for k, v in initial.items():
+            check_finite(f"Population {name!r}: initial[{k!r}]", v)
             if np.shape(v) not in ((), (self.n,)):
                 raise ValueError(
                     f"Population {name!r}: initial[{k!r}] must be scalar or ({self.n},), "
