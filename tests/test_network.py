@@ -700,7 +700,7 @@ def test_binary_search_count_equals_counting_all_thresholds():
     # PoissonInput samples counts by inverse CDF: count = #{j : u >= cdf[j]}. The compare
     # chain and the branchless binary search must give exactly the direct count, for every
     # table length (powers of two and not), ties in the table, and u equal to a table entry.
-    from spikejax.network._input import count_at_most
+    from spikejax.spikes import count_at_most
 
     rng = np.random.default_rng(8)
     for m in (1, 2, 3, 7, 8, 9, 35, 64, 65, 100):  # entry by entry up to 64, then a search

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._validation import check_positive
 from ..solvers import advance
+from ..spikes._poisson import bernoulli_spikes
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from ._population import PoissonPopulation, Population, SpikeSource
@@ -77,11 +78,11 @@ class Network(eqx.Module):
     projections: tuple
     inputs: tuple
     synapses: dict
+    poisson_tables: tuple
     dt: float = eqx.field(static=True)
     dtype: Any = eqx.field(static=True)
     buffer_depth: int = eqx.field(static=True)
     receptor_columns_: tuple = eqx.field(static=True)
-    poisson_max_: tuple = eqx.field(static=True)
     spike_buffers_: tuple = eqx.field(static=True)
     delivery: str = eqx.field(static=True)
 
@@ -173,8 +174,12 @@ class Network(eqx.Module):
         self.synapses = synapses
         self.projections = tuple(compiled)
         self.inputs = tuple(ins)
-        self.poisson_max_ = tuple(
-            inp.max_count(self.dt) if isinstance(inp, PoissonInput) else 0 for inp in ins
+        # the inverse-CDF tables of the Poisson inputs' counts, in float64 on the host
+        self.poisson_tables = tuple(
+            jnp.asarray(inp.count_table(self.dt, self.dtype))
+            if isinstance(inp, PoissonInput)
+            else None
+            for inp in ins
         )
         # one ring buffer for all receptors: (max delay + 1) slots of all receptors' columns
         self.buffer_depth = max(slots.values(), default=1)
@@ -317,7 +322,7 @@ class Network(eqx.Module):
             n = self.populations[inp.target].n
             if isinstance(inp, PoissonInput):
                 r = f"{inp.target}:{inp.receptor}"
-                x = inp.draw(jax.random.fold_in(key, i), n, dt, dtype, self.poisson_max_[i])
+                x = inp.draw(jax.random.fold_in(key, i), n, dt, dtype, self.poisson_tables[i])
                 arrivals[r] = arrivals[r] + x if r in arrivals else x
             else:
                 noise_key = jax.random.fold_in(jax.random.fold_in(base, 2**30 + i), 0)
@@ -343,9 +348,8 @@ class Network(eqx.Module):
                 spikes[name] = pop.spikes(k, dtype)
                 continue
             if isinstance(pop, PoissonPopulation):
-                u = jax.random.uniform(jax.random.fold_in(key, 2**20 + j), (pop.n,), dtype)
-                p = jnp.asarray(pop.rate, dtype) * (dt * 1e-3)
-                spikes[name] = (u < p).astype(dtype)
+                pkey = jax.random.fold_in(key, 2**20 + j)
+                spikes[name] = bernoulli_spikes(pkey, pop.rate, dt, (pop.n,), dtype).astype(dtype)
                 continue
             model = pop.model
             y = neurons[name]
