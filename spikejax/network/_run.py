@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cpu import compiler_options
+from ..spikes import mean_rate, spike_trains
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
 from ._network import Network, State
 
@@ -40,15 +41,23 @@ class RunResult:
         return self.t_stop - self.t_start
 
     def mean_rate(self, population: str) -> float:
-        """Mean firing rate (Hz) of a monitored population over the run."""
+        """Mean firing rate (Hz) of a monitored population over the run
+        (`spikejax.spikes.mean_rate` of its spikes, or the mean of its `RateMonitor` rate)."""
         if population in self.spikes:
-            n_sp = self.spikes[population][0].size
-        elif population in self.rates:
+            indices = self.spikes[population][0]
+            return mean_rate(indices, self.n_neurons[population], self.duration)
+        if population in self.rates:
             t, r = self.rates[population]
             return float(np.mean(r)) if r.size else 0.0
-        else:
-            raise ValueError(f"population {population!r} has no spike or rate monitor")
-        return n_sp / (self.n_neurons[population] * self.duration * 1e-3)
+        raise ValueError(f"population {population!r} has no spike or rate monitor")
+
+    def spike_trains(self, population: str) -> np.ndarray:
+        """The spikes of a `SpikeMonitor`-ed population as NaN-padded trains `(n, K)` (ms),
+        the representation of `spikejax.spikes` (e.g. `spikes.cv_isi(res.spike_trains("E"))`)."""
+        if population not in self.spikes:
+            raise ValueError(f"population {population!r} has no spike monitor")
+        i, t = self.spikes[population]
+        return spike_trains(i, t, self.n_neurons[population])
 
 
 _CACHE: dict = {}

@@ -15,4 +15,8 @@ from ._stats import cv_isi as cv_isi
 from ._stats import fano_factor as fano_factor
 from ._stats import firing_rate as firing_rate
 from ._stats import isi as isi
+from ._stats import mean_rate as mean_rate
+from ._stats import population_cv_isi as population_cv_isi
 from ._stats import spike_counts as spike_counts
+from ._stats import spike_trains as spike_trains
+from ._stats import synchrony_index as synchrony_index
