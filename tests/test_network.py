@@ -893,3 +893,20 @@ def test_fused_and_generic_exponential_euler_agree_in_a_network(which):
         for v in finals[0][p]:
             atol = 1e-9 if v == "V" else 1e-11
             np.testing.assert_allclose(finals[0][p][v], finals[1][p][v], rtol=0, atol=atol)
+
+
+def test_delivery_kernel_is_decided_when_the_network_is_built(monkeypatch):
+    # The loop delivery's form depends on process-wide XLA settings; the network reads them
+    # once, when built, and tracing its step never does (here: it would raise).
+    import spikejax.cpu
+
+    net, mons = nw.coba(200, key=jax.random.key(0), delivery="loop")
+    kinds = dict(net.event_kernels_)
+    assert set(kinds) == {"E", "I"} and set(kinds.values()) <= {"single", "scatter"}
+
+    def fail():
+        raise AssertionError("loop_kernels_active read while tracing")
+
+    monkeypatch.setattr(spikejax.cpu, "loop_kernels_active", fail)
+    st, _ = jax.jit(lambda s: net.simulate(s, 20))(net.init_state(key=jax.random.key(1)))
+    assert int(st["step"]) == 20

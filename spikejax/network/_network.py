@@ -41,6 +41,7 @@ from ._projection import (
     CompiledProjection,
     Projection,
     deliver_events,
+    event_kernel,
     select_spikes,
     spike_words,
 )
@@ -85,6 +86,7 @@ class Network(eqx.Module):
     receptor_columns_: tuple = eqx.field(static=True)
     spike_buffers_: tuple = eqx.field(static=True)
     delivery: str = eqx.field(static=True)
+    event_kernels_: tuple = eqx.field(static=True)
 
     @property
     def buffer_slots(self) -> dict[str, int]:
@@ -198,6 +200,14 @@ class Network(eqx.Module):
                 c = pr.spike_buffer or auto
                 caps[cp.pre] = min(n, max(caps.get(cp.pre, 0), int(c)))
         self.spike_buffers_ = tuple(sorted(caps.items()))
+        # the loop delivery's form per pre-synaptic population, decided here (from the XLA
+        # settings and backend of this process), never while tracing
+        kernels = {}
+        if delivery == "loop":
+            for p in caps:
+                group = [cp for cp in compiled if cp.mode == "event" and cp.pre == p]
+                kernels[p] = event_kernel(group)
+        self.event_kernels_ = tuple(sorted(kernels.items()))
 
     def with_spike_buffers(self, **sizes) -> Network:
         """A copy with the event path's per-step spike buffer of population `p` set to
@@ -400,7 +410,8 @@ class Network(eqx.Module):
                 group = [cp for cp in self.projections if cp.mode == "event" and cp.pre == p]
                 group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
-                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols)
+                kernel = dict(self.event_kernels_)[p]
+                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
             buffer = flat.reshape(D, W)
         new_state = {
             "step": k + 1,
