@@ -910,3 +910,119 @@ def test_delivery_kernel_is_decided_when_the_network_is_built(monkeypatch):
     monkeypatch.setattr(spikejax.cpu, "loop_kernels_active", fail)
     st, _ = jax.jit(lambda s: net.simulate(s, 20))(net.init_state(key=jax.random.key(1)))
     assert int(st["step"]) == 20
+
+
+# ----- bad and edge inputs: named errors, never a silent wrong result ---------------------------
+def test_spike_source_times_follow_the_network_grid():
+    # A source stores times: without its own dt it takes the network's (the spikes come out
+    # at the given times); built with another dt than its network's it is refused.
+    times = [1.0, 2.3, 2.3, 4.5]
+    src = nw.SpikeSource(3, [0, 1, 2, 0], times, name="src")
+    net = nw.Network([src], dt=0.1)
+    res = nw.run(net, 5.0, key=jax.random.key(0), monitors=[nw.SpikeMonitor("src")])
+    i, t = res.spikes["src"]
+    order = np.lexsort((i, t))
+    np.testing.assert_allclose(t[order], times, atol=1e-9)
+    np.testing.assert_array_equal(i[order], [0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"built with dt=0.5 ms but its network steps by dt=0.1"):
+        nw.Network([nw.SpikeSource(1, [0], [1.0], name="s", dt=0.5)], dt=0.1)
+    with pytest.raises(ValueError, match=r"times must be >= dt"):
+        nw.Network([nw.SpikeSource(1, [0], [0.01], name="s")], dt=0.1)
+    with pytest.raises(ValueError, match=r"indices must be integers"):
+        nw.SpikeSource(2, [0.0, 1.5], [1.0, 2.0], name="s")
+    with pytest.raises(ValueError, match=r"times must be finite"):
+        nw.SpikeSource(1, [0], [np.nan], name="s")
+
+
+def test_network_refuses_non_float_and_unavailable_dtypes():
+    pop = nw.Population(LIF(), 3, name="A", I=20.0)
+    for bad in (jnp.int32, jnp.bfloat16, jnp.float16):
+        with pytest.raises(ValueError, match=r"Network.dtype must be float32 or float64"):
+            nw.Network([pop], dt=0.1, dtype=bad)
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match=r"jax_enable_x64"):
+            nw.Network([pop], dt=0.1, dtype=jnp.float64)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+def test_run_refuses_bad_duration_key_and_foreign_state():
+    net, mons = nw.coba(100, key=jax.random.key(0))
+    for bad in (float("inf"), float("nan"), -1.0, "10"):
+        with pytest.raises(ValueError, match=r"duration must be finite and > 0 ms"):
+            nw.run(net, bad, key=jax.random.key(1))
+    with pytest.raises(ValueError, match=r"shorter than half a step"):
+        nw.run(net, 0.01, key=jax.random.key(1))
+    with pytest.raises(ValueError, match=r"key must be a JAX PRNG key"):
+        nw.run(net, 1.0, key=0)
+    other, _ = nw.coba(200, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"does not belong to this network.*shape"):
+        nw.run(net, 1.0, state=other.init_state(key=jax.random.key(1)))
+    state = dict(net.init_state(key=jax.random.key(1)))
+    del state["stimuli"]
+    with pytest.raises(ValueError, match=r"does not belong to this network.*no \['stimuli'\]"):
+        nw.run(net, 1.0, state=state)
+    with pytest.raises(ValueError, match=r"Explicit: pre indices must be integers"):
+        nw.Explicit([0.0, 1.7], [1, 2])
+
+
+def test_corrupted_state_and_result_files_are_named(tmp_path):
+    net, mons = nw.coba(100, key=jax.random.key(0))
+    res = nw.run(net, 2.0, key=jax.random.key(1), monitors=mons)
+    good_state, good_result = tmp_path / "s.npz", tmp_path / "r.npz"
+    nw.save_state(good_state, res.state)
+    nw.save_result(good_result, res)
+    data = good_state.read_bytes()
+    cases = {
+        "empty.npz": (b"", r"empty \(0 bytes\)"),
+        "truncated.npz": (data[: len(data) // 2], r"truncated or corrupted"),
+        "garbage.npz": (b"not a zip file at all" * 10, r"truncated or corrupted|not a"),
+    }
+    for name, (content, msg) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for load in (nw.load_state, nw.load_result):
+            with pytest.raises(ValueError, match=rf"{name}.*({msg})"):
+                load(path)
+    # a flipped byte inside a stored array: its CRC fails when it is read
+    corrupt = bytearray(data)
+    pos = data.find(b"state/neurons/E/V") + 200
+    corrupt[pos] ^= 0xFF
+    (tmp_path / "crc.npz").write_bytes(bytes(corrupt))
+    with pytest.raises(ValueError, match=r"crc.npz.*(corrupted|truncated)"):
+        nw.load_state(tmp_path / "crc.npz")
+    # a state file is not a result file, and a plain npz is neither
+    with pytest.raises(ValueError, match=r"s.npz: not a spikejax network result file"):
+        nw.load_result(good_state)
+    np.savez(tmp_path / "plain.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match=r"plain.npz: not a spikejax network state file"):
+        nw.load_state(tmp_path / "plain.npz")
+    # the good files still load
+    np.testing.assert_array_equal(nw.load_state(good_state)["neurons"]["E"]["V"],
+                                  res.state["neurons"]["E"]["V"])  # fmt: skip
+    assert nw.load_result(good_result).spikes["E"][0].size == res.spikes["E"][0].size
+
+
+def test_state_monitor_of_everything_warns_with_its_memory_estimate(monkeypatch):
+    import spikejax.network._run as run_module
+
+    net, _ = nw.coba(100, key=jax.random.key(0))
+    monkeypatch.setattr(run_module, "STATE_MONITOR_WARN_BYTES", 10_000)
+    mon = nw.StateMonitor("E", ["V", "refractory"])
+    # 21 rows x 2 variables x 80 neurons x 4 or 8 bytes > 10 kB
+    with pytest.warns(ResourceWarning, match=r"StateMonitor records .* GiB"):
+        nw.run(net, n_steps=20, key=jax.random.key(1), monitors=[mon])
+
+
+def test_continued_runs_split_time_as_t_start_exclusive_t_stop_inclusive():
+    # (t_start, t_stop]: a spike stamped exactly at the first run's t_stop belongs to it,
+    # and the continued run starts after it (no spike counted twice or lost).
+    src = nw.SpikeSource(1, [0, 0, 0], [1.0, 2.0, 2.1], name="src")
+    net = nw.Network([src], dt=0.1)
+    mon = [nw.SpikeMonitor("src")]
+    a = nw.run(net, 2.0, key=jax.random.key(0), monitors=mon)
+    b = nw.run(net, 1.0, state=a.state, monitors=mon)
+    np.testing.assert_allclose(a.spikes["src"][1], [1.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(b.spikes["src"][1], [2.1], atol=1e-9)
+    assert (a.t_start, a.t_stop, b.t_start) == pytest.approx((0.0, 2.0, 2.0))

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_positive
+from .._validation import check_positive, require_float64
 from ..solvers import advance
 from ..spikes._poisson import bernoulli_spikes
 from ._input import NoiseCurrent, PoissonInput
@@ -51,6 +51,24 @@ State = dict[str, Any]
 
 #: `fold_in` offset of the population stimuli's keys (step keys and the initial key)
 _STIMULUS_KEY = 2**21
+
+
+def _check_dtype(dtype) -> np.dtype:
+    """The network's state dtype: float32, or float64 with x64 enabled."""
+    if dtype is None:
+        return np.dtype(jnp.result_type(float))
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"Network.dtype must be float32 or float64, got {dtype!r}") from err
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"Network.dtype must be float32 or float64, got {dt.name} (integer and 16-bit "
+            "states cannot resolve the membrane dynamics)"
+        )
+    if dt == np.float64:
+        require_float64("Network(dtype=float64)")
+    return dt
 
 
 class Network(eqx.Module):
@@ -123,7 +141,7 @@ class Network(eqx.Module):
             delivery = "loop" if jax.default_backend() == "cpu" else "padded"
         self.delivery = delivery
         self.dt = float(dt)
-        self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+        self.dtype = _check_dtype(dtype)
         pops = {}
         for p in populations:
             if not isinstance(p, (Population, PoissonPopulation, SpikeSource)):
@@ -135,6 +153,8 @@ class Network(eqx.Module):
                     f"PoissonPopulation {p.name!r}: rate * dt must be < 1 (rate in Hz, dt in ms), "
                     f"got max {float(np.max(p.rate)) * dt * 1e-3}"
                 )
+            if isinstance(p, SpikeSource):
+                p = p.on_grid(float(dt))
             pops[p.name] = p
         self.populations = pops
         synapses: dict[str, Synapse] = {}

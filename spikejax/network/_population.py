@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import equinox as eqx
@@ -171,23 +172,36 @@ class PoissonPopulation(eqx.Module):
 
 
 class SpikeSource(eqx.Module):
-    """`n` sources that spike at given times: source `indices[j]` at `times[j]` (ms). A time is
-    rounded to the step grid; the spike is emitted at the end of the step that ends there (so
-    it reaches a synapse of delay $d$ at `times[j] + d`)."""
+    """`n` sources that spike at given times: source `indices[j]` at `times[j]` (ms).
 
-    steps: Any
+    The times are stored as times; the `Network` puts them on its own step grid when it is
+    built: a time is rounded to the grid and the spike is emitted at the end of the step
+    that ends there (so it reaches a synapse of delay $d$ at `times[j] + d`). `dt` is
+    optional: when given it must be the network's (a `ValueError` naming both otherwise).
+
+    **Raises:** `ValueError` for indices outside `[0, n)`, non-finite times, or (when the
+    network is built) times before the end of its first step.
+    """
+
+    times: Any
     indices: Any
+    steps: Any
     n: int = eqx.field(static=True)
     name: str = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
+    dt: float | None = eqx.field(static=True)
 
     state_names = ()
 
-    def __init__(self, n: int, indices, times, *, name: str, dt: float, sign: int | None = None):
+    def __init__(
+        self, n: int, indices, times, *, name: str, dt: float | None = None, sign: int | None = None
+    ):
         _check_name(name)
         _check_n(n)
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"SpikeSource {name!r}: indices must be integers, got {idx.dtype}")
+        idx = idx.astype(np.int64)
         t = np.asarray(times, dtype=float).reshape(-1)
         if idx.shape != t.shape:
             raise ValueError(
@@ -196,16 +210,47 @@ class SpikeSource(eqx.Module):
             )
         if idx.size and not (idx.min() >= 0 and idx.max() < n):
             raise ValueError(f"SpikeSource {name!r}: indices must be in [0, {n})")
-        if not (dt > 0):
-            raise ValueError(f"SpikeSource.dt must be > 0 ms, got {dt!r}")
-        if idx.size and not (t.min() >= dt):
-            raise ValueError(f"SpikeSource {name!r}: times must be >= dt (the first step's end)")
-        self.n, self.name, self.sign, self.dt = int(n), name, sign, float(dt)
-        self.steps = jnp.asarray(np.rint(t / dt).astype(np.int32))
+        check_finite(f"SpikeSource({name!r}).times", t)
+        if dt is not None and not (dt > 0 and np.isfinite(dt)):
+            raise ValueError(f"SpikeSource.dt must be finite and > 0 ms, got {dt!r}")
+        self.n, self.name, self.sign = int(n), name, sign
+        self.dt = None if dt is None else float(dt)
+        self.times = t
         self.indices = jnp.asarray(idx.astype(np.int32))
+        self.steps = None if dt is None else self._steps(float(dt))
+
+    def _steps(self, dt: float):
+        t = self.times
+        if t.size and not (t.min() >= dt * (1 - 1e-9)):
+            raise ValueError(
+                f"SpikeSource {self.name!r}: times must be >= dt = {dt} ms (the first step's "
+                f"end), got {t.min()}"
+            )
+        return jnp.asarray(np.rint(t / dt).astype(np.int32))
+
+    def on_grid(self, dt: float) -> SpikeSource:
+        """This source with its spike steps on the grid of step `dt` (ms); `Network` calls it.
+
+        **Raises:** `ValueError` if the source was built with another `dt`.
+        """
+        if self.dt is not None and not np.isclose(self.dt, dt, rtol=1e-12, atol=0):
+            raise ValueError(
+                f"SpikeSource {self.name!r} was built with dt={self.dt} ms but its network "
+                f"steps by dt={dt} ms; give the network's dt (or none)"
+            )
+        if self.times is None:  # already on this grid
+            return self
+        new = copy.copy(self)
+        object.__setattr__(new, "steps", self._steps(dt))
+        object.__setattr__(new, "dt", float(dt))
+        # the network's copy keeps the steps only (no float64 host array among its leaves)
+        object.__setattr__(new, "times", None)
+        return new
 
     def spikes(self, k, dtype):
         """0/1 spikes emitted at the end of step `k` (time `(k + 1) dt`)."""
+        if self.steps is None:
+            raise ValueError(f"SpikeSource {self.name!r}: not on a step grid; use it in a Network")
         hit = (self.steps == k + 1).astype(dtype)
         return jnp.zeros((self.n,), dtype).at[self.indices].add(hit).clip(0, 1)
 
