@@ -80,8 +80,8 @@ class Network(eqx.Module):
     - `projections`: sequence of `Projection`.
     - `inputs`: sequence of `PoissonInput` / `NoiseCurrent`.
     - `dt`: time step in ms (> 0).
-    - `dtype`: floating dtype of the state (default: JAX's default float, float32 unless x64
-      is enabled; pass `jnp.float64` with x64 for double precision).
+    - `dtype`: floating dtype of the state, float32 or float64 (default: JAX's default
+      float, float32 unless x64 is enabled; `jnp.float64` needs x64 enabled).
     - `delivery`: how event-path projections deliver a step's spikes. `"loop"`: a loop over
       the spiking neurons only, one scatter per spike into the ring buffer (cost
       proportional to the synaptic events; the fastest on CPU); `vmap` and reverse-mode
@@ -91,6 +91,11 @@ class Network(eqx.Module):
       step, meant for GPUs, where each loop iteration would be a kernel launch. `"auto"`
       (default): `"loop"` when JAX's default backend is the CPU, `"padded"` otherwise. All
       give identical results.
+
+    **Raises:** `ValueError` naming the offending argument: a non-positive `dt`, a `dtype`
+    other than float32/float64 (or float64 without x64), duplicate names, projections or
+    inputs onto unknown populations, a `SpikeSource` built with another `dt`, Poisson rates
+    with `rate * dt >= 1`.
     """
 
     populations: dict
