@@ -196,3 +196,35 @@ def test_population_input_is_refused_clearly():
         nw.Population(LIF_PASSIVE, 3, name="P", I=st.Constant(np.ones(2)))
     with pytest.raises(ValueError, match=r"initial\['V'\].*finite"):
         nw.Population(LIF_PASSIVE, 3, name="P", initial={"V": np.nan})
+
+
+@pytest.mark.parametrize(
+    "I",
+    [st.Noise(sigma=1.0, mean=1.0, tau=2.0) + st.Step(3.05, 8.05, amplitude=2.0),
+     st.Noise(sigma=0.5, mean=2.0)],
+    ids=["ou_plus_step", "white"],
+)  # fmt: skip
+def test_population_draws_the_same_noise_as_simulate(I):
+    # Population j samples its stimulus with simulate's key convention from the key
+    # fold_in(key, 2**21 + j): the network's V trace equals simulate's for that key (the same
+    # draws and the same exponential Euler step; float64 round-off, 1e-10 mV).
+    import spikejax as sj
+
+    n, n_steps = 8, 100
+    lif = LIF(tau_m=jnp.full(n, TAU), E_L=E_L, V_th=1e6, V_reset=-70.0, t_ref=0.0, R=R)
+    other = nw.Population(LIF_PASSIVE, 3, name="O", I=st.Noise(sigma=1.0))
+    pop = nw.Population(lif, n, name="P", I=I, initial={"V": -60.0})
+    net = nw.Network([other, pop], dt=DT, dtype=jnp.float64)
+    key = jax.random.key(7)
+    mon = nw.StateMonitor("P", "V")
+    res = nw.run(net, n_steps=n_steps, key=key, monitors=[mon], chunk_steps=30)
+    ref = sj.simulate(
+        lif,
+        duration=n_steps * DT,
+        dt=DT,
+        I=I,
+        y0={"V": jnp.full(n, -60.0), "refractory": jnp.zeros(n)},
+        method="exponential_euler",
+        key=jax.random.fold_in(key, 2**21 + 1),
+    )
+    np.testing.assert_allclose(res.states[mon.key][1][:, 0, :], np.asarray(ref.V)[1:], atol=1e-10)

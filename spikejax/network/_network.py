@@ -49,8 +49,15 @@ from ._synapse import Delta, Synapse
 
 State = dict[str, Any]
 
-#: `fold_in` offset of the population stimuli's keys (step keys and the initial key)
+#: `fold_in` offset of the population stimuli's keys: population `j` draws its stimulus
+#: from `fold_in(key, 2**21 + j)` as `spikejax.simulate` draws from its `key`
 _STIMULUS_KEY = 2**21
+#: `simulate`'s `fold_in` index of a stochastic stimulus' initial state
+_STIMULUS_INIT = -1 & 0x7FFFFFFF
+
+
+def _stimulus_key(key, j: int):
+    return jax.random.fold_in(key, _STIMULUS_KEY + j)
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -298,7 +305,7 @@ class Network(eqx.Module):
         stimuli = {}
         for j, (name, p) in enumerate(self.populations.items()):
             if isinstance(p, Population):
-                skey = jax.random.fold_in(key, _STIMULUS_KEY + j)
+                skey = jax.random.fold_in(_stimulus_key(key, j), _STIMULUS_INIT)
                 leaves = jax.tree.leaves(p.I.init((p.n,), self.dtype, key=skey))
                 if leaves:
                     stimuli[name] = {str(i): leaf for i, leaf in enumerate(leaves)}
@@ -316,12 +323,15 @@ class Network(eqx.Module):
             "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
         }
 
-    def _sample_stimulus(self, j: int, pop: Population, flat, t, key):
-        """The current of population `j` over the step starting at `t` (from its stimulus,
+    def _sample_stimulus(self, j: int, pop: Population, flat, t, base, k):
+        """The current of population `j` over step `k` starting at `t` (from its stimulus,
         `Stimulus.sample`) and the stimulus' new state (flattened as in the network state,
-        None when it has none). Step $k$'s stimulus key is `fold_in(key_k, 2**21 + j)`."""
+        empty when it has none). The keys follow `spikejax.simulate`'s convention with the
+        population's key `fold_in(key, 2**21 + j)`: `fold_in(., k)` for step `k`,
+        `fold_in(., 2**31 - 1)` for the initial state, so a population draws the same noise
+        as `simulate(..., key=fold_in(key, 2**21 + j))`."""
         dtype = self.dtype
-        skey = jax.random.fold_in(key, _STIMULUS_KEY + j)
+        skey = jax.random.fold_in(_stimulus_key(base, j), k)
         shape = jax.eval_shape(lambda: pop.I.init((pop.n,), dtype, key=jax.random.key(0)))
         treedef = jax.tree.structure(shape)
         flat = {} if flat is None else flat
@@ -394,7 +404,7 @@ class Network(eqx.Module):
                 if "refractory" in y:
                     x = jnp.where(y["refractory"] > 0, jnp.zeros_like(x), x)
                 y = {**y, vname: y[vname] + x}
-            I, stimuli[name] = self._sample_stimulus(j, pop, stimuli.get(name), t, key)
+            I, stimuli[name] = self._sample_stimulus(j, pop, stimuli.get(name), t, base, k)
             if name in extra_current:
                 I = I + extra_current[name]
             conds = []
