@@ -45,10 +45,16 @@ class Population(eqx.Module):
     - `initial`: initial values of state variables, name -> scalar or `(n,)` array.
     - `method`: fixed-step scheme (`"exponential_euler"` default, `"euler"`, `"rk4"`).
     - `spike_fn`: spike nonlinearity of the threshold distance (`Heaviside()` exact; a
-      surrogate from `spikejax.surrogate` for gradients). Reset is
-      $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$.
+      surrogate from `spikejax.surrogate` for gradients). The step is
+      `spikejax.solvers.advance`: with `Heaviside` the reset replaces the state where a spike
+      occurred, with a surrogate it is $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$.
     - `sign`: Dale's law: `+1` (excitatory) or `-1` (inhibitory) or `None`; projections from a
       signed population into current-based synapses get weights of that sign.
+
+    **Raises:** `ValueError` naming the population and the argument: a model that is not a
+    `NeuronModel` or whose shape does not match `n`, an `I` that is a bare function (wrap it
+    as `spikejax.stimulus.Function`), not finite, or of another shape, unknown or non-finite
+    `initial` values.
     """
 
     model: NeuronModel
