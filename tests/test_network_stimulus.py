@@ -198,6 +198,46 @@ def test_population_input_is_refused_clearly():
         nw.Population(LIF_PASSIVE, 3, name="P", initial={"V": np.nan})
 
 
+def network_engine(model, I, dt, n_steps, key, t0=0.0):
+    """The membrane potential `(n_steps, n)` of a one-population network driven by `I`
+    (the population is population 0 of a network run from step `round(t0 / dt)`; its
+    stimulus draws from `network_stimulus_key(key)`, simulate's convention for that key)."""
+    shape = np.broadcast_shapes(model.shape, st.as_stimulus(I).shape())
+    n = shape[0] if shape else 1
+    y0 = {k: jnp.broadcast_to(v, (n,)) for k, v in model.resting_state().items()}
+    pop = nw.Population(model, n, name="P", I=I, initial=y0)
+    net = nw.Network([pop], dt=dt, dtype=jnp.result_type(float))
+    state = net.init_state(key=key)
+    state["step"] = jnp.asarray(int(round(t0 / dt)), jnp.int32)
+    mon = nw.StateMonitor("P", "V")
+    res = nw.run(net, n_steps=n_steps, state=state, monitors=[mon], chunk_steps=n_steps)
+    return np.asarray(res.states[mon.key][1][:, 0, :], float)
+
+
+def network_stimulus_key(key, j=0):
+    """The key population `j` of a network run with `key` samples its stimulus from."""
+    return jax.random.fold_in(key, 2**21 + j)
+
+
+@pytest.mark.parametrize("t0", [0.0, 5.0])
+@pytest.mark.parametrize(
+    "I",
+    [st.Noise(sigma=1.0, mean=1.0, tau=2.0) + st.Step(3.05, 8.05, amplitude=2.0),
+     st.Noise(sigma=0.5, mean=np.linspace(0.0, 2.0, 4))],
+    ids=["ou_plus_step", "white_array_mean"],
+)  # fmt: skip
+def test_network_engine_equals_simulate_for_its_stimulus_key(I, t0):
+    # The same draws and the same exponential Euler step as simulate, from step round(t0/dt):
+    # float64 round-off (1e-10 mV).
+    import spikejax as sj
+
+    key = jax.random.key(9)
+    V = network_engine(LIF_PASSIVE, I, DT, 60, key, t0)
+    ref = sj.simulate(LIF_PASSIVE, duration=60 * DT, dt=DT, I=I, t0=t0, method="exponential_euler",
+                      key=network_stimulus_key(key))  # fmt: skip
+    np.testing.assert_allclose(V, np.asarray(ref.V, float)[1:].reshape(V.shape), atol=1e-10)
+
+
 @pytest.mark.parametrize(
     "I",
     [st.Noise(sigma=1.0, mean=1.0, tau=2.0) + st.Step(3.05, 8.05, amplitude=2.0),
