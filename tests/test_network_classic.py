@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import spikejax as sj
 from spikejax import network as nw
 
 # Brian2 2.9.0 (cython runtime) running the same COBA network (Brian2's / BrainPy's benchmark
@@ -31,7 +32,7 @@ def _coba_stats(seed, n=4000, duration=1000.0, dtype=jnp.float32):
     res = nw.run(net, duration, key=jax.random.key(seed + 1), monitors=mons)
     i = np.concatenate([res.spikes["E"][0], res.spikes["I"][0] + net.populations["E"].n])
     t = np.concatenate([res.spikes["E"][1], res.spikes["I"][1]])
-    return nw.mean_rate(i, n, duration), nw.cv_isi(i, t, n)
+    return sj.spikes.mean_rate(i, n, duration), sj.spikes.population_cv_isi(i, t, n)
 
 
 def test_coba_matches_brian2_one_seed():
@@ -64,7 +65,7 @@ def test_izhikevich2003_rhythm():
     i, t = res.spikes["E"]
     # Izhikevich (2003, Fig. 3): sparse firing (~8 Hz here) organised in population rhythms
     assert 3.0 < res.mean_rate("E") < 20.0
-    assert nw.synchrony_index(i, t, 800, 0.0, 1000.0) > 3.0  # Poisson-like would be ~1
+    assert sj.spikes.synchrony_index(i, t, 800, 0.0, 1000.0) > 3.0  # Poisson-like would be ~1
     tt = np.concatenate([t, res.spikes["I"][1]])
     c, _ = np.histogram(tt, np.arange(0.0, 1000.5, 1.0))
     c = c - c.mean()
@@ -93,8 +94,8 @@ def _brunel_state(g, nu, seed=1):
     i, t = i[keep], t[keep]
     # pairwise-correlation estimate from the Fano factor F of the population count in 0.5 ms
     # bins: F ~ 1 + (N - 1) c for N neurons with mean pairwise count correlation c
-    fano = nw.synchrony_index(i, t, 2000, 100.0, 300.0, bin_ms=0.5)
-    return i.size / 2000 / 0.2, nw.cv_isi(i, t, 2000), (fano - 1) / 1999
+    fano = sj.spikes.synchrony_index(i, t, 2000, 100.0, 300.0, bin_ms=0.5)
+    return i.size / 2000 / 0.2, sj.spikes.population_cv_isi(i, t, 2000), (fano - 1) / 1999
 
 
 @pytest.mark.slow
