@@ -319,7 +319,7 @@ class Segment:
         self,
         name: str | Callable[[np.ndarray, np.ndarray, np.ndarray], float],
         *,
-        n_bisect: int = 20,
+        n_bisect: int = 40,
         xtol: float = 1e-10,
     ) -> LocatedPoint:
         """Bisection in arclength for the sign change of test function `name` (or of a
