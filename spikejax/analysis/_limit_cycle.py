@@ -563,7 +563,6 @@ def continue_cycles(
       the equilibria).
     - `direction`: +1 / -1, the sense along the branch (from a cycle: sign of the initial
       $dp$; from a Hopf point: ignored, amplitude grows).
-
     - `throw`: raise `ContinuationError` when the corrector fails (else
       `status=BranchStatus.newton_failed`).
 
