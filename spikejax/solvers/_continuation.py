@@ -455,8 +455,8 @@ def continue_branch(
     while step < max_steps:
         sol = algorithm.correct(prob, u + ds * t, t)
         ok = algorithm.accept(prob, sol)
+        u_new, J_new, t_new = sol.value, sol.jacobian[:-1], t
         if ok:
-            u_new, J_new = sol.value, sol.jacobian[:-1]
             t_new = PseudoArclength.tangent(J_new, t)
             if algorithm.min_cos is not None and t_new @ t < algorithm.min_cos:
                 ok = False
