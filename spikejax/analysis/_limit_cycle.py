@@ -10,9 +10,9 @@ so one solve gives the monodromy matrix $M = \partial\varphi_T/\partial x_0$ (Fl
 its eigenvalues; one is 1), $\partial\varphi_T/\partial p$ and, from $\partial\varphi_T/\partial T =
 f(\varphi_T)$, the whole Newton Jacobian (autodiff of $f$ inside the solve).
 
-Cycles are continued by pseudo-arclength in $(x_0, T, p)$. A fold of cycles (**LPC**) is where
-the tangent's $p$-component changes sign (located by bisection in arclength). When the period
-grows without bound, `diagnose_period_divergence` fits $T \approx C/\sqrt{|p - p_{sn}|}$
+Cycles are continued by pseudo-arclength in $(x_0, T, p)$. A fold of cycles (**LPC**) is
+where the tangent's $p$-component changes sign (located by regula falsi in arclength). When
+the period grows without bound, `diagnose_period_divergence` fits $T \approx C/\sqrt{|p - p_{sn}|}$
 (saddle-node on an invariant circle, **SNIC**) against $T \approx -\ln|p - p_{hc}|/\lambda + c$
 (saddle homoclinic orbit).
 """
@@ -290,10 +290,10 @@ class ShootingProblem(ContinuationProblem):
         return None
 
     def locate(self, name, segment):
-        """LPC: bisection in arclength for the sign change of the tangent's p-component."""
+        """LPC: the zero of the tangent's p-component in arclength (regula falsi)."""
         if name != "LPC":
             return None
-        pt = segment.bisect("LPC", n_bisect=30, xtol=1e-9)
+        pt = segment.regula_falsi("LPC", xtol=1e-9)
         if not pt.located:
             return SpecialPoint(SpecialPointKind.LPC, float(pt.u[-1]), {}, pt.index, located=False)
         cyc = self.point_data(pt.u, pt.jacobian)
@@ -569,7 +569,7 @@ def continue_cycles(
     A `ShootingProblem` on the shared driver (`spikejax.solvers.continue_branch`); the
     phase reference moves to each accepted orbit.
 
-    **Returns:** a `CycleBranch` with LPC points located by arclength bisection.
+    **Returns:** a `CycleBranch` with LPC points located in arclength (regula falsi).
 
     **Raises:** `ValueError` for bad arguments or float32 (enable float64 with
     `jax.config.update('jax_enable_x64', True)`); `ContinuationError` when the start cycle

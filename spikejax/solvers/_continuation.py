@@ -18,8 +18,8 @@ by Keller's pseudo-arclength method:
 
 Test functions (name -> scalar of $(u, t, F_u)$) are evaluated at every point; where one
 changes sign, the problem's `locate` returns the special point (by Newton on an extended
-system or by bisection in arclength, `Segment.bisect`). The branch ends at `stop` (the
-point is put exactly there by a Newton solve with the parameter fixed), at the edge of
+system, or in arclength: `Segment.regula_falsi`, `Segment.bisect`). The branch ends at
+`stop` (the point is put exactly there by a Newton solve with the parameter fixed), at the edge of
 `bounds`, after `max_steps` points, or where the problem's own `stop_condition` says so.
 
 References: Keller (1977), *Numerical solution of bifurcation and nonlinear eigenvalue
@@ -100,10 +100,11 @@ class Stop:
 
 @dataclasses.dataclass(frozen=True)
 class LocatedPoint:
-    """A special point as the driver's default locator returns it (bisection in arclength).
+    """A special point as the driver's default locator returns it (a zero in arclength).
 
     **Fields:** `kind`, `index` (between branch points `index` and `index + 1`), `u`,
-    `tangent`, `jacobian` ($F_u$ there), `located` (False: bisection could not refine it).
+    `tangent`, `jacobian` ($F_u$ there), `located` (False: the corrector failed there, so
+    the point could not be refined).
     """
 
     kind: str
@@ -128,7 +129,7 @@ class ContinuationProblem(eqx.Module):
     - `test_functions()`: a mapping name -> `g(u, tangent, jacobian) -> float`; a sign change
       of `g` between consecutive points marks a special point of that name;
     - `locate(name, segment)`: the special point in a bracketing `Segment` (default:
-      bisection in arclength, a `LocatedPoint`); return None to drop it;
+      regula falsi in arclength, a `LocatedPoint`); return None to drop it;
     - `point_data(u, jacobian)`: anything stored with each point (eigenvalues, Floquet
       multipliers, an orbit);
     - `update(u, jacobian)`: the problem for the next step (a renewed normalisation vector,
@@ -157,8 +158,9 @@ class ContinuationProblem(eqx.Module):
         return {}
 
     def locate(self, name: str, segment: Segment) -> Any:
-        """The special point `name` in `segment` (default: arclength bisection)."""
-        return segment.bisect(name)
+        """The special point `name` in `segment` (default: regula falsi in arclength on the
+        test function, `Segment.regula_falsi`)."""
+        return segment.regula_falsi(name)
 
     def point_data(self, u: np.ndarray, jacobian: np.ndarray) -> Any:
         """Data stored with each branch point (default: None)."""
@@ -348,6 +350,40 @@ class Segment:
         if best is None:
             return LocatedPoint(kind, self.index, self.u0.copy(), self.t0, None, located=False)
         return LocatedPoint(kind, self.index, best[0], best[1], best[2], located=True)
+
+    def regula_falsi(self, name: str, *, xtol: float = 1e-10, max_iter: int = 40) -> LocatedPoint:
+        """The zero of a smooth test function `name` in arclength by the Illinois variant of
+        regula falsi (superlinear, bracketing): fewer corrector solves than `bisect` where
+        the test function is smooth (a tangent component), not for sign-only ones."""
+        g = self.problem.test_functions()[name]
+        a, ga = 0.0, self.values0[name]
+        b, gb = float(self.t0 @ (self.u1 - self.u0)), self.values1[name]
+        best = None
+        side = 0
+        for _ in range(max_iter):
+            m = b - gb * (b - a) / (gb - ga) if gb != ga else 0.5 * (a + b)
+            if not (min(a, b) < m < max(a, b)):
+                m = 0.5 * (a + b)
+            pt = self.point(m)
+            if pt is None:
+                break
+            gm = g(*pt)
+            best = pt
+            if np.sign(gm) == np.sign(ga):
+                a, ga = m, gm
+                if side == -1:
+                    gb *= 0.5
+                side = -1
+            else:
+                b, gb = m, gm
+                if side == 1:
+                    ga *= 0.5
+                side = 1
+            if gm == 0 or abs(b - a) < xtol * (1.0 + self.length):
+                break
+        if best is None:
+            return LocatedPoint(name, self.index, self.u0.copy(), self.t0, None, located=False)
+        return LocatedPoint(name, self.index, best[0], best[1], best[2], located=True)
 
 
 @dataclasses.dataclass(frozen=True)
