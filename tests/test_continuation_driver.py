@@ -41,10 +41,10 @@ class StopAtNegativeX(Circle):
         return None
 
 
-def test_folds_of_a_circle_located_by_bisection():
+def test_folds_of_a_circle_located_in_arclength():
     # Truth: the curve is the unit circle (every point to the Newton tolerance, 1e-10) and
-    # its folds in p are (0, +1) and (0, -1); bisection in arclength to 1e-10 puts them
-    # within 1e-8 in x (the tangent's p-component is linear in arclength there).
+    # its folds in p are (0, +1) and (0, -1); the default locator (regula falsi in
+    # arclength to 1e-10) puts them within 1e-8 in x.
     alg = PseudoArclength(ds=0.1, ds_min=1e-8, ds_max=0.2)
     res = continue_branch(Circle(), np.array([1.0, 0.0]), alg, max_steps=60)
     assert res.status == "max_steps" and isinstance(res.status, BranchStatus) and res.ok

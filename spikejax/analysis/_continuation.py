@@ -153,11 +153,24 @@ def _full_f_and_jac(system, xf, p):
     return system.rhs_full(xf, p), jax.jacfwd(system.rhs_full, 0)(xf, p)
 
 
+def _f_u(system, u):
+    n = u.shape[0] - 1
+    return system.f(u[:n], u[n])
+
+
 @eqx.filter_jit
+def _equilibrium_f_and_jac(system, u):
+    """$f$ and its Jacobian in $u = (x, p)$: the one compiled kernel of a system (the
+    driver's corrector, the locators and the Lyapunov coefficient all use it)."""
+    return _f_u(system, u), jax.jacfwd(_f_u, 1)(system, u)
+
+
 def _f_and_jac(system, x, p):
-    fx = jax.jacfwd(system.f, 0)(x, p)
-    fp = jax.jacfwd(system.f, 1)(x, p)
-    return system.f(x, p), fx, fp
+    """`(f, f_x, f_p)` at `(x, p)` (NumPy arrays), from `_equilibrium_f_and_jac`."""
+    u = np.concatenate([np.asarray(x, float).reshape(-1), [float(p)]])
+    F, J = _equilibrium_f_and_jac(system, u)
+    J = np.asarray(J)
+    return np.asarray(F), J[:, :-1], J[:, -1]
 
 
 @eqx.filter_jit
@@ -414,8 +427,11 @@ class EquilibriumProblem(ContinuationProblem):
     tol: float = eqx.field(static=True, default=1e-10)
 
     def residual(self, u):
-        n = u.shape[0] - 1
-        return self.system.f(u[:n], u[n])
+        return _f_u(self.system, u)
+
+    def residual_and_jacobian(self, u):
+        F, J = _equilibrium_f_and_jac(self.system, np.asarray(u, float))
+        return np.asarray(F), np.asarray(J)
 
     def test_functions(self):
         tests = {"LP": lambda u, t, J: float(t[-1])}
