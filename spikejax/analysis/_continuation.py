@@ -8,6 +8,8 @@ $$f(x, p) = 0, \qquad t \cdot (u - u_\mathrm{pred}) = 0, \qquad u = (x, p),$$
 
 so the branch is followed through folds (turning points), where $p$ turns back. All
 derivatives (Jacobians, the multilinear forms of the Lyapunov coefficient) come from autodiff.
+The predictor-corrector is the shared driver `spikejax.solvers.continue_branch`; this module
+defines the problem (`EquilibriumProblem`: residual, test functions, locators).
 
 Along the branch, test functions mark special points:
 

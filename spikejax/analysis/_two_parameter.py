@@ -9,9 +9,11 @@ MatCont's LP and H curves do: pseudo-arclength continuation of the extended syst
 * Hopf: $f = 0$, $f_x q_r + \omega q_i = 0$, $f_x q_i - \omega q_r = 0$,
   $c^\top q_r = 1$, $c^\top q_i = 0$ (unknowns $x, q_r, q_i, \omega, p_1, p_2$),
 
-with the Jacobians from autodiff and the normalising vector $c$ renewed at every step.
-A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point, or the curve turning into
-neutral saddles).
+with the Jacobians from autodiff and the normalising vector $c$ renewed at every step
+(`FoldCurveProblem`, `HopfCurveProblem` on the shared driver
+`spikejax.solvers.continue_branch`; the same extended equations locate folds and Hopf
+points in one parameter). A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point,
+or the curve turning into neutral saddles).
 """
 
 from __future__ import annotations
