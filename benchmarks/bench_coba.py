@@ -137,7 +137,8 @@ def brian2_coba(target: str, seed: int = 0, duration_s: float = 1.0, n: int = 40
 
 
 def coba_stats(i, t, n, duration_ms):
-    from spikejax.network import cv_isi, mean_rate
+    from spikejax.spikes import mean_rate
+    from spikejax.spikes import population_cv_isi as cv_isi
 
     return {"rate_hz": mean_rate(i, n, duration_ms), "cv_isi": cv_isi(i, t, n)}
 

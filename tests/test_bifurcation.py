@@ -252,7 +252,7 @@ def test_newton_failure_is_reported():
             ds=0.05,
             ds_min=0.01,
             ds_max=0.1,
-            raise_on_failure=True,
+            throw=True,
         )
 
 

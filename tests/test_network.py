@@ -1,6 +1,7 @@
 """Network engine: synapses, delays, connectivity, inputs, propagation paths, runs, I/O, vmap."""
 
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from spikejax import network as nw
-from spikejax.models import LIF
+from spikejax.models import LIF, HodgkinHuxley
+from spikejax.solvers import AbstractScheme, exponential_euler_step
 
 DT = 0.1
 
@@ -250,10 +252,8 @@ def _small_net(
     # Weights and drive are binary fractions, so every summation order gives the same result.
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
     rng = np.random.default_rng(0)
-    e = nw.Population(lif, n, name="E", initial={"V": -60 + 10 * rng.random(n)}, I_ext=11.0)
-    i = nw.Population(
-        lif, n // 4, name="I", initial={"V": -60 + 10 * rng.random(n // 4)}, I_ext=11.0
-    )
+    e = nw.Population(lif, n, name="E", initial={"V": -60 + 10 * rng.random(n)}, I=11.0)
+    i = nw.Population(lif, n // 4, name="I", initial={"V": -60 + 10 * rng.random(n // 4)}, I=11.0)
     kw = dict(propagation=propagation, spike_buffer=spike_buffer)
     d = lambda r, m: r.integers(1, 20, m) * 0.1  # noqa: E731  heterogeneous delays
     projs = [
@@ -357,7 +357,7 @@ def test_event_delivery_per_synapse_weights_and_vmap():
     # identical spikes; a vmap over the weight tables equals the separate runs bit for bit.
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
     rng = np.random.default_rng(3)
-    a = nw.Population(lif, 80, name="A", initial={"V": -60 + 10 * rng.random(80)}, I_ext=10.5)
+    a = nw.Population(lif, 80, name="A", initial={"V": -60 + 10 * rng.random(80)}, I=10.5)
 
     def make(propagation, delivery):
         pr = nw.Projection(
@@ -496,7 +496,7 @@ def test_surrogate_gradient_flows_through_network():
         lif,
         20,
         name="A",
-        I_ext=12.0,
+        I=12.0,
         spike_fn=FastSigmoid(beta=5.0),
         initial={"V": np.linspace(-60, -51, 20)},
     )
@@ -573,7 +573,7 @@ def test_heterogeneous_population_parameters():
     # Each neuron its own threshold: constant drive, rates follow the LIF closed form.
     v_th = np.linspace(-55.0, -52.0, 4)
     lif = LIF(tau_m=10.0, E_L=-65.0, V_th=v_th, V_reset=-65.0, t_ref=2.0)
-    pop = nw.Population(lif, name="H", I_ext=15.0)
+    pop = nw.Population(lif, name="H", I=15.0)
     res = nw.run(
         nw.Network([pop], dt=0.01, dtype=jnp.float64),
         2000.0,
@@ -639,7 +639,7 @@ def test_reverse_mode_gradient_through_loop_delivery(weights):
     # relative: the loss is smooth in the weights between spike-time changes; eps = 1e-5).
     rng = np.random.default_rng(0)
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
-    a = nw.Population(lif, 60, name="A", I_ext=12.0, initial={"V": rng.uniform(-60, -51, 60)})
+    a = nw.Population(lif, 60, name="A", I=12.0, initial={"V": rng.uniform(-60, -51, 60)})
     b = nw.Population(lif, 40, name="B")
     w_ab = 0.7 if weights == "scalar" else (lambda r, m: r.uniform(0.2, 1.0, m))
     syn = nw.Exponential(5.0, E_rev=0.0)
@@ -700,7 +700,7 @@ def test_binary_search_count_equals_counting_all_thresholds():
     # PoissonInput samples counts by inverse CDF: count = #{j : u >= cdf[j]}. The compare
     # chain and the branchless binary search must give exactly the direct count, for every
     # table length (powers of two and not), ties in the table, and u equal to a table entry.
-    from spikejax.network._input import count_at_most
+    from spikejax.spikes import count_at_most
 
     rng = np.random.default_rng(8)
     for m in (1, 2, 3, 7, 8, 9, 35, 64, 65, 100):  # entry by entry up to 64, then a search
@@ -732,7 +732,7 @@ def test_heterogeneous_delays_are_stored_in_the_narrowest_integer_type():
     # here a delay of 200 steps, int16, against the dense matrices).
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
     rng = np.random.default_rng(2)
-    a = nw.Population(lif, 60, name="A", I_ext=10.5, initial={"V": rng.uniform(-60, -51, 60)})
+    a = nw.Population(lif, 60, name="A", I=10.5, initial={"V": rng.uniform(-60, -51, 60)})
 
     def make(propagation, max_steps):
         pr = nw.Projection(
@@ -831,3 +831,198 @@ def test_auto_propagation_prefers_events_with_the_loop_delivery():
             nw.Projection(a, b, nw.AllToAll(), key=jax.random.key(3))]  # 4160  # fmt: skip
     assert [p.mode for p in nw.Network([a, b], tiny, delivery="loop").projections] == [
         "dense", "event"]  # fmt: skip
+
+
+# ----- the one step: fused and generic exponential Euler agree ---------------------------------
+class _GenericExponentialEuler(AbstractScheme):
+    """Exponential Euler through the generic phi1 formula (autodiff diagonal of the driven
+    vector field), never the models' fused steps."""
+
+    order: ClassVar[int] = 1
+    name: ClassVar[str] = "generic_exponential_euler"
+
+    def step(self, model, t, y, I, dt):
+        return exponential_euler_step(model, t, y, I, dt)
+
+
+def _hh_conductance_network(method):
+    rng = np.random.default_rng(3)
+    n = 40
+    pop = nw.Population(
+        HodgkinHuxley(),
+        n,
+        name="H",
+        I=8.0,
+        initial={"V": rng.uniform(-70, -55, n)},
+        method=method,
+    )
+    conn = nw.FixedProbability(0.2)
+    exc = nw.Exponential(3.0, E_rev=0.0)
+    proj = nw.Projection(pop, pop, conn, weight=0.05, synapse=exc, key=jax.random.key(4))
+    return nw.Network([pop], [proj], dt=0.01, dtype=jnp.float64)
+
+
+@pytest.mark.parametrize("which", ["coba_lif", "hh"])
+def test_fused_and_generic_exponential_euler_agree_in_a_network(which):
+    # Populations advance with spikejax.solvers.advance; with conductance synapses the LIF and
+    # HH exponential Euler steps take the conductances in their fused formulas. The generic
+    # step (phi1 with the autodiff diagonal of solvers.Driven's vector field) shares no code
+    # with them. float64: states agree to round-off accumulated over the run (1e-9 mV, 1e-11
+    # for gates) and the spikes are identical.
+    if which == "coba_lif":
+        build = lambda m: nw.coba(200, key=jax.random.key(5), dtype=jnp.float64, method=m)[0]  # noqa: E731
+        n_steps = 400
+    else:
+        build = _hh_conductance_network
+        n_steps = 1500
+    nets = [build("exponential_euler"), build(_GenericExponentialEuler())]
+    finals, spikes = [], []
+    for net in nets:
+        pops = [p for p in net.populations]
+        mons = tuple(nw.SpikeMonitor(p) for p in pops)
+        st, outs = jax.jit(lambda s, net=net, mons=mons: net.simulate(s, n_steps, mons))(
+            net.init_state(key=jax.random.key(6))
+        )
+        finals.append(st["neurons"])
+        spikes.append([np.asarray(outs[m.key]) for m in mons])
+    total = sum(int(np.unpackbits(s.view(np.uint8)).sum()) for s in spikes[0])
+    assert total > 10  # the comparison covers spikes and resets
+    for a, b in zip(spikes[0], spikes[1]):
+        np.testing.assert_array_equal(a, b)
+    for p in finals[0]:
+        for v in finals[0][p]:
+            atol = 1e-9 if v == "V" else 1e-11
+            np.testing.assert_allclose(finals[0][p][v], finals[1][p][v], rtol=0, atol=atol)
+
+
+def test_delivery_kernel_is_decided_when_the_network_is_built(monkeypatch):
+    # The loop delivery's form depends on process-wide XLA settings; the network reads them
+    # once, when built, and tracing its step never does (here: it would raise).
+    import spikejax.cpu
+
+    net, mons = nw.coba(200, key=jax.random.key(0), delivery="loop")
+    kinds = dict(net.event_kernels_)
+    assert set(kinds) == {"E", "I"} and set(kinds.values()) <= {"single", "scatter"}
+
+    def fail():
+        raise AssertionError("loop_kernels_active read while tracing")
+
+    monkeypatch.setattr(spikejax.cpu, "loop_kernels_active", fail)
+    st, _ = jax.jit(lambda s: net.simulate(s, 20))(net.init_state(key=jax.random.key(1)))
+    assert int(st["step"]) == 20
+
+
+# ----- bad and edge inputs: named errors, never a silent wrong result ---------------------------
+def test_spike_source_times_follow_the_network_grid():
+    # A source stores times: without its own dt it takes the network's (the spikes come out
+    # at the given times); built with another dt than its network's it is refused.
+    times = [1.0, 2.3, 2.3, 4.5]
+    src = nw.SpikeSource(3, [0, 1, 2, 0], times, name="src")
+    net = nw.Network([src], dt=0.1)
+    res = nw.run(net, 5.0, key=jax.random.key(0), monitors=[nw.SpikeMonitor("src")])
+    i, t = res.spikes["src"]
+    order = np.lexsort((i, t))
+    np.testing.assert_allclose(t[order], times, atol=1e-9)
+    np.testing.assert_array_equal(i[order], [0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"built with dt=0.5 ms but its network steps by dt=0.1"):
+        nw.Network([nw.SpikeSource(1, [0], [1.0], name="s", dt=0.5)], dt=0.1)
+    with pytest.raises(ValueError, match=r"times must be >= dt"):
+        nw.Network([nw.SpikeSource(1, [0], [0.01], name="s")], dt=0.1)
+    with pytest.raises(ValueError, match=r"indices must be integers"):
+        nw.SpikeSource(2, [0.0, 1.5], [1.0, 2.0], name="s")
+    with pytest.raises(ValueError, match=r"times must be finite"):
+        nw.SpikeSource(1, [0], [np.nan], name="s")
+
+
+def test_network_refuses_non_float_and_unavailable_dtypes():
+    pop = nw.Population(LIF(), 3, name="A", I=20.0)
+    for bad in (jnp.int32, jnp.bfloat16, jnp.float16):
+        with pytest.raises(ValueError, match=r"Network.dtype must be float32 or float64"):
+            nw.Network([pop], dt=0.1, dtype=bad)
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match=r"jax_enable_x64"):
+            nw.Network([pop], dt=0.1, dtype=jnp.float64)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+def test_run_refuses_bad_duration_key_and_foreign_state():
+    net, mons = nw.coba(100, key=jax.random.key(0))
+    for bad in (float("inf"), float("nan"), -1.0, "10"):
+        with pytest.raises(ValueError, match=r"duration must be finite and > 0 ms"):
+            nw.run(net, bad, key=jax.random.key(1))
+    with pytest.raises(ValueError, match=r"shorter than half a step"):
+        nw.run(net, 0.01, key=jax.random.key(1))
+    with pytest.raises(ValueError, match=r"key must be a JAX PRNG key"):
+        nw.run(net, 1.0, key=0)
+    other, _ = nw.coba(200, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"does not belong to this network.*shape"):
+        nw.run(net, 1.0, state=other.init_state(key=jax.random.key(1)))
+    state = dict(net.init_state(key=jax.random.key(1)))
+    del state["stimuli"]
+    with pytest.raises(ValueError, match=r"does not belong to this network.*no \['stimuli'\]"):
+        nw.run(net, 1.0, state=state)
+    with pytest.raises(ValueError, match=r"Explicit: pre indices must be integers"):
+        nw.Explicit([0.0, 1.7], [1, 2])
+
+
+def test_corrupted_state_and_result_files_are_named(tmp_path):
+    net, mons = nw.coba(100, key=jax.random.key(0))
+    res = nw.run(net, 2.0, key=jax.random.key(1), monitors=mons)
+    good_state, good_result = tmp_path / "s.npz", tmp_path / "r.npz"
+    nw.save_state(good_state, res.state)
+    nw.save_result(good_result, res)
+    data = good_state.read_bytes()
+    cases = {
+        "empty.npz": (b"", r"empty \(0 bytes\)"),
+        "truncated.npz": (data[: len(data) // 2], r"truncated or corrupted"),
+        "garbage.npz": (b"not a zip file at all" * 10, r"truncated or corrupted|not a"),
+    }
+    for name, (content, msg) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for load in (nw.load_state, nw.load_result):
+            with pytest.raises(ValueError, match=rf"{name}.*({msg})"):
+                load(path)
+    # a flipped byte inside a stored array: its CRC fails when it is read
+    corrupt = bytearray(data)
+    pos = data.find(b"state/neurons/E/V") + 200
+    corrupt[pos] ^= 0xFF
+    (tmp_path / "crc.npz").write_bytes(bytes(corrupt))
+    with pytest.raises(ValueError, match=r"crc.npz.*(corrupted|truncated)"):
+        nw.load_state(tmp_path / "crc.npz")
+    # a state file is not a result file, and a plain npz is neither
+    with pytest.raises(ValueError, match=r"s.npz: not a spikejax network result file"):
+        nw.load_result(good_state)
+    np.savez(tmp_path / "plain.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match=r"plain.npz: not a spikejax network state file"):
+        nw.load_state(tmp_path / "plain.npz")
+    # the good files still load
+    np.testing.assert_array_equal(nw.load_state(good_state)["neurons"]["E"]["V"],
+                                  res.state["neurons"]["E"]["V"])  # fmt: skip
+    assert nw.load_result(good_result).spikes["E"][0].size == res.spikes["E"][0].size
+
+
+def test_state_monitor_of_everything_warns_with_its_memory_estimate(monkeypatch):
+    import spikejax.network._run as run_module
+
+    net, _ = nw.coba(100, key=jax.random.key(0))
+    monkeypatch.setattr(run_module, "STATE_MONITOR_WARN_BYTES", 10_000)
+    mon = nw.StateMonitor("E", ["V", "refractory"])
+    # 21 rows x 2 variables x 80 neurons x 4 or 8 bytes > 10 kB
+    with pytest.warns(ResourceWarning, match=r"StateMonitor records .* GiB"):
+        nw.run(net, n_steps=20, key=jax.random.key(1), monitors=[mon])
+
+
+def test_continued_runs_split_time_as_t_start_exclusive_t_stop_inclusive():
+    # (t_start, t_stop]: a spike stamped exactly at the first run's t_stop belongs to it,
+    # and the continued run starts after it (no spike counted twice or lost).
+    src = nw.SpikeSource(1, [0, 0, 0], [1.0, 2.0, 2.1], name="src")
+    net = nw.Network([src], dt=0.1)
+    mon = [nw.SpikeMonitor("src")]
+    a = nw.run(net, 2.0, key=jax.random.key(0), monitors=mon)
+    b = nw.run(net, 1.0, state=a.state, monitors=mon)
+    np.testing.assert_allclose(a.spikes["src"][1], [1.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(b.spikes["src"][1], [2.1], atol=1e-9)
+    assert (a.t_start, a.t_stop, b.t_start) == pytest.approx((0.0, 2.0, 2.0))

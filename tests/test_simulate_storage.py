@@ -132,7 +132,7 @@ def test_fused_step_with_synaptic_conductances_equals_generic_step(model_name):
     # Reference: the generic exponential Euler step (phi1 with the autodiff diagonal of the
     # network's driven vector field), which shares no code with the fused formulas.
     # Agreement to float64 round-off: 1e-11 mV (V terms ~1e2-1e3 mV), 1e-14 on the rest.
-    from spikejax.network._network import _Driven
+    from spikejax.solvers import Driven as _Driven
 
     rng = np.random.default_rng(4)
     n = 500

@@ -11,9 +11,13 @@ from spikejax.spikes import (
     fano_factor,
     firing_rate,
     isi,
+    mean_rate,
     poisson_spike_times,
     poisson_spikes,
+    population_cv_isi,
     spike_counts,
+    spike_trains,
+    synchrony_index,
 )
 
 
@@ -126,3 +130,45 @@ def test_raster_and_trace_plots_show_the_data():
     plt.close(fig)
     with pytest.raises(ValueError, match="was not recorded"):
         plot_trace(res, "w")
+
+
+def test_event_lists_become_padded_trains_and_population_statistics():
+    # Events (indices, times) as networks record them, in scrambled order.
+    trains = {
+        0: np.arange(10.0, 1000.0, 10.0),  # regular: CV 0
+        2: np.concatenate([[0.0], np.cumsum(np.tile([1.0, 3.0], 50))]),  # alternating: CV 0.5
+        3: np.array([5.0, 7.0]),  # one interval: excluded from the mean, NaN on its own
+    }
+    i = np.concatenate([np.full(v.size, k) for k, v in trains.items()])
+    t = np.concatenate(list(trains.values()))
+    perm = np.random.default_rng(0).permutation(i.size)
+    padded = spike_trains(i[perm], t[perm], 5)
+    assert padded.shape == (5, 101)
+    for k, v in trains.items():
+        np.testing.assert_array_equal(padded[k, : v.size], v)
+        assert np.all(np.isnan(padded[k, v.size :]))
+    assert np.all(np.isnan(padded[[1, 4]]))
+    cvs = cv_isi(padded)
+    assert cvs.shape == (5,) and cvs[0] == pytest.approx(0.0, abs=1e-12)
+    assert cvs[2] == pytest.approx(0.5) and np.isnan(cvs[3]) and np.isnan(cvs[1])
+    assert population_cv_isi(i[perm], t[perm], 5) == pytest.approx(0.25)
+    assert np.isnan(population_cv_isi([3, 3], [1.0, 2.0], 5))
+    # mean rate: 99 + 101 + 2 spikes of 5 neurons in 1 s
+    assert mean_rate(i, 5, 1000.0) == pytest.approx(202 / 5)
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 5\)"):
+        spike_trains([5], [1.0], 5)
+    with pytest.raises(ValueError, match="same length"):
+        spike_trains([0, 1], [1.0], 5)
+
+
+def test_synchrony_index_closed_forms():
+    # n neurons firing together once per 10 ms, bins of 1 ms over [0, 100]: counts are n in
+    # 10 of 100 bins, 0 elsewhere: mean n/10, variance n^2 (1/10)(9/10), Fano 0.9 n.
+    n = 50
+    t = np.repeat(np.arange(0.5, 100.0, 10.0), n)
+    i = np.tile(np.arange(n), 10)
+    assert synchrony_index(i, t, n, 0.0, 100.0) == pytest.approx(0.9 * n)
+    # independent Poisson trains: Fano ~ 1 (Poisson count per bin); 2e5 events in 1000 bins
+    rng = np.random.default_rng(1)
+    t = rng.uniform(0.0, 1000.0, 200_000)
+    assert synchrony_index(np.zeros(t.size, int), t, 1, 0.0, 1000.0) == pytest.approx(1.0, abs=0.1)

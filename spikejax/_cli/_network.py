@@ -139,7 +139,8 @@ def run_network_job(
     import jax
 
     from ..cpu import available_cpu_cores
-    from ..network import cv_isi, run
+    from ..network import run
+    from ..spikes import population_cv_isi as cv_isi
 
     if network not in NETWORKS and network != "microcircuit":
         raise ValueError(f"network must be one of {[*NETWORKS, 'microcircuit']}, got {network!r}")

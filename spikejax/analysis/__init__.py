@@ -9,6 +9,7 @@ from ._classify import trace_determinant_chart_data as trace_determinant_chart_d
 from ._classify import unstable_dimension as unstable_dimension
 from ._continuation import Branch as Branch
 from ._continuation import ContinuationError as ContinuationError
+from ._continuation import EquilibriumProblem as EquilibriumProblem
 from ._continuation import SpecialPoint as SpecialPoint
 from ._continuation import continuation as continuation
 from ._continuation import first_lyapunov_coefficient as first_lyapunov_coefficient
@@ -27,6 +28,7 @@ from ._fi_curve import fi_curve as fi_curve
 from ._fi_curve import fi_from_cycles as fi_from_cycles
 from ._limit_cycle import CycleBranch as CycleBranch
 from ._limit_cycle import LimitCycle as LimitCycle
+from ._limit_cycle import ShootingProblem as ShootingProblem
 from ._limit_cycle import continue_cycles as continue_cycles
 from ._limit_cycle import cycle_from_hopf as cycle_from_hopf
 from ._limit_cycle import cycle_from_simulation as cycle_from_simulation
@@ -41,4 +43,6 @@ from ._phase_plane import trajectory as trajectory
 from ._phase_plane import vector_field_grid as vector_field_grid
 from ._reduction import reduce_hh as reduce_hh
 from ._two_parameter import BifurcationCurve as BifurcationCurve
+from ._two_parameter import FoldCurveProblem as FoldCurveProblem
+from ._two_parameter import HopfCurveProblem as HopfCurveProblem
 from ._two_parameter import bifurcation_curve as bifurcation_curve

@@ -8,6 +8,8 @@ $$f(x, p) = 0, \qquad t \cdot (u - u_\mathrm{pred}) = 0, \qquad u = (x, p),$$
 
 so the branch is followed through folds (turning points), where $p$ turns back. All
 derivatives (Jacobians, the multilinear forms of the Lyapunov coefficient) come from autodiff.
+The predictor-corrector is the shared driver `spikejax.solvers.continue_branch`; this module
+defines the problem (`EquilibriumProblem`: residual, test functions, locators).
 
 Along the branch, test functions mark special points:
 
@@ -37,24 +39,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_finite, check_positive
+from .._validation import check_finite, check_positive, require_float64
 from ..models._base import NeuronModel
+from ..solvers import bordered, newton
+from ..solvers._continuation import (
+    BranchStatus,
+    ContinuationError,
+    ContinuationProblem,
+    PseudoArclength,
+    Segment,
+    SpecialPointKind,
+    continue_branch,
+    solve_at_parameter,
+)
 from ._classify import FixedPointType, classify
 
 __all__ = [
     "Branch",
+    "BranchStatus",
     "ContinuationError",
+    "EquilibriumProblem",
     "SpecialPoint",
+    "SpecialPointKind",
     "continuation",
     "first_lyapunov_coefficient",
     "locate_fold",
     "locate_hopf",
 ]
-
-
-class ContinuationError(ValueError):
-    """Raised when continuation cannot start (no equilibrium near the start) or fails and
-    `raise_on_failure=True`."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -144,11 +155,24 @@ def _full_f_and_jac(system, xf, p):
     return system.rhs_full(xf, p), jax.jacfwd(system.rhs_full, 0)(xf, p)
 
 
+def _f_u(system, u):
+    n = u.shape[0] - 1
+    return system.f(u[:n], u[n])
+
+
 @eqx.filter_jit
+def _equilibrium_f_and_jac(system, u):
+    """$f$ and its Jacobian in $u = (x, p)$: the one compiled kernel of a system (the
+    driver's corrector, the locators and the Lyapunov coefficient all use it)."""
+    return _f_u(system, u), jax.jacfwd(_f_u, 1)(system, u)
+
+
 def _f_and_jac(system, x, p):
-    fx = jax.jacfwd(system.f, 0)(x, p)
-    fp = jax.jacfwd(system.f, 1)(x, p)
-    return system.f(x, p), fx, fp
+    """`(f, f_x, f_p)` at `(x, p)` (NumPy arrays), from `_equilibrium_f_and_jac`."""
+    u = np.concatenate([np.asarray(x, float).reshape(-1), [float(p)]])
+    F, J = _equilibrium_f_and_jac(system, u)
+    J = np.asarray(J)
+    return np.asarray(F), J[:, :-1], J[:, -1]
 
 
 @eqx.filter_jit
@@ -156,11 +180,28 @@ def _threshold(system, x, p):
     return system.threshold_distance(x, p)
 
 
+def fold_equations(f, x, v, c):
+    r"""The fold (LP) conditions $f(x) = 0$, $f_x v = 0$, $c\cdot v = 1$ for `f` of `x` alone
+    (the parameters closed over): $2n + 1$ equations, shared by the one-parameter locator
+    and the two-parameter fold curve."""
+    fx = jax.jacfwd(f)(x)
+    return jnp.concatenate([f(x), fx @ v, jnp.atleast_1d(c @ v - 1.0)])
+
+
+def hopf_equations(f, x, qr, qi, omega, c):
+    r"""The Hopf conditions $f = 0$, $f_x q_r + \omega q_i = 0$, $f_x q_i - \omega q_r = 0$,
+    $c\cdot q_r = 1$, $c\cdot q_i = 0$ (so $f_x q = i\omega q$): $3n + 2$ equations, shared
+    by the one-parameter locator and the two-parameter Hopf curve."""
+    fx = jax.jacfwd(f)(x)
+    return jnp.concatenate(
+        [f(x), fx @ qr + omega * qi, fx @ qi - omega * qr, jnp.stack([c @ qr - 1.0, c @ qi])]
+    )
+
+
 def _fold_residual(system, z, c):
     n = c.shape[0]
     x, p, v = z[:n], z[n], z[n + 1 :]
-    fx = jax.jacfwd(system.f, 0)(x, p)
-    return jnp.concatenate([system.f(x, p), fx @ v, jnp.atleast_1d(c @ v - 1.0)])
+    return fold_equations(lambda y: system.f(y, p), x, v, c)
 
 
 @eqx.filter_jit
@@ -172,15 +213,7 @@ def _hopf_residual(system, z, cr):
     n = cr.shape[0]
     x, p, w = z[:n], z[n], z[n + 1]
     qr, qi = z[n + 2 : 2 * n + 2], z[2 * n + 2 :]
-    fx = jax.jacfwd(system.f, 0)(x, p)
-    return jnp.concatenate(
-        [
-            system.f(x, p),
-            fx @ qr + w * qi,
-            fx @ qi - w * qr,
-            jnp.stack([cr @ qr - 1.0, cr @ qi]),
-        ]
-    )
+    return hopf_equations(lambda y: system.f(y, p), x, qr, qi, w, cr)
 
 
 @eqx.filter_jit
@@ -276,7 +309,8 @@ def first_lyapunov_coefficient(system: EquilibriumSystem, x, p, omega, q=None) -
 class SpecialPoint:
     """A special point of a branch.
 
-    **Fields:** `kind` ("LP" fold, "H" Hopf, "TH" threshold reached, "LPC" fold of cycles),
+    **Fields:** `kind` (a `SpecialPointKind`, equal to its string: "LP" fold, "H" Hopf, "TH"
+    threshold reached, "LPC" fold of cycles),
     `param` (parameter value), `state` (dict name -> value), `index` (it lies between branch
     points `index` and `index + 1`), `eigenvalues` (of the Jacobian there), `omega` (Hopf angular
     frequency, rad per time unit), `l1` (first Lyapunov coefficient), `located` (True when the
@@ -284,7 +318,7 @@ class SpecialPoint:
     `info` (extra numbers).
     """
 
-    kind: str
+    kind: SpecialPointKind
     param: float
     state: dict[str, float]
     index: int
@@ -313,7 +347,8 @@ class Branch:
 
     **Fields:** `param_name`, `state_names`, `params` (m,), `states` (m, n_states), `arclength`
     (m,), `eigenvalues` (m, n_active) complex, `stable` (m,) bool, `special_points`,
-    `status` ("reached_stop", "left_bounds", "max_steps", "newton_failed"), `message`.
+    `status` (a `BranchStatus`: `reached_stop`, `left_bounds`, `max_steps`, `newton_failed`),
+    `message`.
     """
 
     param_name: str
@@ -325,7 +360,7 @@ class Branch:
     eigenvalues: np.ndarray
     stable: np.ndarray
     special_points: tuple[SpecialPoint, ...]
-    status: str
+    status: BranchStatus
     message: str = ""
 
     def __len__(self) -> int:
@@ -333,7 +368,8 @@ class Branch:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("reached_stop", "left_bounds", "max_steps")
+        """False when the branch ended because the corrector failed."""
+        return BranchStatus(self.status).ok
 
     @property
     def voltage(self) -> np.ndarray:
@@ -347,89 +383,23 @@ class Branch:
 
     @property
     def hopf_points(self) -> list[SpecialPoint]:
-        return self.points("H")
+        return self.points(SpecialPointKind.H)
 
     @property
     def folds(self) -> list[SpecialPoint]:
-        return self.points("LP")
+        return self.points(SpecialPointKind.LP)
 
     def types(self, *, rtol: float = 1e-9, atol: float = 1e-12) -> list[FixedPointType]:
         return [classify(ev, rtol=rtol, atol=atol) for ev in self.eigenvalues]
 
 
 # ----------------------------------------------------------------------------------------------
-# Newton helpers
+# The equilibrium problem on the shared driver
 # ----------------------------------------------------------------------------------------------
 
 
-def _newton_fixed_p(system, x, p, *, tol, max_iter):
-    """Newton in x at fixed p. Returns (x, converged, residual)."""
-    x = np.asarray(x, float)
-    pj = jnp.asarray(p, float)
-    res = np.inf
-    for _ in range(max_iter):
-        F, Fx, _ = _f_and_jac(system, jnp.asarray(x), pj)
-        F, Fx = np.asarray(F), np.asarray(Fx)
-        res = float(np.max(np.abs(F)))
-        if not np.all(np.isfinite(F)) or not np.all(np.isfinite(Fx)):
-            return x, False, np.inf
-        try:
-            dx = np.linalg.solve(Fx, -F)
-        except np.linalg.LinAlgError:
-            return x, False, res
-        x = x + dx
-        if np.max(np.abs(dx)) <= tol * (1.0 + np.max(np.abs(x))):
-            F = np.asarray(system.f(jnp.asarray(x), pj))
-            res = float(np.max(np.abs(F)))
-            return x, bool(np.all(np.isfinite(x))), res
-    return x, False, res
-
-
-def _tangent(Fx, Fp, t_prev):
-    """Unit tangent of the branch: the kernel of [Fx | Fp], oriented along `t_prev`."""
-    n = Fx.shape[0]
-    Gu = np.hstack([Fx, Fp.reshape(n, 1)])
-    if t_prev is None:
-        _, _, Vt = np.linalg.svd(Gu)
-        t = Vt[-1]
-    else:
-        M = np.vstack([Gu, t_prev])
-        rhs = np.zeros(n + 1)
-        rhs[-1] = 1.0
-        try:
-            t = np.linalg.solve(M, rhs)
-        except np.linalg.LinAlgError:
-            _, _, Vt = np.linalg.svd(Gu)
-            t = Vt[-1]
-            if t @ t_prev < 0:
-                t = -t
-    return t / np.linalg.norm(t)
-
-
-def _corrector(system, u_pred, t, *, tol, max_iter):
-    """Keller's pseudo-arclength Newton corrector. Returns (u, converged, n_iter, Fx, Fp)."""
-    u = u_pred.copy()
-    n = u.size - 1
-    for it in range(1, max_iter + 1):
-        F, Fx, Fp = _f_and_jac(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))
-        F, Fx, Fp = np.asarray(F), np.asarray(Fx), np.asarray(Fp)
-        if not (np.all(np.isfinite(F)) and np.all(np.isfinite(Fx)) and np.all(np.isfinite(Fp))):
-            return u, False, it, None, None
-        G = np.concatenate([F, [t @ (u - u_pred)]])
-        DG = np.vstack([np.hstack([Fx, Fp.reshape(n, 1)]), t])
-        try:
-            du = np.linalg.solve(DG, -G)
-        except np.linalg.LinAlgError:
-            return u, False, it, None, None
-        u = u + du
-        if np.max(np.abs(du)) <= tol * (1.0 + np.max(np.abs(u))):
-            F, Fx, Fp = _f_and_jac(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))
-            return u, bool(np.all(np.isfinite(np.asarray(F)))), it, np.asarray(Fx), np.asarray(Fp)
-    return u, False, max_iter, None, None
-
-
 def _psi_hopf(ev):
-    """$\\prod_{i<j} (\\lambda_i + \\lambda_j)$ (real up to round-off); 0 for n < 2."""
+    """$\\prod_{i<j} (\\lambda_i + \\lambda_j)$ (real up to round-off); 1 for n < 2."""
     ev = np.asarray(ev)
     n = ev.size
     if n < 2:
@@ -443,28 +413,153 @@ def _psi_hopf(ev):
     return float(np.real(val))
 
 
-# ----------------------------------------------------------------------------------------------
-# Locating special points
-# ----------------------------------------------------------------------------------------------
+class EquilibriumProblem(ContinuationProblem):
+    r"""Equilibria $f(x, p) = 0$ in $u = (x, p)$, for the shared pseudo-arclength driver.
+
+    Test functions: **LP**, the parameter component of the tangent; **H**, $\psi_H =
+    \prod_{i<j}(\lambda_i + \lambda_j)$ (with $n \ge 2$); **TH**, the threshold distance (hybrid
+    models). `point_data` is the eigenvalues of $f_x$. Folds and Hopf points are located by
+    Newton (`spikejax.solvers.newton`) on the extended systems (`fold_equations`,
+    `hopf_equations`), threshold points by a secant on the parameter.
+    """
+
+    system: EquilibriumSystem
+    hybrid: bool = eqx.field(static=True, default=False)
+    lyapunov: bool = eqx.field(static=True, default=True)
+    tol: float = eqx.field(static=True, default=1e-10)
+
+    def residual(self, u):
+        return _f_u(self.system, u)
+
+    def residual_and_jacobian(self, u):
+        F, J = _equilibrium_f_and_jac(self.system, np.asarray(u, float))
+        return np.asarray(F), np.asarray(J)
+
+    def test_functions(self):
+        tests = {"LP": lambda u, t, J: float(t[-1])}
+        if len(self.system.active) >= 2:
+            tests["H"] = lambda u, t, J: _psi_hopf(np.linalg.eigvals(J[:, :-1]))
+        if self.hybrid:
+            tests["TH"] = lambda u, t, J: float(
+                _threshold(self.system, jnp.asarray(u[:-1]), jnp.asarray(u[-1]))
+            )
+        return tests
+
+    def point_data(self, u, jacobian):
+        return np.linalg.eigvals(jacobian[:, :-1])
+
+    def locate(self, name: str, segment: Segment) -> SpecialPoint | None:
+        if name == "LP":
+            return _locate_lp(self, segment)
+        if name == "H":
+            return _locate_h(self, segment)
+        if name == "TH":
+            return _locate_th(self, segment)
+        return None
+
+    def special_point(self, kind, x, p, index, *, located, **kw) -> SpecialPoint:
+        _, Fx, _ = _f_and_jac(self.system, jnp.asarray(x), jnp.asarray(p, float))
+        return SpecialPoint(
+            SpecialPointKind(kind),
+            float(p),
+            _state_dict(self.system, x),
+            index,
+            np.linalg.eigvals(np.asarray(Fx)),
+            located=located,
+            **kw,
+        )
 
 
-def _newton_extended(residual_and_jacobian, z, tol, max_iter):
-    """Newton on an extended system `z -> (r, dr/dz)` from `z`; returns `(z, converged)`,
-    converged meaning the step fell below `tol` (relative) and the residual below 1e-7."""
-    for _ in range(max_iter):
-        r, Jz = residual_and_jacobian(jnp.asarray(z))
-        r, Jz = np.asarray(r), np.asarray(Jz)
-        if not np.all(np.isfinite(r)):
-            break
+def _state_dict(system, x):
+    xf = np.asarray(system.full(jnp.asarray(x)))
+    return {name: float(xf[i]) for i, name in enumerate(system.model.state_names)}
+
+
+def _near(z_x, p, guess, width):
+    """A located point counts only near its bracket (not a special point elsewhere)."""
+    return np.linalg.norm(np.concatenate([z_x, [p]]) - guess) <= 2.0 * width + 1e-8
+
+
+def _locate_lp(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint:
+    n = seg.u0.size - 1
+    a, b = seg.values0["LP"], seg.values1["LP"]
+    ug = seg.u0 + a / (a - b) * (seg.u1 - seg.u0)
+    x, p, _, ok = locate_fold(problem.system, ug[:n], ug[n], tol=problem.tol)
+    if ok and not _near(x, p, ug, seg.length):
+        ok = False
+    if not ok:
+        x, p = ug[:n], float(ug[n])
+    return problem.special_point("LP", x, p, seg.index, located=ok)
+
+
+def _locate_h(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint | None:
+    n = seg.u0.size - 1
+    # refine the sign change of psi_H along the arc, then Newton on the Hopf system
+    near = seg.bisect("H", n_bisect=20, xtol=1e-10)
+    if near.located:
+        ug, evg = near.u, np.linalg.eigvals(near.jacobian[:, :-1])
+    else:
+        ug = 0.5 * (seg.u0 + seg.u1)
+        evg = np.linalg.eigvals(problem.residual_and_jacobian(seg.u0)[1][:, :-1])
+    if not np.any(np.abs(evg.imag) > 1e-10 * (1 + np.abs(evg).max())):
+        return None  # a neutral saddle (real pair lambda, -lambda), not a Hopf point
+    x, p, omega, q, ok = locate_hopf(problem.system, ug[:n], ug[n], tol=problem.tol)
+    if ok and not _near(x, p, ug, seg.length):
+        ok = False
+    if not ok:
+        x, p = ug[:n], float(ug[n])
+    _, Fx, _ = _f_and_jac(problem.system, jnp.asarray(x), jnp.asarray(p, float))
+    evh = np.linalg.eigvals(np.asarray(Fx))
+    if not (ok or np.any(np.abs(evh.imag) > 1e-10)):
+        return None
+    if not ok:
+        omega = float(np.max(np.abs(evh.imag)))
+    l1 = None
+    if problem.lyapunov and ok:
         try:
-            dz = np.linalg.solve(Jz, -r)
+            l1 = first_lyapunov_coefficient(problem.system, x, p, omega, q)
         except np.linalg.LinAlgError:
+            l1 = None
+    return problem.special_point("H", x, p, seg.index, located=ok, omega=float(omega), l1=l1)
+
+
+def _locate_th(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint:
+    """Secant on the parameter for a zero of the threshold distance, each iterate an
+    equilibrium at fixed parameter (`solve_at_parameter`)."""
+    g = problem.test_functions()["TH"]
+    a, b = seg.u0, seg.u1
+    g0, g1 = seg.values0["TH"], seg.values1["TH"]
+    ok = True
+    um = a
+    for _ in range(60):
+        w = g0 / (g0 - g1) if g0 != g1 else 0.5
+        w = min(max(w, 0.02), 0.98)
+        um = a + w * (b - a)
+        sol = solve_at_parameter(problem, um, um[-1], seg.algorithm)
+        if not sol.ok:
+            ok = False
             break
-        z = z + dz
-        if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
-            r, _ = residual_and_jacobian(jnp.asarray(z))
-            return z, bool(np.max(np.abs(np.asarray(r))) < 1e-7)
-    return z, False
+        um = sol.value
+        gm = g(um, seg.t0, None)
+        if abs(gm) < 1e-10 or abs(b[-1] - a[-1]) < 1e-13 * (1 + abs(a[-1])):
+            break
+        if np.sign(gm) == np.sign(g0):
+            a, g0 = um, gm
+        else:
+            b, g1 = um, gm
+    return problem.special_point("TH", um[:-1], um[-1], seg.index, located=ok)
+
+
+# ----------------------------------------------------------------------------------------------
+# Locating special points: Newton on the extended systems
+# ----------------------------------------------------------------------------------------------
+
+
+def _solve_extended(fn_and_jac, z, tol, max_iter):
+    """`spikejax.solvers.newton` on an extended system; converged means the step fell below
+    `tol` (relative) and the residual below 1e-7."""
+    sol = newton(lambda zz: fn_and_jac(jnp.asarray(zz)), z, rtol=tol, atol=tol, max_steps=max_iter)
+    return sol.value, bool(sol.ok and sol.residual < 1e-7)
 
 
 def locate_fold(system, x, p, *, tol=1e-11, max_iter=30):
@@ -476,11 +571,10 @@ def locate_fold(system, x, p, *, tol=1e-11, max_iter=30):
     _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p, float))
     _, _, Vt = np.linalg.svd(np.asarray(Fx))
     v = Vt[-1]
-    c = v.copy()
+    cj = jnp.asarray(v.copy())
     z = np.concatenate([x, [p], v])
-    cj = jnp.asarray(c)
     n = x.size
-    z, ok = _newton_extended(lambda zz: _fold_newton(system, zz, cj), z, tol, max_iter)
+    z, ok = _solve_extended(lambda zz: _fold_newton(system, zz, cj), z, tol, max_iter)
     return z[:n], float(z[n]), z[n + 1 :], ok
 
 
@@ -505,75 +599,18 @@ def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
     qq = q @ q
     q = q * np.exp(-0.5j * np.angle(qq))
     qr, qi = q.real, q.imag
-    scale = qr @ qr
-    c = qr / scale
+    c = qr / (qr @ qr)
     z = np.concatenate([x, [p, omega], qr, qi])
     cj = jnp.asarray(c)
-    z, ok = _newton_extended(lambda zz: _hopf_newton(system, zz, cj), z, tol, max_iter)
+    z, ok = _solve_extended(lambda zz: _hopf_newton(system, zz, cj), z, tol, max_iter)
     if not (ok and abs(z[n + 1]) > 1e-10):
         return z[:n], float(z[n]), float(abs(z[n + 1])), None, False
     q = z[n + 2 : 2 * n + 2] + 1j * z[2 * n + 2 :]
     return z[:n], float(z[n]), float(abs(z[n + 1])), q, True
 
 
-def _refine_on_arc(system, u0, t0, length, test, *, tol, max_newton, n_bisect=20):
-    """Bisection in arclength between `u0` and the next branch point for a sign change of
-    `test(u, Fx, Fp)`; returns the bracketing point nearest the change (or None)."""
-    g0 = None
-    a, b = 0.0, length
-    best = None
-
-    def point(sigma):
-        up = u0 + sigma * t0
-        u, ok, _, Fx, Fp = _corrector(system, up, t0, tol=tol, max_iter=max_newton)
-        return (u, Fx, Fp) if ok else None
-
-    first = point(1e-12 * length) if length > 0 else None
-    if first is None:
-        return None
-    g0 = test(*first)
-    for _ in range(n_bisect):
-        m = 0.5 * (a + b)
-        pt = point(m)
-        if pt is None:
-            return best
-        gm = test(*pt)
-        best = pt
-        if np.sign(gm) == np.sign(g0):
-            a = m
-        else:
-            b = m
-        if b - a < 1e-10 * (1 + length):
-            break
-    return best
-
-
-def _secant_threshold(system, u0, u1, *, tol, max_iter):
-    """Locate the TH point (threshold distance zero) between two branch points by secant on p."""
-    n = u0.size - 1
-    g0 = float(_threshold(system, jnp.asarray(u0[:n]), jnp.asarray(u0[n])))
-    g1 = float(_threshold(system, jnp.asarray(u1[:n]), jnp.asarray(u1[n])))
-    a, b = u0, u1
-    for _ in range(60):
-        w = g0 / (g0 - g1) if g0 != g1 else 0.5
-        w = min(max(w, 0.02), 0.98)
-        um = a + w * (b - a)
-        xm, ok, _ = _newton_fixed_p(system, um[:n], um[n], tol=tol, max_iter=max_iter)
-        if not ok:
-            return um, False
-        um = np.concatenate([xm, [um[n]]])
-        gm = float(_threshold(system, jnp.asarray(xm), jnp.asarray(um[n])))
-        if abs(gm) < 1e-10 or abs(b[n] - a[n]) < 1e-13 * (1 + abs(a[n])):
-            return um, True
-        if np.sign(gm) == np.sign(g0):
-            a, g0 = um, gm
-        else:
-            b, g1 = um, gm
-    return um, True
-
-
 # ----------------------------------------------------------------------------------------------
-# The driver
+# The driver call
 # ----------------------------------------------------------------------------------------------
 
 
@@ -594,10 +631,13 @@ def continuation(
     max_newton: int = 8,
     detect: bool = True,
     lyapunov: bool = True,
-    raise_on_failure: bool = False,
+    throw: bool = False,
     callback: Callable[[int, np.ndarray], None] | None = None,
 ) -> Branch:
     r"""Continue a branch of equilibria of `model` in the parameter `param`.
+
+    An `EquilibriumProblem` on the shared driver (`spikejax.solvers.continue_branch` with
+    `spikejax.solvers.PseudoArclength`).
 
     **Arguments:**
     - `model`: a single-cell `NeuronModel` (`model.shape == ()`).
@@ -612,13 +652,16 @@ def continuation(
       $(x, p)$ norm (defaults: 1%, 1e-9 and 5% of $|$stop - start$|$ plus the state scale).
     - `max_steps`: the most continuation steps. `tol`: Newton step tolerance (relative).
     - `detect`: detect and locate LP, H, TH points; `lyapunov`: compute $\ell_1$ at Hopf points.
-    - `raise_on_failure`: raise `ContinuationError` instead of returning `status="newton_failed"`.
+    - `throw`: raise `ContinuationError` instead of returning
+      `status=BranchStatus.newton_failed`.
 
     **Returns:** a `Branch`.
 
-    **Raises:** `ValueError` for an unknown `param`, a population model, bad step sizes;
+    **Raises:** `ValueError` for an unknown `param`, a population model, bad step sizes, or
+    float32 (enable float64 with `jax.config.update('jax_enable_x64', True)`);
     `ContinuationError` (a `ValueError`) when no equilibrium is found near `(y0, start)`.
     """
+    require_float64("spikejax.analysis.continuation")
     system = make_system(model, param, I=I)
     if stop is None:
         raise ValueError("stop must be given (the parameter value to continue towards)")
@@ -647,15 +690,24 @@ def continuation(
 
     system = _freeze_inert(system, x0_full, start)
     active = np.asarray(system.active)
-    x0 = x0_full[active]
-    n = x0.size
+    n = active.size
+    problem = EquilibriumProblem(system, bool(model.is_hybrid), bool(lyapunov), float(tol))
 
-    x_start, ok, res = _newton_fixed_p(system, x0, start, tol=tol, max_iter=40)
-    if not ok or not np.isfinite(res) or res > 1e-7:
+    row = np.zeros(n + 1)
+    row[n] = 1.0
+    sol = newton(
+        bordered(problem.residual_and_jacobian, row, start),
+        np.concatenate([x0_full[active], [start]]),
+        rtol=tol,
+        atol=tol,
+        max_steps=40,
+    )
+    if not sol.ok or not (sol.residual <= 1e-7):
         raise ContinuationError(
             f"no equilibrium found near y0 at {param}={start}: Newton did not converge "
-            f"(residual max|f| = {res:.3g}); give y0 closer to an equilibrium"
+            f"(residual max|f| = {sol.residual:.3g}); give y0 closer to an equilibrium"
         )
+    x_start = sol.value[:n]
 
     span = abs(stop - start)
     xscale = float(np.max(np.abs(x_start))) + 1.0
@@ -667,87 +719,26 @@ def continuation(
     check_positive("ds_max", ds_max)
     if not (ds_min <= ds <= ds_max):
         raise ValueError(f"need ds_min <= ds <= ds_max, got {ds_min}, {ds}, {ds_max}")
-
-    direction = 1.0 if stop > start else -1.0
-    u = np.concatenate([x_start, [start]])
-    _, Fx, Fp = _f_and_jac(system, jnp.asarray(x_start), jnp.asarray(start))
-    Fx, Fp = np.asarray(Fx), np.asarray(Fp)
-    t = _tangent(Fx, Fp, None)
-    if t[n] * direction < 0 or (t[n] == 0 and t[0] < 0):
-        t = -t
-
-    us = [u]
-    arc = [0.0]
-    eigs = [np.linalg.eigvals(Fx)]
-    tangents = [t]
-    status, message = "max_steps", f"stopped after max_steps={max_steps} steps"
-    step = 0
-    while step < max_steps:
-        u_pred = u + ds * t
-        u_new, conv, n_it, Fx_new, Fp_new = _corrector(
-            system, u_pred, t, tol=tol, max_iter=max_newton
-        )
-        t_new = None
-        if conv:
-            t_new = _tangent(Fx_new, Fp_new, t)
-            # reject steps whose tangent turned too far (risk of branch jumping)
-            if t_new @ t < 0.8 or np.linalg.norm(u_new - u) > 2.0 * ds:
-                conv = False
-        if not conv:
-            ds *= 0.5
-            if ds < ds_min:
-                status = "newton_failed"
-                message = (
-                    f"Newton corrector failed at {param}={u[n]:.6g} after {step} steps "
-                    f"(step size fell below ds_min={ds_min:.3g})"
-                )
-                break
-            continue
-        step += 1
-        p_new = u_new[n]
-        leaving = not (lo <= p_new <= hi)
-        if leaving:
-            # end exactly on the boundary crossed
-            edge = stop if (p_new - stop) * (u[n] - stop) <= 0 else (hi if p_new > hi else lo)
-            w = (edge - u[n]) / (p_new - u[n])
-            xe, ok_e, _ = _newton_fixed_p(
-                system, u[:n] + w * (u_new[:n] - u[:n]), edge, tol=tol, max_iter=max_newton
-            )
-            if ok_e:
-                u_new = np.concatenate([xe, [edge]])
-                _, Fx_new, Fp_new = _f_and_jac(system, jnp.asarray(xe), jnp.asarray(edge))
-                Fx_new, Fp_new = np.asarray(Fx_new), np.asarray(Fp_new)
-                t_new = _tangent(Fx_new, Fp_new, t)
-        us.append(u_new)
-        arc.append(arc[-1] + float(np.linalg.norm(u_new - u)))
-        eigs.append(np.linalg.eigvals(Fx_new))
-        tangents.append(t_new)
-        if callback is not None:
-            callback(step, u_new)
-        u, t = u_new, t_new
-        if leaving:
-            if u[n] == stop:
-                status, message = "reached_stop", f"reached {param}={stop}"
-            else:
-                status, message = "left_bounds", f"left the bounds [{lo}, {hi}] at {param}={u[n]}"
-            break
-        if n_it <= 3:
-            ds = min(ds * 1.3, ds_max)
-        elif n_it >= 6:
-            ds = max(ds * 0.7, ds_min)
-
-    if status == "newton_failed" and raise_on_failure:
-        raise ContinuationError(message)
-
-    U = np.asarray(us)
-    E = np.asarray(eigs)
+    algorithm = PseudoArclength(
+        ds=ds, ds_min=ds_min, ds_max=ds_max, max_newton=max_newton, rtol=tol, atol=tol
+    )
+    result = continue_branch(
+        problem,
+        np.concatenate([x_start, [start]]),
+        algorithm,
+        direction=1.0 if stop > start else -1.0,
+        stop=stop,
+        bounds=(lo, hi),
+        max_steps=max_steps,
+        locate=detect,
+        throw=throw,
+        callback=callback,
+        param_name=param,
+    )
+    U = result.points
+    E = np.asarray(result.data)
     re_tol = 1e-9 * (1.0 + np.max(np.abs(E), axis=1))
     stable = np.all(E.real < -re_tol[:, None], axis=1)
-    specials: list[SpecialPoint] = []
-    if detect:
-        specials = _detect(
-            system, model, U, E, tangents, tol=tol, max_newton=max_newton, lyapunov=lyapunov
-        )
     states = np.tile(x0_full, (U.shape[0], 1))
     states[:, active] = U[:, :n]
     return Branch(
@@ -756,112 +747,10 @@ def continuation(
         voltage_name=model.voltage_name,
         params=U[:, n].copy(),
         states=states,
-        arclength=np.asarray(arc),
+        arclength=result.arclength,
         eigenvalues=E,
         stable=stable,
-        special_points=tuple(specials),
-        status=status,
-        message=message,
+        special_points=result.special_points,
+        status=result.status,
+        message=result.message,
     )
-
-
-def _state_dict(system, model, x):
-    xf = np.asarray(system.full(jnp.asarray(x)))
-    return {name: float(xf[i]) for i, name in enumerate(model.state_names)}
-
-
-def _detect(system, model, U, E, tangents, *, tol, max_newton, lyapunov):
-    n = U.shape[1] - 1
-    out: list[SpecialPoint] = []
-    tp = np.array([tv[n] for tv in tangents])
-    psi = np.array([_psi_hopf(ev) for ev in E])
-    thr = None
-    if model.is_hybrid:
-        thr = np.array(
-            [float(_threshold(system, jnp.asarray(u[:n]), jnp.asarray(u[n]))) for u in U]
-        )
-    for k in range(U.shape[0] - 1):
-        u0, u1 = U[k], U[k + 1]
-        # ---- fold: the parameter component of the tangent changes sign
-        if tp[k] * tp[k + 1] < 0:
-            w = tp[k] / (tp[k] - tp[k + 1])
-            ug = u0 + w * (u1 - u0)
-            x, p, v, ok = locate_fold(system, ug[:n], ug[n], tol=tol)
-            # accept only a fold near this bracket (not one elsewhere on the curve)
-            width = float(np.linalg.norm(u1 - u0))
-            if ok and np.linalg.norm(np.concatenate([x, [p]]) - ug) > 2.0 * width + 1e-8:
-                ok = False
-            if not ok:
-                x, p, ok = ug[:n], float(ug[n]), False
-            _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p))
-            out.append(
-                SpecialPoint(
-                    "LP",
-                    float(p),
-                    _state_dict(system, model, x),
-                    k,
-                    np.linalg.eigvals(np.asarray(Fx)),
-                    located=ok,
-                )
-            )
-        # ---- Hopf: psi_H changes sign and a complex pair is near the imaginary axis
-        if n >= 2 and psi[k] * psi[k + 1] < 0:
-            # refine the sign change along the arc, then Newton on the Hopf system
-            near = _refine_on_arc(
-                system,
-                u0,
-                tangents[k],
-                float(np.linalg.norm(u1 - u0)),
-                lambda u, Fx, Fp: _psi_hopf(np.linalg.eigvals(Fx)),
-                tol=tol,
-                max_newton=max_newton,
-            )
-            ug = near[0] if near is not None else 0.5 * (u0 + u1)
-            evg = np.linalg.eigvals(near[1]) if near is not None else E[k]
-            has_pair = bool(np.any(np.abs(evg.imag) > 1e-10 * (1 + np.abs(evg).max())))
-            if has_pair:
-                x, p, omega, q, ok = locate_hopf(system, ug[:n], ug[n], tol=tol)
-                width = float(np.linalg.norm(u1 - u0))
-                if ok and np.linalg.norm(np.concatenate([x, [p]]) - ug) > 2.0 * width + 1e-8:
-                    ok = False
-                if not ok:
-                    x, p, ok = ug[:n], float(ug[n]), False
-                    omega = float("nan")
-                _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p))
-                evh = np.linalg.eigvals(np.asarray(Fx))
-                if ok or np.any(np.abs(evh.imag) > 1e-10):
-                    if not ok:
-                        omega = float(np.max(np.abs(evh.imag)))
-                    l1 = None
-                    if lyapunov and ok:
-                        try:
-                            l1 = first_lyapunov_coefficient(system, x, p, omega, q)
-                        except np.linalg.LinAlgError:
-                            l1 = None
-                    out.append(
-                        SpecialPoint(
-                            "H",
-                            float(p),
-                            _state_dict(system, model, x),
-                            k,
-                            evh,
-                            omega=float(omega),
-                            l1=l1,
-                            located=ok,
-                        )
-                    )
-        # ---- threshold reached (hybrid models)
-        if thr is not None and thr[k] * thr[k + 1] < 0:
-            um, ok = _secant_threshold(system, u0, u1, tol=tol, max_iter=max_newton)
-            _, Fx, _ = _f_and_jac(system, jnp.asarray(um[:n]), jnp.asarray(um[n]))
-            out.append(
-                SpecialPoint(
-                    "TH",
-                    float(um[n]),
-                    _state_dict(system, model, um[:n]),
-                    k,
-                    np.linalg.eigvals(np.asarray(Fx)),
-                    located=ok,
-                )
-            )
-    return out

@@ -10,9 +10,9 @@ so one solve gives the monodromy matrix $M = \partial\varphi_T/\partial x_0$ (Fl
 its eigenvalues; one is 1), $\partial\varphi_T/\partial p$ and, from $\partial\varphi_T/\partial T =
 f(\varphi_T)$, the whole Newton Jacobian (autodiff of $f$ inside the solve).
 
-Cycles are continued by pseudo-arclength in $(x_0, T, p)$. A fold of cycles (**LPC**) is where
-the tangent's $p$-component changes sign (located by bisection in arclength). When the period
-grows without bound, `diagnose_period_divergence` fits $T \approx C/\sqrt{|p - p_{sn}|}$
+Cycles are continued by pseudo-arclength in $(x_0, T, p)$. A fold of cycles (**LPC**) is
+where the tangent's $p$-component changes sign (located by regula falsi in arclength). When
+the period grows without bound, `diagnose_period_divergence` fits $T \approx C/\sqrt{|p - p_{sn}|}$
 (saddle-node on an invariant circle, **SNIC**) against $T \approx -\ln|p - p_{hc}|/\lambda + c$
 (saddle homoclinic orbit).
 """
@@ -28,19 +28,32 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array
 
-from .._validation import check_finite, check_positive
+from .._validation import check_finite, check_positive, require_float64
 from ..models._base import NeuronModel
-from ._continuation import (
+from ..solvers import bordered, newton
+from ..solvers._continuation import (
+    BranchStatus,
     ContinuationError,
+    ContinuationProblem,
+    PseudoArclength,
+    SpecialPointKind,
+    Stop,
+    continue_branch,
+)
+from ._continuation import (
+    EquilibriumSystem,
     SpecialPoint,
     _f_and_jac,
+    _freeze_inert,
     make_system,
 )
 
 __all__ = [
     "CycleBranch",
     "LimitCycle",
+    "ShootingProblem",
     "continue_cycles",
     "cycle_from_hopf",
     "cycle_from_simulation",
@@ -53,7 +66,8 @@ _N_SAVE = 401  # samples per orbit for min/max V and plots
 
 @eqx.filter_jit
 def _shoot(system, x0, T, p, rtol, atol, max_steps: int = 200_000):
-    """Integrate the orbit and its variational equations over one period (scaled time)."""
+    """Integrate the orbit and its variational equations over one period (scaled time);
+    the orbit is sampled at `_N_SAVE` points (its last sample is the end point)."""
     n = x0.shape[0]
 
     def rhs(tau, z, args):
@@ -81,7 +95,12 @@ def _shoot(system, x0, T, p, rtol, atol, max_steps: int = 200_000):
     xT = zT[:n]
     Phi = zT[n:].reshape(n, n + 1)
     ok = sol.result == diffrax.RESULTS.successful
-    return xT, Phi[:, :n], Phi[:, n], system.f(xT, p), sol.ys[:, :n], ok
+    return xT, Phi[:, :n], Phi[:, n], system.f(xT, p), jax.vmap(system.full)(sol.ys[:, :n]), ok
+
+
+# The last shot, so that a corrector's final evaluation also serves the orbit's samples
+# (`ShootingProblem.point_data`) without integrating again.
+_LAST_SHOT: list = []
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,7 +154,7 @@ class CycleBranch:
     multipliers: np.ndarray
     stable: np.ndarray
     special_points: tuple[SpecialPoint, ...]
-    status: str
+    status: BranchStatus
     message: str
     cycles: tuple[LimitCycle, ...]
     period_divergence: dict[str, Any] | None = None
@@ -145,104 +164,171 @@ class CycleBranch:
 
     @property
     def folds(self) -> list[SpecialPoint]:
-        return [sp for sp in self.special_points if sp.kind == "LPC"]
+        return [sp for sp in self.special_points if sp.kind == SpecialPointKind.LPC]
 
 
 # ----------------------------------------------------------------------------------------------
 
 
-class _CycleSolver:
-    """Shooting residuals and Newton steps for one system (numpy driver, jitted solves)."""
+class ShootingProblem(ContinuationProblem):
+    r"""Periodic orbits by single shooting, $u = (x_0, T, p)$, for the shared driver.
 
-    def __init__(self, model, system, rtol, atol):
-        self.model = model
-        self.system = system
-        self.rtol = jnp.asarray(rtol, float)
-        self.atol = jnp.asarray(atol, float)
-        self.n = len(system.active)
-        self.iv = (
-            system.active.index(model.state_names.index(model.voltage_name))
-            if model.state_names.index(model.voltage_name) in system.active
-            else 0
-        )
+    Residual $(\varphi_T(x_0; p) - x_0,\ f_\mathrm{ref}\cdot(x_0 - x_\mathrm{ref}))$ ($n + 1$
+    equations); its Jacobian from the variational equations (`_shoot`), not autodiff
+    through the integrator. `update` moves the phase reference to the accepted orbit;
+    `point_data` is the `LimitCycle`; test function **LPC**: the tangent's $p$-component;
+    the branch ends when the period exceeds `max_period` (`period_diverged`) or the
+    amplitude falls below 1e-3 of its largest value (`amplitude_vanished`).
+    """
 
-    def shoot(self, x0, T, p):
+    system: EquilibriumSystem
+    xref: Array
+    fref: Array
+    rtol: Array
+    atol: Array
+    param_name: str = eqx.field(static=True, default="I")
+    max_period: float = eqx.field(static=True, default=math.inf)
+
+    @property
+    def n(self) -> int:
+        return len(self.system.active)
+
+    def shoot(self, u):
+        """`(x(T), M, dx(T)/dp, f(x(T)), orbit samples, ok)` for `u = (x0, T, p)`."""
+        n = self.n
+        u = np.asarray(u, float)
+        key = (u.tobytes(), float(self.rtol), float(self.atol))
+        if _LAST_SHOT and _LAST_SHOT[0] is self.system and _LAST_SHOT[1] == key:
+            return _LAST_SHOT[2]
         out = _shoot(
             self.system,
-            jnp.asarray(x0, float),
-            jnp.asarray(T, float),
-            jnp.asarray(p, float),
+            jnp.asarray(u[:n], float),
+            jnp.asarray(u[n], float),
+            jnp.asarray(u[n + 1], float),
             self.rtol,
             self.atol,
         )
         xT, M, dp, fT, traj, ok = (np.asarray(o) for o in out)
-        return xT, M, dp, fT, traj, bool(ok)
+        shot = (xT, M, dp, fT, traj, bool(ok))
+        _LAST_SHOT[:] = [self.system, key, shot]
+        return shot
 
-    def f(self, x, p):
-        return np.asarray(self.system.f(jnp.asarray(x, float), jnp.asarray(p, float)))
-
-    def residual_jac(self, U, fref, xref):
+    def residual(self, u):
         n = self.n
-        x0, T, p = U[:n], U[n], U[n + 1]
-        xT, M, dp, fT, traj, ok = self.shoot(x0, T, p)
-        R = np.concatenate([xT - x0, [fref @ (x0 - xref)]])
+        xT = _shoot(self.system, u[:n], u[n], u[n + 1], self.rtol, self.atol)[0]
+        return jnp.concatenate([xT - u[:n], jnp.atleast_1d(self.fref @ (u[:n] - self.xref))])
+
+    def residual_and_jacobian(self, u):
+        n = self.n
+        u = np.asarray(u, float)
+        xT, M, dp, fT, _, ok = self.shoot(u)
+        R = np.concatenate([xT - u[:n], [np.asarray(self.fref) @ (u[:n] - np.asarray(self.xref))]])
+        if not ok:
+            R = np.full(n + 1, np.nan)  # a failed integration: Newton reports non_finite
         J = np.zeros((n + 1, n + 2))
         J[:n, :n] = M - np.eye(n)
         J[:n, n] = fT
         J[:n, n + 1] = dp
-        J[n, :n] = fref
-        return R, J, M, traj, ok
+        J[n, :n] = np.asarray(self.fref)
+        return R, J
 
-    def newton(self, U, fref, xref, *, extra=None, tol=1e-9, max_iter=10):
-        """Newton on R = 0 plus one extra scalar equation `extra(U) -> (value, gradient)`."""
-        U = np.asarray(U, float).copy()
-        n = self.n
-        for it in range(1, max_iter + 1):
-            R, J, M, traj, ok = self.residual_jac(U, fref, xref)
-            if not ok or not np.all(np.isfinite(R)) or not np.all(np.isfinite(J)):
-                return U, False, it, None
-            g, dg = extra(U)
-            G = np.concatenate([R, [g]])
-            DG = np.vstack([J, dg])
-            try:
-                dU = np.linalg.solve(DG, -G)
-            except np.linalg.LinAlgError:
-                return U, False, it, None
-            U = U + dU
-            if U[n] <= 0:
-                return U, False, it, None
-            if np.max(np.abs(dU)) <= tol * (1.0 + np.max(np.abs(U))):
-                R, J, M, traj, ok = self.residual_jac(U, fref, xref)
-                good = ok and np.max(np.abs(R[:n])) < 1e-6 * (1 + np.max(np.abs(U[:n])))
-                return U, good, it, (J, M, traj)
-        return U, False, max_iter, None
+    def f(self, x, p):
+        return np.asarray(self.system.f(jnp.asarray(x, float), jnp.asarray(p, float)))
 
-    def make_cycle(self, U, M, traj, param_name):
+    def admissible(self, u):
+        return bool(u[self.n] > 0)
+
+    def converged(self, sol) -> bool:
+        """A Newton solution of the shooting system is a cycle: converged, positive period,
+        $\\|\varphi_T(x_0) - x_0\\|_\\infty < 10^{-6}(1 + \\|x_0\\|_\\infty)$."""
+        u = sol.value
+        return bool(
+            sol.ok
+            and self.admissible(u)
+            and sol.residual < 1e-6 * (1 + np.max(np.abs(u[: self.n])))
+        )
+
+    def update(self, u, jacobian):
         n = self.n
-        mult = np.linalg.eigvals(M)
+        return dataclasses.replace(
+            self, xref=jnp.asarray(u[:n].copy()), fref=jnp.asarray(self.f(u[:n], u[n + 1]))
+        )
+
+    def test_functions(self):
+        return {"LPC": lambda u, t, J: float(t[-1])}
+
+    def point_data(self, u, jacobian) -> LimitCycle:
+        n = self.n
+        model = self.system.model
+        mult = np.linalg.eigvals(np.asarray(jacobian)[:n, :n] + np.eye(n))
         k = int(np.argmin(np.abs(mult - 1.0)))
         others = np.delete(mult, k)
         stable = bool(np.all(np.abs(others) < 1.0 - 1e-6)) if others.size else True
-        full = np.asarray(jax.vmap(self.system.full)(jnp.asarray(traj)))
-        v = full[:, self.model.state_names.index(self.model.voltage_name)]
+        full = self.shoot(u)[4]
+        v = full[:, model.state_names.index(model.voltage_name)]
         return LimitCycle(
-            param=float(U[n + 1]),
-            x0=U[:n].copy(),
-            period=float(U[n]),
+            param=float(u[n + 1]),
+            x0=np.asarray(u[:n]).copy(),
+            period=float(u[n]),
             trajectory=full,
             v_min=float(v.min()),
             v_max=float(v.max()),
             multipliers=mult,
             stable=stable,
-            state_names=tuple(self.model.state_names),
-            param_name=param_name,
+            state_names=tuple(model.state_names),
+            param_name=self.param_name,
         )
+
+    def stop_condition(self, u, data, history):
+        if u[self.n] > self.max_period:
+            return Stop(BranchStatus.period_diverged, f"period {u[self.n]:.4g} exceeded max_period")
+        amps = [c.v_max - c.v_min for c in (*history, data)]
+        if amps[-1] < 1e-3 * max(amps):
+            return Stop(
+                BranchStatus.amplitude_vanished, "the cycle shrank to an equilibrium (Hopf)"
+            )
+        return None
+
+    def locate(self, name, segment):
+        """LPC: the zero of the tangent's p-component in arclength (regula falsi)."""
+        if name != "LPC":
+            return None
+        pt = segment.regula_falsi("LPC", xtol=1e-9)
+        if not pt.located:
+            return SpecialPoint(SpecialPointKind.LPC, float(pt.u[-1]), {}, pt.index, located=False)
+        cyc = self.point_data(pt.u, pt.jacobian)
+        state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
+        return SpecialPoint(
+            SpecialPointKind.LPC,
+            cyc.param,
+            state,
+            pt.index,
+            eigenvalues=cyc.multipliers,
+            located=True,
+            info={"period": cyc.period, "v_min": cyc.v_min, "v_max": cyc.v_max},
+        )
+
+
+def _shooting_problem(model, system, rtol, atol, xref, fref, param, max_period=math.inf):
+    return ShootingProblem(
+        system,
+        jnp.asarray(xref, float),
+        jnp.asarray(fref, float),
+        jnp.asarray(rtol, float),
+        jnp.asarray(atol, float),
+        param,
+        float(max_period),
+    )
+
+
+def _fixed_row(size: int, index: int) -> np.ndarray:
+    row = np.zeros(size)
+    row[index] = 1.0
+    return row
 
 
 def _prepare(model, param, I, x_guess, p):
     system = make_system(model, param, I=I)
-    from ._continuation import _freeze_inert
-
     system = _freeze_inert(system, np.asarray(x_guess, float), p)
     return system
 
@@ -264,28 +350,27 @@ def find_cycle(
 
     **Raises:** `ContinuationError` when Newton does not converge (no cycle near the guess).
     """
+    require_float64("spikejax.analysis.find_cycle")
     check_positive("period", period)
     check_finite("value", value)
     x_full = np.asarray(model.to_vector({**model.resting_state(), **y0}), float).reshape(-1)
     system = _prepare(model, param, I, x_full, value)
-    solver = _CycleSolver(model, system, rtol, atol)
-    n = solver.n
     x0 = x_full[np.asarray(system.active)]
-    fref = solver.f(x0, value)
-    U = np.concatenate([x0, [period, value]])
-
-    def fix_p(U):
-        g = np.zeros(n + 2)
-        g[n + 1] = 1.0
-        return U[n + 1] - value, g
-
-    U, ok, _, extra = solver.newton(U, fref, x0, extra=fix_p, tol=tol, max_iter=max_newton)
-    if not ok:
+    n = x0.size
+    f0 = np.asarray(system.f(jnp.asarray(x0), jnp.asarray(value, float)))
+    problem = _shooting_problem(model, system, rtol, atol, x0, f0, param)
+    sol = newton(
+        bordered(problem.residual_and_jacobian, _fixed_row(n + 2, n + 1), float(value)),
+        np.concatenate([x0, [period, value]]),
+        rtol=tol,
+        atol=tol,
+        max_steps=max_newton,
+    )
+    if not problem.converged(sol):
         raise ContinuationError(
             f"no periodic orbit found near the guess (period {period}) at {param}={value}"
         )
-    J, M, traj = extra
-    return solver.make_cycle(U, M, traj, param)
+    return problem.point_data(sol.value, sol.jacobian[:-1])
 
 
 @eqx.filter_jit
@@ -326,6 +411,7 @@ def cycle_from_simulation(
     period guess, and refines it by `find_cycle`. `ContinuationError` if the simulation does
     not oscillate.
     """
+    require_float64("spikejax.analysis.cycle_from_simulation")
     check_positive("duration", duration)
     y0 = model.resting_state() if y0 is None else {**model.resting_state(), **y0}
     x_full = np.asarray(model.to_vector(y0), float).reshape(-1)
@@ -379,13 +465,13 @@ def cycle_from_hopf(
     multiplier differs from 1 by `ramp_until`. Returns the last cycle and the unit direction
     (in $(x_0, T, p)$) in which amplitude grows.
     """
+    require_float64("spikejax.analysis.cycle_from_hopf")
     if hopf.kind != "H" or hopf.omega is None or not np.isfinite(hopf.omega):
         raise ValueError("hopf must be a located Hopf point (SpecialPoint with kind 'H')")
     x_full = np.asarray(model.to_vector({**model.resting_state(), **hopf.state}), float)
     system = _prepare(model, param, I, x_full, hopf.param)
-    solver = _CycleSolver(model, system, rtol, atol)
-    n = solver.n
     xs = x_full[np.asarray(system.active)]
+    n = xs.size
     _, A, _ = _f_and_jac(system, jnp.asarray(xs), jnp.asarray(hopf.param, float))
     ev, V = np.linalg.eig(np.asarray(A))
     k = int(np.argmin(np.abs(ev - 1j * hopf.omega)))
@@ -397,30 +483,34 @@ def cycle_from_hopf(
     eps = 1e-3 * (1.0 + np.max(np.abs(xs))) if amplitude is None else float(amplitude)
     check_positive("amplitude", eps)
     T0 = 2 * math.pi / hopf.omega
-    x0 = xs + eps * qr
-    fref = qi  # phase: no displacement along Im q (section through the maximum along Re q)
-    U = np.concatenate([x0, [T0, hopf.param]])
-
-    def amp(U):
-        g = np.zeros(n + 2)
-        g[:n] = qr
-        return qr @ (U[:n] - xs) - eps, g
+    # phase: no displacement along Im q (section through the maximum along Re q)
+    problem = _shooting_problem(model, system, rtol, atol, xs, qi, param)
+    U = np.concatenate([xs + eps * qr, [T0, hopf.param]])
+    amp_row = np.concatenate([qr, [0.0, 0.0]])
 
     # Grow the amplitude geometrically (the shooting Jacobian is nearly singular for tiny
     # cycles: two multipliers near 1) until the cycle's nontrivial multiplier leaves 1 by
     # `ramp_until`; the secant of the last two cycles gives the direction for continuation.
+    # Each cycle: Newton on the shooting system bordered by the amplitude q_r.(x0 - xs) = eps.
     history = []
+    sol = None
     for _ in range(ramp_steps):
-        U, ok, _, extra = solver.newton(U, fref, xs, extra=amp, tol=tol, max_iter=max_newton)
-        if not ok:
+        sol = newton(
+            bordered(problem.residual_and_jacobian, amp_row, float(eps + qr @ xs)),
+            U,
+            rtol=tol,
+            atol=tol,
+            max_steps=max_newton,
+        )
+        if not problem.converged(sol):
             if history:
                 break
             raise ContinuationError(
                 f"no small cycle found near the Hopf point at {param}={hopf.param}"
             )
-        J, M, traj = extra
-        history.append((U.copy(), M, traj))
-        mult = np.linalg.eigvals(M)
+        U, J = sol.value, sol.jacobian[:-1]
+        history.append((U.copy(), J))
+        mult = np.linalg.eigvals(J[:n, :n] + np.eye(n))
         rest = np.delete(mult, int(np.argmin(np.abs(mult - 1.0))))
         if rest.size == 0 or np.min(np.abs(rest - 1.0)) > ramp_until:
             break
@@ -430,14 +520,14 @@ def cycle_from_hopf(
         else:
             U = U.copy()
             U[:n] = U[:n] + 0.5 * eps * qr
-    U, M, traj = history[-1]
+    U, J = history[-1]
     if len(history) >= 2:
         t = history[-1][0] - history[-2][0]
     else:
-        _, _, Vt = np.linalg.svd(extra[0])
+        _, _, Vt = np.linalg.svd(J)
         t = Vt[-1] if qr @ Vt[-1][:n] >= 0 else -Vt[-1]
     t = t / np.linalg.norm(t)
-    return solver.make_cycle(U, M, traj, param), t
+    return problem.point_data(U, J), t
 
 
 def continue_cycles(
@@ -459,6 +549,7 @@ def continue_cycles(
     max_newton: int = 8,
     locate_folds: bool = True,
     fold_params: tuple[float, ...] = (),
+    throw: bool = False,
 ) -> CycleBranch:
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
@@ -472,9 +563,19 @@ def continue_cycles(
       the equilibria).
     - `direction`: +1 / -1, the sense along the branch (from a cycle: sign of the initial
       $dp$; from a Hopf point: ignored, amplitude grows).
+    - `throw`: raise `ContinuationError` when the corrector fails (else
+      `status=BranchStatus.newton_failed`).
 
-    **Returns:** a `CycleBranch` with LPC points located by arclength bisection.
+    A `ShootingProblem` on the shared driver (`spikejax.solvers.continue_branch`); the
+    phase reference moves to each accepted orbit.
+
+    **Returns:** a `CycleBranch` with LPC points located in arclength (regula falsi).
+
+    **Raises:** `ValueError` for bad arguments or float32 (enable float64 with
+    `jax.config.update('jax_enable_x64', True)`); `ContinuationError` when the start cycle
+    cannot be integrated, or with `throw=True`.
     """
+    require_float64("spikejax.analysis.continue_cycles")
     lo, hi = float(bounds[0]), float(bounds[1])
     if not (lo < hi):
         raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
@@ -491,103 +592,39 @@ def continue_cycles(
         raise ValueError("start must be a LimitCycle or a Hopf SpecialPoint")
     full0 = cyc.trajectory[0]
     system = _prepare(model, param, I, full0, cyc.param)
-    solver = _CycleSolver(model, system, rtol, atol)
-    n = solver.n
     U = np.concatenate([cyc.x0, [cyc.period, cyc.param]])
-    xref, fref = U[:n].copy(), solver.f(U[:n], U[n + 1])
-    R, J, M, traj, ok = solver.residual_jac(U, fref, xref)
-    if not ok:
+    n = cyc.x0.size
+    f0 = np.asarray(system.f(jnp.asarray(U[:n]), jnp.asarray(U[n + 1])))
+    problem = _shooting_problem(model, system, rtol, atol, U[:n], f0, param, max_period)
+    if not np.all(np.isfinite(problem.residual_and_jacobian(U)[0])):
         raise ContinuationError("the start cycle could not be integrated")
-    _, _, Vt = np.linalg.svd(J)
-    t0 = Vt[-1]
-    if t is not None:
-        t0 = t0 if t0 @ t >= 0 else -t0
-    elif t0[n + 1] * orient < 0:
-        t0 = -t0
-    t = t0
-
-    cycles = [solver.make_cycle(U, M, traj, param)]
-    Us, tangents = [U], [t]
-    status, message = "max_steps", f"stopped after max_steps={max_steps} steps"
-    step = 0
-
-    def correct(U_from, t_from, sigma, xref, fref):
-        U_pred = U_from + sigma * t_from
-
-        def arclen(V):
-            return t_from @ (V - U_pred), t_from
-
-        return solver.newton(U_pred, fref, xref, extra=arclen, tol=tol, max_iter=max_newton)
-
-    def tangent_of(Jc, t_prev):
-        DG = np.vstack([Jc, t_prev])
-        rhs = np.zeros(n + 2)
-        rhs[-1] = 1.0
-        tn = np.linalg.solve(DG, rhs)
-        return tn / np.linalg.norm(tn)
-
-    while step < max_steps:
-        U_new, ok, n_it, extra = correct(U, t, ds, xref, fref)
-        t_new = None
-        if ok:
-            try:
-                t_new = tangent_of(extra[0], t)
-            except np.linalg.LinAlgError:
-                ok = False
-            if ok and (t_new @ t < 0.8 or np.linalg.norm(U_new - U) > 2 * ds):
-                ok = False
-        if not ok:
-            ds *= 0.5
-            if ds < ds_min:
-                status = "newton_failed"
-                message = (
-                    f"shooting Newton failed at {param}={U[n + 1]:.6g}, period {U[n]:.6g} "
-                    f"(step fell below ds_min={ds_min})"
-                )
-                break
-            continue
-        step += 1
-        J_new, M_new, traj_new = extra
-        cycles.append(solver.make_cycle(U_new, M_new, traj_new, param))
-        Us.append(U_new)
-        tangents.append(t_new)
-        U, t = U_new, t_new
-        xref, fref = U[:n].copy(), solver.f(U[:n], U[n + 1])
-        if not (lo <= U[n + 1] <= hi):
-            status, message = "left_bounds", f"left the bounds [{lo}, {hi}] at {param}={U[n + 1]}"
-            break
-        if U[n] > max_period:
-            status, message = "period_diverged", f"period {U[n]:.4g} exceeded max_period"
-            break
-        amps = [c.v_max - c.v_min for c in cycles]
-        if amps[-1] < 1e-3 * max(amps):
-            status, message = "amplitude_vanished", "the cycle shrank to an equilibrium (Hopf)"
-            break
-        if n_it <= 4:
-            ds = min(ds * 1.5, ds_max)
-        elif n_it >= 7:
-            ds = max(ds * 0.7, ds_min)
-
-    specials: list[SpecialPoint] = []
-    if locate_folds:
-        for k in range(len(Us) - 1):
-            if tangents[k][n + 1] * tangents[k + 1][n + 1] < 0:
-                specials.append(
-                    _locate_lpc(
-                        solver,
-                        correct,
-                        tangent_of,
-                        Us[k],
-                        tangents[k],
-                        float(np.linalg.norm(Us[k + 1] - Us[k])),
-                        k,
-                        param,
-                    )
-                )
+    algorithm = PseudoArclength(
+        ds=ds,
+        ds_min=ds_min,
+        ds_max=max(ds_max, ds),
+        max_newton=max_newton,
+        rtol=tol,
+        atol=tol,
+        grow=1.5,
+        fast_newton=4,
+        slow_newton=7,
+    )
+    result = continue_branch(
+        problem,
+        U,
+        algorithm,
+        direction=float(orient) if t is None else t,
+        bounds=(lo, hi),
+        max_steps=max_steps,
+        locate=locate_folds,
+        throw=throw,
+        param_name=param,
+    )
+    cycles = result.data
     P = np.array([c.param for c in cycles])
     T = np.array([c.period for c in cycles])
     diag = None
-    if status == "period_diverged":
+    if result.status == BranchStatus.period_diverged:
         diag = diagnose_period_divergence(P, T, fold_params=fold_params)
     return CycleBranch(
         param_name=param,
@@ -598,47 +635,11 @@ def continue_cycles(
         x0=np.array([c.x0 for c in cycles]),
         multipliers=np.array([c.multipliers for c in cycles]),
         stable=np.array([c.stable for c in cycles]),
-        special_points=tuple(specials),
-        status=status,
-        message=message,
+        special_points=result.special_points,
+        status=result.status,
+        message=result.message,
         cycles=tuple(cycles),
         period_divergence=diag,
-    )
-
-
-def _locate_lpc(solver, correct, tangent_of, U0, t0, length, k, param, n_bisect=30):
-    """Bisection in arclength for the sign change of the tangent's p-component."""
-    n = solver.n
-    xref, fref = U0[:n].copy(), solver.f(U0[:n], U0[n + 1])
-    a, b = 0.0, length
-    s0 = np.sign(t0[n + 1])
-    best = None
-    for _ in range(n_bisect):
-        m = 0.5 * (a + b)
-        U, ok, _, extra = correct(U0, t0, m, xref, fref)
-        if not ok:
-            break
-        tm = tangent_of(extra[0], t0)
-        best = (U, extra)
-        if np.sign(tm[n + 1]) == s0:
-            a = m
-        else:
-            b = m
-        if b - a < 1e-9 * (1 + length):
-            break
-    if best is None:
-        return SpecialPoint("LPC", float(U0[n + 1]), {}, k, located=False)
-    U, (J, M, traj) = best
-    cyc = solver.make_cycle(U, M, traj, param)
-    state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
-    return SpecialPoint(
-        "LPC",
-        float(U[n + 1]),
-        state,
-        k,
-        eigenvalues=cyc.multipliers,
-        located=True,
-        info={"period": cyc.period, "v_min": cyc.v_min, "v_max": cyc.v_max},
     )
 
 

@@ -9,9 +9,11 @@ MatCont's LP and H curves do: pseudo-arclength continuation of the extended syst
 * Hopf: $f = 0$, $f_x q_r + \omega q_i = 0$, $f_x q_i - \omega q_r = 0$,
   $c^\top q_r = 1$, $c^\top q_i = 0$ (unknowns $x, q_r, q_i, \omega, p_1, p_2$),
 
-with the Jacobians from autodiff and the normalising vector $c$ renewed at every step.
-A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point, or the curve turning into
-neutral saddles).
+with the Jacobians from autodiff and the normalising vector $c$ renewed at every step
+(`FoldCurveProblem`, `HopfCurveProblem` on the shared driver
+`spikejax.solvers.continue_branch`; the same extended equations locate folds and Hopf
+points in one parameter). A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point,
+or the curve turning into neutral saddles).
 """
 
 from __future__ import annotations
@@ -22,31 +24,48 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array
 
-from .._validation import check_finite
+from .._validation import check_finite, require_float64
 from ..models._base import NeuronModel
-from ._continuation import ContinuationError, SpecialPoint, _freeze_inert, make_system
+from ..solvers._continuation import (
+    BranchStatus,
+    ContinuationError,
+    ContinuationProblem,
+    PseudoArclength,
+    SpecialPointKind,
+    Stop,
+    continue_branch,
+    solve_at_parameter,
+)
+from ._continuation import (
+    SpecialPoint,
+    _freeze_inert,
+    fold_equations,
+    hopf_equations,
+    make_system,
+)
 
-__all__ = ["BifurcationCurve", "bifurcation_curve"]
+__all__ = ["BifurcationCurve", "FoldCurveProblem", "HopfCurveProblem", "bifurcation_curve"]
 
 
 @dataclasses.dataclass(frozen=True)
 class BifurcationCurve:
     """A curve of fold or Hopf points in the plane of two parameters.
 
-    **Fields:** `kind` ("LP" or "H"), `param_names` (first, second), `params` (m, 2),
-    `state_names`, `states` (m, n_states): the equilibrium at each point, `omega` (m,): the
-    Hopf angular frequency (None for folds), `status` ("reached_stop", "left_bounds",
-    "max_steps", "omega_zero", "newton_failed"), `message`.
+    **Fields:** `kind` (`SpecialPointKind.LP` or `.H`), `param_names` (first, second),
+    `params` (m, 2), `state_names`, `states` (m, n_states): the equilibrium at each point,
+    `omega` (m,): the Hopf angular frequency (None for folds), `status` (a `BranchStatus`:
+    `reached_stop`, `left_bounds`, `max_steps`, `omega_zero`, `newton_failed`), `message`.
     """
 
-    kind: str
+    kind: SpecialPointKind
     param_names: tuple[str, str]
     params: np.ndarray
     state_names: tuple[str, ...]
     states: np.ndarray
     omega: np.ndarray | None
-    status: str
+    status: BranchStatus
     message: str = ""
 
     def __len__(self) -> int:
@@ -75,41 +94,55 @@ class _TwoParameterSystem(eqx.Module):
         return sys.f(x, p1)
 
 
-def _fold_G(system, z, c):
-    n = c.shape[0]
-    x, v, p1, p2 = z[:n], z[n : 2 * n], z[2 * n], z[2 * n + 1]
-    fx = jax.jacfwd(system.f, 0)(x, p1, p2)
-    return jnp.concatenate([system.f(x, p1, p2), fx @ v, jnp.atleast_1d(c @ v - 1.0)])
+class FoldCurveProblem(ContinuationProblem):
+    r"""A curve of folds in two parameters: $u = (x, v, p_1, p_2)$, residual
+    `fold_equations` ($2n + 1$ equations); the normalising vector $c = v / |v|^2$ is renewed
+    at every accepted point."""
+
+    system: _TwoParameterSystem
+    c: Array
+
+    def residual(self, u):
+        n = self.c.shape[0]
+        x, v, p1, p2 = u[:n], u[n : 2 * n], u[2 * n], u[2 * n + 1]
+        return fold_equations(lambda y: self.system.f(y, p1, p2), x, v, self.c)
+
+    def update(self, u, jacobian):
+        n = self.c.shape[0]
+        v = u[n : 2 * n]
+        return dataclasses.replace(self, c=jnp.asarray(v / (v @ v)))
 
 
-def _hopf_G(system, z, c):
-    n = c.shape[0]
-    x, qr, qi = z[:n], z[n : 2 * n], z[2 * n : 3 * n]
-    w, p1, p2 = z[3 * n], z[3 * n + 1], z[3 * n + 2]
-    fx = jax.jacfwd(system.f, 0)(x, p1, p2)
-    return jnp.concatenate(
-        [
-            system.f(x, p1, p2),
-            fx @ qr + w * qi,
-            fx @ qi - w * qr,
-            jnp.stack([c @ qr - 1.0, c @ qi]),
-        ]
-    )
+class HopfCurveProblem(ContinuationProblem):
+    r"""A curve of Hopf points in two parameters: $u = (x, q_r, q_i, \omega, p_1, p_2)$,
+    residual `hopf_equations` ($3n + 2$ equations); $c = q_r/|q_r|^2$ renewed at every point.
+    The curve ends (`BranchStatus.omega_zero`) where $\omega$ reaches 0: a Bogdanov-Takens
+    point, or the curve turning into neutral saddles."""
 
+    system: _TwoParameterSystem
+    c: Array
+    omega0: float = eqx.field(static=True)
 
-@eqx.filter_jit
-def _G_and_jac(G, system, z, c):
-    return G(system, z, c), jax.jacfwd(G, 1)(system, z, c)
+    def residual(self, u):
+        n = self.c.shape[0]
+        x, qr, qi = u[:n], u[n : 2 * n], u[2 * n : 3 * n]
+        w, p1, p2 = u[3 * n], u[3 * n + 1], u[3 * n + 2]
+        return hopf_equations(lambda y: self.system.f(y, p1, p2), x, qr, qi, w, self.c)
 
+    def update(self, u, jacobian):
+        n = self.c.shape[0]
+        v = u[n : 2 * n]
+        return dataclasses.replace(self, c=jnp.asarray(v / (v @ v)))
 
-def _null_vector(DG, t_prev=None):
-    """Unit vector spanning the null space of the (N, N+1) matrix `DG`, oriented along
-    `t_prev`."""
-    _, _, vt = np.linalg.svd(DG)
-    t = vt[-1]
-    if t_prev is not None and float(t @ t_prev) < 0:
-        t = -t
-    return t / np.linalg.norm(t)
+    def stop_condition(self, u, data, history):
+        n = self.c.shape[0]
+        if not u[3 * n] > 1e-9 * max(1.0, abs(self.omega0)):
+            return Stop(
+                BranchStatus.omega_zero,
+                "the Hopf frequency reached 0 (Bogdanov-Takens)",
+                keep=False,
+            )
+        return None
 
 
 def bifurcation_curve(
@@ -125,6 +158,7 @@ def bifurcation_curve(
     ds_max: float | None = None,
     max_steps: int = 500,
     tol: float = 1e-10,
+    throw: bool = False,
 ) -> BifurcationCurve:
     r"""Follow the fold or Hopf point `point` (from `continuation(model, param, ...)`) as the
     second parameter `param2` runs from its value in `model` (or `I`) towards `stop2`.
@@ -138,14 +172,21 @@ def bifurcation_curve(
       `stop2`). `ds`, `ds_max`: initial and largest arclength steps (in the Euclidean norm of
       all unknowns; defaults 1% and 10% of the distance to `stop2` plus the state scale).
     - `max_steps`, `tol`: the most steps; the relative Newton tolerance.
+    - `throw`: raise `ContinuationError` when the corrector fails (else
+      `status=BranchStatus.newton_failed`).
+
+    A `FoldCurveProblem` or `HopfCurveProblem` on the shared driver
+    (`spikejax.solvers.continue_branch`).
 
     **Returns:** a `BifurcationCurve`; its last point lies exactly at `stop2` when the curve
     gets there (`status="reached_stop"`).
 
     **Raises:** `ValueError` for a point that is not LP or H, unknown or equal parameter
-    names, or bad steps; `ContinuationError` when the extended system cannot be solved at
-    the start.
+    names, bad steps, or float32 (enable float64 with
+    `jax.config.update('jax_enable_x64', True)`); `ContinuationError` when the extended
+    system cannot be solved at the start.
     """
+    require_float64("spikejax.analysis.bifurcation_curve")
     if not isinstance(point, SpecialPoint) or point.kind not in ("LP", "H"):
         raise ValueError("point must be a SpecialPoint of kind 'LP' or 'H' from continuation")
     if param2 == param:
@@ -184,11 +225,11 @@ def bifurcation_curve(
     J = np.asarray(jax.jacfwd(system.f, 0)(jnp.asarray(x), p1, p2))
 
     if point.kind == "LP":
-        G = _fold_G
         _, _, vt = np.linalg.svd(J)
         z = np.concatenate([x, vt[-1], [p1, p2]])  # the null vector of J
+        v = vt[-1]
+        problem: ContinuationProblem = FoldCurveProblem(system, jnp.asarray(v / (v @ v)))
     else:
-        G = _hopf_G
         ev, vecs = np.linalg.eig(J)
         k = int(np.argmin(np.abs(ev.real) + (ev.imag <= 0) * 1e300))
         if not ev[k].imag > 0:
@@ -201,89 +242,41 @@ def bifurcation_curve(
         if np.linalg.norm(qr) < np.linalg.norm(qi):
             qr, qi = qi, -qr  # multiply by -i
         z = np.concatenate([x, qr, qi, [ev[k].imag, p1, p2]])
+        problem = HopfCurveProblem(system, jnp.asarray(qr / (qr @ qr)), float(ev[k].imag))
     i1, i2 = z.size - 2, z.size - 1
-
-    def renew_c(z):
-        """The normalising vector from the current eigenvector (v, or q_r for Hopf, both at
-        z[n:2n]): c = v / |v|^2, so that c . v = 1 holds at z."""
-        v = z[n : 2 * n]
-        return v / (v @ v)
-
-    c = renew_c(z)
-
-    def solve(z, c, extra_row, extra_rhs, max_iter=12):
-        """Newton on G(z) = 0 plus one extra linear equation row . z = extra_rhs."""
-        for it in range(max_iter):
-            F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
-            F, DG = np.asarray(F), np.asarray(DG)
-            A = np.vstack([DG, extra_row])
-            r = np.concatenate([F, [extra_row @ z - extra_rhs]])
-            if not (np.all(np.isfinite(A)) and np.all(np.isfinite(r))):
-                return z, False, it
-            try:
-                dz = np.linalg.solve(A, -r)
-            except np.linalg.LinAlgError:
-                return z, False, it
-            z = z + dz
-            if np.max(np.abs(dz)) <= tol * (1.0 + np.max(np.abs(z))):
-                return z, True, it + 1
-        return z, False, max_iter
-
+    algorithm = PseudoArclength(
+        ds=ds, ds_min=ds_min, ds_max=ds_max, max_newton=12, rtol=tol, atol=tol, slow_newton=13
+    )
     # the start: solve with p2 fixed
-    e2 = np.zeros(z.size)
-    e2[i2] = 1.0
-    z, ok, _ = solve(z, c, e2, p2, max_iter=30)
-    if not ok:
+    sol = solve_at_parameter(problem, z, p2, algorithm, max_steps=30)
+    if not sol.ok:
         raise ContinuationError(
             f"could not solve the {point.kind} extended system at {param}={p1}, "
             f"{param2}={p2}: is the point located (point.located)?"
         )
-    c = renew_c(z)
-    F, DG = _G_and_jac(G, system, jnp.asarray(z), jnp.asarray(c))
-    t = _null_vector(np.asarray(DG))
-    if np.sign(t[i2]) != np.sign(stop2 - start2):
-        t = -t
-    zs = [z.copy()]
-    status, message = "max_steps", ""
-    for _ in range(max_steps):
-        z_pred = z + ds * t
-        z_new, ok, iters = solve(z_pred, c, t, t @ z_pred)
-        if not ok:
-            ds *= 0.5
-            if ds < ds_min:
-                status, message = "newton_failed", "step size fell below its minimum"
-                break
-            continue
-        crossed = (z_new[i2] - stop2) * (z[i2] - stop2) <= 0
-        if crossed:
-            z_new, ok, _ = solve(z_new, c, e2, stop2)
-            if ok:
-                zs.append(z_new)
-                status = "reached_stop"
-                break
-        if not (lo <= z_new[i2] <= hi):
-            status = "left_bounds"
-            zs.append(z_new)
-            break
-        if point.kind == "H" and not z_new[3 * n] > 1e-9 * max(1.0, abs(zs[0][3 * n])):
-            status, message = "omega_zero", "the Hopf frequency reached 0 (Bogdanov-Takens)"
-            break
-        F, DG = _G_and_jac(G, system, jnp.asarray(z_new), jnp.asarray(c))
-        t = _null_vector(np.asarray(DG), t)
-        z, c = z_new, renew_c(z_new)
-        zs.append(z.copy())
-        if iters <= 3:
-            ds = min(1.3 * ds, ds_max)
-    Z = np.asarray(zs)
+    z = sol.value
+    problem = problem.update(z, None)
+    result = continue_branch(
+        problem,
+        z,
+        algorithm,
+        direction=1.0 if stop2 > start2 else -1.0,
+        stop=stop2,
+        bounds=(lo, hi),
+        max_steps=max_steps,
+        throw=throw,
+        param_name=param2,
+    )
+    Z = result.points
     states = np.broadcast_to(x_full.reshape(-1), (len(Z), x_full.size)).copy()
     states[:, active] = Z[:, :n]
     return BifurcationCurve(
-        kind=point.kind,
+        kind=SpecialPointKind(point.kind),
         param_names=(param, param2),
         params=Z[:, [i1, i2]],
         state_names=tuple(model.state_names),
         states=states,
         omega=Z[:, 3 * n] if point.kind == "H" else None,
-        status=status,
-        message=message,
+        status=result.status,
+        message=result.message,
     )

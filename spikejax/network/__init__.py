@@ -44,9 +44,6 @@ from ._sharding import shard_state as shard_state
 from ._sharding import simulate_batch as simulate_batch
 from ._sharding import simulate_sharded as simulate_sharded
 from ._sharding import state_shardings as state_shardings
-from ._stats import cv_isi as cv_isi
-from ._stats import mean_rate as mean_rate
-from ._stats import synchrony_index as synchrony_index
 from ._synapse import Alpha as Alpha
 from ._synapse import Delta as Delta
 from ._synapse import DualExponential as DualExponential

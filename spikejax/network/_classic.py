@@ -44,24 +44,24 @@ def _vogels_abbott(
     Vt, Vr = -50.0, -60.0
     if conductance:
         lif = LIF(tau_m=20.0, E_L=-60.0, V_th=Vt, V_reset=Vr, t_ref=t_ref, R=1.0)
-        I_ext = 20.0
+        I_drive = 20.0
         syn_e, syn_i = Exponential(5.0, E_rev=0.0), Exponential(10.0, E_rev=-80.0)
         we = 0.6 if we is None else we
         wi = 6.7 if wi is None else wi
         sign_e = sign_i = None
     else:
         lif = LIF(tau_m=20.0, E_L=-49.0, V_th=Vt, V_reset=Vr, t_ref=t_ref, R=1.0)
-        I_ext = 0.0
+        I_drive = 0.0
         syn_e, syn_i = Exponential(5.0), Exponential(10.0)
         we = 60 * 0.27 / 10 if we is None else we
         wi = 20 * 4.5 / 10 if wi is None else wi
         sign_e, sign_i = 1, -1
     v0 = Vr + rng.random(n) * (Vt - Vr)
     E = Population(
-        lif, n_e, name="E", I_ext=I_ext, initial={"V": v0[:n_e]}, sign=sign_e, method=method
+        lif, n_e, name="E", I=I_drive, initial={"V": v0[:n_e]}, sign=sign_e, method=method
     )
     I = Population(
-        lif, n_i, name="I", I_ext=I_ext, initial={"V": v0[n_e:]}, sign=sign_i, method=method
+        lif, n_i, name="I", I=I_drive, initial={"V": v0[n_e:]}, sign=sign_i, method=method
     )
     kw = dict(propagation=propagation, spike_buffer=spike_buffer)
     conn = FixedProbability(p)

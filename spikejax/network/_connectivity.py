@@ -138,6 +138,12 @@ class Explicit(Connectivity):
     def __init__(self, pre, post, weight=None, delay=None):
         self.pre = np.asarray(pre)
         self.post = np.asarray(post)
+        for name, idx in (("pre", self.pre), ("post", self.post)):
+            if idx.size and not np.issubdtype(idx.dtype, np.integer):
+                raise ValueError(
+                    f"Explicit: {name} indices must be integers, got dtype {idx.dtype} "
+                    "(float indices would be truncated)"
+                )
         if self.pre.ndim != 1 or self.pre.shape != self.post.shape:
             raise ValueError(
                 f"Explicit: pre and post must be 1-d of equal length, got shapes "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 
 import jax.numpy as jnp
 import numpy as np
@@ -41,6 +43,51 @@ def _unflatten(flat):
     return tree
 
 
+def _open_archive(path, kind: str):
+    """`np.load(path)` of a spikejax `kind` file (`"state"` or `"result"`) and its metadata,
+    with a `ValueError` naming the file and what is wrong with it."""
+    what = f"spikejax network {kind} file"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such {what}")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: the {what} is empty (0 bytes)")
+    f = open(path, "rb")  # noqa: SIM115 - closed by the caller's `with`, or below
+    try:
+        z = np.load(f, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
+        f.close()
+        raise ValueError(
+            f"{path}: not a readable {what} (truncated or corrupted archive: {err})"
+        ) from None
+    if not hasattr(z, "files"):
+        f.close()
+        raise ValueError(f"{path}: not a {what} (a bare array, not an .npz archive)")
+    try:
+        meta = json.loads(str(z["__meta__"]))
+    except KeyError:
+        f.close()
+        raise ValueError(f"{path}: not a {what} (no __meta__ entry)") from None
+    except (json.JSONDecodeError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:
+        f.close()
+        raise ValueError(f"{path}: corrupted {what} (unreadable metadata: {err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != f"spikejax.network.{kind}":
+        f.close()
+        raise ValueError(f"{path}: not a {what}")
+    return f, z, meta
+
+
+def _read(z, path, kind: str, name: str):
+    """Entry `name` of an open archive, with a `ValueError` naming the file and the entry."""
+    try:
+        return z[name]
+    except KeyError:
+        raise ValueError(f"{path}: incomplete spikejax network {kind} file: no {name!r}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        raise ValueError(
+            f"{path}: corrupted spikejax network {kind} file: entry {name!r} is unreadable ({err})"
+        ) from None
+
+
 def save_state(path: str | os.PathLike, state: dict) -> None:
     """Write a network state (nested dict of arrays) to `path` (`.npz`)."""
     flat = _flatten(state, "state/")
@@ -50,11 +97,12 @@ def save_state(path: str | os.PathLike, state: dict) -> None:
 
 def load_state(path: str | os.PathLike) -> dict:
     """Read a state written by `save_state` (no code is executed: `allow_pickle=False`)."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["__meta__"]))
-        if meta.get("format") != "spikejax.network.state":
-            raise ValueError(f"{path}: not a spikejax network state file")
-        flat = {k[len("state/") :]: jnp.asarray(z[k]) for k in z.files if k.startswith("state/")}
+    f, z, _ = _open_archive(path, "state")
+    with f, z:
+        names = [k for k in z.files if k.startswith("state/")]
+        flat = {k[len("state/") :]: jnp.asarray(_read(z, path, "state", k)) for k in names}
+    if not flat:
+        raise ValueError(f"{path}: the spikejax network state file holds no state")
     return _unflatten(flat)
 
 
@@ -92,14 +140,20 @@ def save_result(path: str | os.PathLike, result: RunResult) -> None:
 
 def load_result(path: str | os.PathLike) -> RunResult:
     """Read a `RunResult` written by `save_result` (`allow_pickle=False`)."""
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["__meta__"]))
-        if meta.get("format") != "spikejax.network.result":
-            raise ValueError(f"{path}: not a spikejax network result file")
-        spikes = {p: (z[f"spikes/{p}/i"], z[f"spikes/{p}/t"]) for p in meta["spikes"]}
-        rates = {p: (z[f"rates/{p}/t"], z[f"rates/{p}/r"]) for p in meta["rates"]}
-        states = {k: (z[f"states/{j}/t"], z[f"states/{j}/v"]) for j, k in enumerate(meta["states"])}
-        flat = {k[len("state/") :]: jnp.asarray(z[k]) for k in z.files if k.startswith("state/")}
+    f, z, meta = _open_archive(path, "result")
+    keys = ("spikes", "rates", "states", "dt", "t_start", "t_stop", "n_neurons")
+    missing = [k for k in keys if k not in meta]
+    if missing:
+        f.close()
+        raise ValueError(f"{path}: incomplete spikejax network result file: no {missing} in "
+                         "its metadata")  # fmt: skip
+    with f, z:
+        r = lambda name: _read(z, path, "result", name)  # noqa: E731
+        spikes = {p: (r(f"spikes/{p}/i"), r(f"spikes/{p}/t")) for p in meta["spikes"]}
+        rates = {p: (r(f"rates/{p}/t"), r(f"rates/{p}/r")) for p in meta["rates"]}
+        states = {k: (r(f"states/{j}/t"), r(f"states/{j}/v")) for j, k in enumerate(meta["states"])}
+        names = [k for k in z.files if k.startswith("state/")]
+        flat = {k[len("state/") :]: jnp.asarray(r(k)) for k in names}
     return RunResult(
         spikes=spikes,
         rates=rates,
@@ -109,7 +163,7 @@ def load_result(path: str | os.PathLike) -> RunResult:
         t_start=meta["t_start"],
         t_stop=meta["t_stop"],
         n_neurons=meta["n_neurons"],
-        compile_s=meta["compile_s"],
-        run_s=meta["run_s"],
-        spike_buffer_growths=meta["spike_buffer_growths"],
+        compile_s=meta.get("compile_s", 0.0),
+        run_s=meta.get("run_s", 0.0),
+        spike_buffer_growths=meta.get("spike_buffer_growths", 0),
     )

@@ -54,8 +54,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import LIF
+from ..spikes._poisson import binomial_cdf_table, binomial_counts
 from ._connectivity import Explicit
-from ._input import PoissonInput, count_at_most
+from ._input import PoissonInput
 from ._monitor import SpikeMonitor
 from ._network import Network
 from ._population import Population
@@ -177,7 +178,7 @@ class _PerNeuronPoissonInput(PoissonInput):
     r"""`PoissonInput` whose number of sources depends on the neuron: neuron $i$ gets
     $\mathrm{Binomial}(K_{g_i}, \nu\,\Delta t)$ inputs of weight `weight` per step, $g_i$ its
     group (population) and $K_g$ = `group_sources[g]`. Sampled by inversion against each
-    group's CDF, truncated like `PoissonInput.draw` (with the largest $K_g$)."""
+    group's CDF (one row per group, built in float64 like `PoissonInput`'s)."""
 
     groups: Any
     group_sources: tuple = eqx.field(static=True)
@@ -188,24 +189,13 @@ class _PerNeuronPoissonInput(PoissonInput):
         self.groups = jnp.asarray(groups, jnp.int32)
         self.group_sources = ks
 
-    def draw(self, key, n: int, dt: float, dtype, max_count: int | None = None):
-        m = self.max_count(dt) if max_count is None else max_count
-        p = jnp.asarray(self.rate, dtype) * (dt * 1e-3)
-        N = jnp.asarray(self.group_sources, dtype)[:, None]
-        j = jnp.arange(m, dtype=dtype)[None, :]
-        gl = jax.scipy.special.gammaln
-        logpmf = (
-            gl(N + 1.0)
-            - gl(j + 1.0)
-            - gl(jnp.maximum(N - j, 0.0) + 1.0)
-            + j * jnp.log(jnp.where(p > 0, p, 1.0))
-            + (N - j) * jnp.log1p(-p)
-        )
-        pmf = jnp.where((j <= N) & (p > 0), jnp.exp(logpmf), 0.0)
-        pmf = jnp.where(p > 0, pmf, (j == 0).astype(dtype))
-        cdf = jnp.cumsum(pmf, axis=1)  # (groups, m)
-        u = jax.random.uniform(key, (n,), dtype)
-        counts = count_at_most(cdf, u, rows=self.groups).astype(dtype)
+    def count_table(self, dt: float, dtype) -> np.ndarray:
+        """One CDF row per group (`spikejax.spikes.binomial_cdf_table`, float64 on the host)."""
+        return binomial_cdf_table(self.group_sources, float(self.rate) * dt * 1e-3, dtype)
+
+    def draw(self, key, n: int, dt: float, dtype, table=None):
+        table = self.count_table(dt, dtype) if table is None else table
+        counts = binomial_counts(key, table, (n,), dtype, rows=self.groups).astype(dtype)
         return counts * jnp.asarray(self.weight, dtype)
 
 
@@ -330,7 +320,7 @@ def microcircuit(
             lif,
             n_tot,
             name=MICROCIRCUIT_NAME,
-            I_ext=np.repeat(prm["dc"], prm["n"]),
+            I=np.repeat(prm["dc"], prm["n"]),
             initial={"V": np.concatenate(v0)},
         )
         pre = np.concatenate([offs[j] + b[2] for b in blocks for j in [b[1]]])
@@ -358,9 +348,7 @@ def microcircuit(
         net = Network([pop], projs, inputs, dt=dt, dtype=dtype)
         return net, (SpikeMonitor(MICROCIRCUIT_NAME),)
     pops = [
-        Population(
-            lif, int(prm["n"][i]), name=name, I_ext=float(prm["dc"][i]), initial={"V": v0[i]}
-        )
+        Population(lif, int(prm["n"][i]), name=name, I=float(prm["dc"][i]), initial={"V": v0[i]})
         for i, name in enumerate(MICROCIRCUIT_POPULATIONS)
     ]
     projs = [

@@ -5,12 +5,14 @@ One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
 1. read and clear slot $k \bmod D$ of the ring buffer (one `(D, W)` array holding the columns
    of every receptor), add per-target Poisson input;
 2. add the arrivals to the synapses (`Delta`: jump of $V$, except in a refractory period);
-3. advance every neuron with its scheme, input $I = I_\mathrm{ext}(t_k) + \sum I_\mathrm{syn}
-   + \sum_r g_r (E_r - V)$ (conductances held over the step; the $V$-dependence is inside the
-   vector field, so exponential Euler integrates the membrane exactly for frozen $g$);
-4. spikes $s = $ `spike_fn(threshold_distance(y))`, reset
-   $y \leftarrow (1-s)y + s\,\mathrm{reset}(y)$
-   (continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
+3. advance every neuron with `spikejax.solvers.advance` (the one fixed step of every
+   engine: the population's scheme, `post_step`, spike detection and reset), input
+   $I = I_\mathrm{stim}(t_k) + \sum I_\mathrm{syn}$ plus the conductance currents
+   $\sum_r g_r (E_r - V)$ (held over the step; the $V$-dependence is inside the vector field,
+   so exponential Euler integrates the membrane exactly for frozen $g$, and LIF and
+   Hodgkin-Huxley take them in their fused exponential Euler steps);
+4. spikes $s = $ `spike_fn(threshold_distance(y))` and the reset (hybrid models;
+   continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
 5. decay synapses exactly over $\Delta t$; write spikes into slots $(k + 1 + d) \bmod D$.
 
 `Network.step(state)` is a pure function of the network's arrays and the state (which holds
@@ -29,7 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_positive
+from .._validation import check_positive, require_float64
+from ..solvers import advance
+from ..spikes._poisson import bernoulli_spikes
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
 from ._population import PoissonPopulation, Population, SpikeSource
@@ -37,6 +41,7 @@ from ._projection import (
     CompiledProjection,
     Projection,
     deliver_events,
+    event_kernel,
     select_spikes,
     spike_words,
 )
@@ -44,42 +49,33 @@ from ._synapse import Delta, Synapse
 
 State = dict[str, Any]
 
+#: `fold_in` offset of the population stimuli's keys: population `j` draws its stimulus
+#: from `fold_in(key, 2**21 + j)` as `spikejax.simulate` draws from its `key`
+_STIMULUS_KEY = 2**21
+#: `simulate`'s `fold_in` index of a stochastic stimulus' initial state
+_STIMULUS_INIT = -1 & 0x7FFFFFFF
 
-class _Driven:
-    r"""A model whose input adds conductance currents $\sum g (E - V)$ to a fixed current."""
 
-    def __init__(self, model, conductances):
-        self.model = model
-        self.conductances = conductances
+def _stimulus_key(key, j: int):
+    return jax.random.fold_in(key, _STIMULUS_KEY + j)
 
-    def _current(self, y, I):
-        V = y[self.model.voltage_name]
-        for g, E in self.conductances:
-            I = I + g * (E - V)
-        return I
 
-    def vector_field(self, t, y, I):
-        return self.model.vector_field(t, y, self._current(y, I))
-
-    def exponential_euler_step(self, t, y, I, dt):
-        """The model's fused exponential Euler step with the conductances, when it takes them
-        (`fused_conductances`); None (the generic scheme) otherwise."""
-        if not getattr(self.model, "fused_conductances", False):
-            return None
-        return self.model.exponential_euler_step(t, y, I, dt, conductances=self.conductances)
-
-    def diagonal_jacobian(self, t, y, I):
-        r"""The model's diagonal entries at the total current, plus the conductance term
-        $\partial f_V/\partial I \cdot (-\sum g)$ for the membrane potential."""
-        name = self.model.voltage_name
-        I_tot = self._current(y, I)
-        a = dict(self.model.diagonal_jacobian(t, y, I_tot))
-        _, dfdI = jax.jvp(
-            lambda J: self.model.vector_field(t, y, J)[name], (I_tot,), (jnp.ones_like(I_tot),)
+def _check_dtype(dtype) -> np.dtype:
+    """The network's state dtype: float32, or float64 with x64 enabled."""
+    if dtype is None:
+        return np.dtype(jnp.result_type(float))
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"Network.dtype must be float32 or float64, got {dtype!r}") from err
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"Network.dtype must be float32 or float64, got {dt.name} (integer and 16-bit "
+            "states cannot resolve the membrane dynamics)"
         )
-        g_tot = sum(g for g, _ in self.conductances)
-        a[name] = a[name] - dfdI * g_tot
-        return a
+    if dt == np.float64:
+        require_float64("Network(dtype=float64)")
+    return dt
 
 
 class Network(eqx.Module):
@@ -91,8 +87,8 @@ class Network(eqx.Module):
     - `projections`: sequence of `Projection`.
     - `inputs`: sequence of `PoissonInput` / `NoiseCurrent`.
     - `dt`: time step in ms (> 0).
-    - `dtype`: floating dtype of the state (default: JAX's default float, float32 unless x64
-      is enabled; pass `jnp.float64` with x64 for double precision).
+    - `dtype`: floating dtype of the state, float32 or float64 (default: JAX's default
+      float, float32 unless x64 is enabled; `jnp.float64` needs x64 enabled).
     - `delivery`: how event-path projections deliver a step's spikes. `"loop"`: a loop over
       the spiking neurons only, one scatter per spike into the ring buffer (cost
       proportional to the synaptic events; the fastest on CPU); `vmap` and reverse-mode
@@ -102,19 +98,25 @@ class Network(eqx.Module):
       step, meant for GPUs, where each loop iteration would be a kernel launch. `"auto"`
       (default): `"loop"` when JAX's default backend is the CPU, `"padded"` otherwise. All
       give identical results.
+
+    **Raises:** `ValueError` naming the offending argument: a non-positive `dt`, a `dtype`
+    other than float32/float64 (or float64 without x64), duplicate names, projections or
+    inputs onto unknown populations, a `SpikeSource` built with another `dt`, Poisson rates
+    with `rate * dt >= 1`.
     """
 
     populations: dict
     projections: tuple
     inputs: tuple
     synapses: dict
+    poisson_tables: tuple
     dt: float = eqx.field(static=True)
     dtype: Any = eqx.field(static=True)
     buffer_depth: int = eqx.field(static=True)
     receptor_columns_: tuple = eqx.field(static=True)
-    poisson_max_: tuple = eqx.field(static=True)
     spike_buffers_: tuple = eqx.field(static=True)
     delivery: str = eqx.field(static=True)
+    event_kernels_: tuple = eqx.field(static=True)
 
     @property
     def buffer_slots(self) -> dict[str, int]:
@@ -151,7 +153,7 @@ class Network(eqx.Module):
             delivery = "loop" if jax.default_backend() == "cpu" else "padded"
         self.delivery = delivery
         self.dt = float(dt)
-        self.dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
+        self.dtype = _check_dtype(dtype)
         pops = {}
         for p in populations:
             if not isinstance(p, (Population, PoissonPopulation, SpikeSource)):
@@ -163,6 +165,8 @@ class Network(eqx.Module):
                     f"PoissonPopulation {p.name!r}: rate * dt must be < 1 (rate in Hz, dt in ms), "
                     f"got max {float(np.max(p.rate)) * dt * 1e-3}"
                 )
+            if isinstance(p, SpikeSource):
+                p = p.on_grid(float(dt))
             pops[p.name] = p
         self.populations = pops
         synapses: dict[str, Synapse] = {}
@@ -204,8 +208,12 @@ class Network(eqx.Module):
         self.synapses = synapses
         self.projections = tuple(compiled)
         self.inputs = tuple(ins)
-        self.poisson_max_ = tuple(
-            inp.max_count(self.dt) if isinstance(inp, PoissonInput) else 0 for inp in ins
+        # the inverse-CDF tables of the Poisson inputs' counts, in float64 on the host
+        self.poisson_tables = tuple(
+            jnp.asarray(inp.count_table(self.dt, self.dtype))
+            if isinstance(inp, PoissonInput)
+            else None
+            for inp in ins
         )
         # one ring buffer for all receptors: (max delay + 1) slots of all receptors' columns
         self.buffer_depth = max(slots.values(), default=1)
@@ -224,6 +232,14 @@ class Network(eqx.Module):
                 c = pr.spike_buffer or auto
                 caps[cp.pre] = min(n, max(caps.get(cp.pre, 0), int(c)))
         self.spike_buffers_ = tuple(sorted(caps.items()))
+        # the loop delivery's form per pre-synaptic population, decided here (from the XLA
+        # settings and backend of this process), never while tracing
+        kernels = {}
+        if delivery == "loop":
+            for p in caps:
+                group = [cp for cp in compiled if cp.mode == "event" and cp.pre == p]
+                kernels[p] = event_kernel(group)
+        self.event_kernels_ = tuple(sorted(kernels.items()))
 
     def with_spike_buffers(self, **sizes) -> Network:
         """A copy with the event path's per-step spike buffer of population `p` set to
@@ -286,10 +302,19 @@ class Network(eqx.Module):
         }
         width = sum(n + 1 for _, n in self.receptor_columns.values())
         buffer = jnp.zeros((self.buffer_depth, width), self.dtype)
+        stimuli = {}
+        for j, (name, p) in enumerate(self.populations.items()):
+            if isinstance(p, Population):
+                skey = jax.random.fold_in(_stimulus_key(key, j), _STIMULUS_INIT)
+                leaves = jax.tree.leaves(p.I.init((p.n,), self.dtype, key=skey))
+                if leaves:
+                    stimuli[name] = {str(i): leaf for i, leaf in enumerate(leaves)}
         return {
             "step": jnp.zeros((), jnp.int32),
             "key": jax.random.key_data(key),
             "neurons": neurons,
+            # the state of stochastic population stimuli (e.g. Ornstein-Uhlenbeck noise)
+            "stimuli": stimuli,
             "synapses": syn,
             "buffer": buffer,
             # event path: steps whose spikes did not fit the spike buffer, and the most
@@ -297,6 +322,26 @@ class Network(eqx.Module):
             "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
             "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
         }
+
+    def _sample_stimulus(self, j: int, pop: Population, flat, t, base, k):
+        """The current of population `j` over step `k` starting at `t` (from its stimulus,
+        `Stimulus.sample`) and the stimulus' new state (flattened as in the network state,
+        empty when it has none). The keys follow `spikejax.simulate`'s convention with the
+        population's key `fold_in(key, 2**21 + j)`: `fold_in(., k)` for step `k`,
+        `fold_in(., 2**31 - 1)` for the initial state, so a population draws the same noise
+        as `simulate(..., key=fold_in(key, 2**21 + j))`."""
+        dtype = self.dtype
+        skey = jax.random.fold_in(_stimulus_key(base, j), k)
+        shape = jax.eval_shape(lambda: pop.I.init((pop.n,), dtype, key=jax.random.key(0)))
+        treedef = jax.tree.structure(shape)
+        flat = {} if flat is None else flat
+        st = jax.tree.unflatten(treedef, [flat[str(i)] for i in range(len(flat))])
+        current, st = pop.I.sample(st, t, self.dt, key=skey)
+        new = {
+            str(i): jnp.asarray(leaf).astype(flat[str(i)].dtype)
+            for i, leaf in enumerate(jax.tree.leaves(st))
+        }
+        return jnp.asarray(current, dtype), new
 
     # ------------------------------------------------------------------------------------------
     def step(self, state: State) -> tuple[State, dict]:
@@ -322,11 +367,11 @@ class Network(eqx.Module):
             n = self.populations[inp.target].n
             if isinstance(inp, PoissonInput):
                 r = f"{inp.target}:{inp.receptor}"
-                x = inp.draw(jax.random.fold_in(key, i), n, dt, dtype, self.poisson_max_[i])
+                x = inp.draw(jax.random.fold_in(key, i), n, dt, dtype, self.poisson_tables[i])
                 arrivals[r] = arrivals[r] + x if r in arrivals else x
             else:
                 noise_key = jax.random.fold_in(jax.random.fold_in(base, 2**30 + i), 0)
-                x = inp.draw(noise_key, k, n, dtype)
+                x = inp.draw(noise_key, k, n, dt, dtype)
                 extra_current[inp.target] = extra_current.get(inp.target, 0.0) + x
 
         syn = dict(state["synapses"])
@@ -341,15 +386,15 @@ class Network(eqx.Module):
                 syn[r] = sy.arrive(syn[r], arrivals[r])
 
         neurons = dict(state["neurons"])
+        stimuli = dict(state["stimuli"])
         spikes = {}
         for j, (name, pop) in enumerate(self.populations.items()):
             if isinstance(pop, SpikeSource):
                 spikes[name] = pop.spikes(k, dtype)
                 continue
             if isinstance(pop, PoissonPopulation):
-                u = jax.random.uniform(jax.random.fold_in(key, 2**20 + j), (pop.n,), dtype)
-                p = jnp.asarray(pop.rate, dtype) * (dt * 1e-3)
-                spikes[name] = (u < p).astype(dtype)
+                pkey = jax.random.fold_in(key, 2**20 + j)
+                spikes[name] = bernoulli_spikes(pkey, pop.rate, dt, (pop.n,), dtype).astype(dtype)
                 continue
             model = pop.model
             y = neurons[name]
@@ -359,9 +404,7 @@ class Network(eqx.Module):
                 if "refractory" in y:
                     x = jnp.where(y["refractory"] > 0, jnp.zeros_like(x), x)
                 y = {**y, vname: y[vname] + x}
-            I = jnp.asarray(pop.I_ext, dtype)
-            if pop.current_fn is not None:
-                I = I + jnp.asarray(pop.current_fn(t), dtype)
+            I, stimuli[name] = self._sample_stimulus(j, pop, stimuli.get(name), t, base, k)
             if name in extra_current:
                 I = I + extra_current[name]
             conds = []
@@ -374,18 +417,9 @@ class Network(eqx.Module):
                 else:
                     I = I + out
             I = jnp.broadcast_to(I, (pop.n,))
-            driven = _Driven(model, conds) if conds else model
-            y_new = pop.method.step(driven, t, y, I, dt)
-            y_new = model.post_step(y_new, dt)
-            if model.is_hybrid:
-                s = pop.spike_fn(model.threshold_distance(y_new)).astype(dtype)
-                reset = model.reset(y_new)
-                y_new = {n: (1 - s) * y_new[n] + s * reset[n] for n in y_new}
-            else:
-                thr = model.spike_detection_threshold
-                s = ((y[vname] < thr) & (y_new[vname] >= thr)).astype(dtype)
-            neurons[name] = {n: v.astype(dtype) for n, v in y_new.items()}
-            spikes[name] = s
+            out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
+            neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
+            spikes[name] = out.spikes
 
         syn = {r: self.synapses[r].decay(v, dt) for r, v in syn.items()}
         overflow = dict(state["overflow"])
@@ -411,12 +445,14 @@ class Network(eqx.Module):
                 group = [cp for cp in self.projections if cp.mode == "event" and cp.pre == p]
                 group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
-                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols)
+                kernel = dict(self.event_kernels_)[p]
+                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
             buffer = flat.reshape(D, W)
         new_state = {
             "step": k + 1,
             "key": state["key"],
             "neurons": neurons,
+            "stimuli": {n: v for n, v in stimuli.items() if v},
             "synapses": syn,
             "buffer": buffer,
             "overflow": overflow,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
 from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from ..solvers._schemes import AbstractScheme, get_scheme
-from .._validation import check_nonnegative
+from .._validation import check_finite, check_nonnegative
 from ..models._base import NeuronModel
+from ..solvers import AbstractScheme, get_scheme
+from ..stimulus import Constant, Stimulus, as_stimulus
 from ..surrogate import Heaviside, SpikeFunction
 
 
@@ -35,26 +36,35 @@ class Population(eqx.Module):
     - `model`: any `spikejax.models.NeuronModel` (shape `()` or `(n,)`).
     - `n`: number of neurons (default: `model.shape[0]`).
     - `name`: unique name within a network.
-    - `I_ext`: constant injected current per neuron (scalar or `(n,)`, model's current unit), or a
-      function `I_ext(t)` of time in ms returning a scalar or `(n,)` array (jax-traceable).
+    - `I`: the injected current (model's current unit), a `spikejax.stimulus.Stimulus` of shape
+      `()` or `(n,)` (`Constant`, `Step`, `PulseTrain`, `Function`, `Noise`, their `Sum`), or a
+      number or `(n,)` array (a `Constant`). It is sampled with `Stimulus.sample` at the start
+      of each step and held over it, exactly as in `spikejax.simulate`; a stochastic
+      stimulus (`Noise`) keeps its state in the network state (`state["stimuli"]`) and draws
+      from the network's key, so chunked, resumed and `vmap`-ed runs are exact.
     - `initial`: initial values of state variables, name -> scalar or `(n,)` array.
     - `method`: fixed-step scheme (`"exponential_euler"` default, `"euler"`, `"rk4"`).
     - `spike_fn`: spike nonlinearity of the threshold distance (`Heaviside()` exact; a
-      surrogate from `spikejax.surrogate` for gradients). Reset is
-      $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$.
+      surrogate from `spikejax.surrogate` for gradients). The step is
+      `spikejax.solvers.advance`: with `Heaviside` the reset replaces the state where a spike
+      occurred, with a surrogate it is $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$.
     - `sign`: Dale's law: `+1` (excitatory) or `-1` (inhibitory) or `None`; projections from a
       signed population into current-based synapses get weights of that sign.
+
+    **Raises:** `ValueError` naming the population and the argument: a model that is not a
+    `NeuronModel` or whose shape does not match `n`, an `I` that is a bare function (wrap it
+    as `spikejax.stimulus.Function`), not finite, or of another shape, unknown or non-finite
+    `initial` values.
     """
 
     model: NeuronModel
-    I_ext: Any
+    I: Stimulus
     initial: dict
     spike_fn: SpikeFunction
     n: int = eqx.field(static=True)
     name: str = eqx.field(static=True)
     method: AbstractScheme = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
-    current_fn: Callable | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -62,7 +72,7 @@ class Population(eqx.Module):
         n: int | None = None,
         *,
         name: str,
-        I_ext: Any = 0.0,
+        I: Any = 0.0,
         initial: dict | None = None,
         method: str | AbstractScheme = "exponential_euler",
         spike_fn: SpikeFunction | None = None,
@@ -89,17 +99,25 @@ class Population(eqx.Module):
         self.method = get_scheme(method)
         self.spike_fn = Heaviside() if spike_fn is None else spike_fn
         self.sign = sign
-        if callable(I_ext):
-            self.current_fn = I_ext
-            self.I_ext = 0.0
-        else:
-            self.current_fn = None
-            if np.shape(I_ext) not in ((), (self.n,)):
-                raise ValueError(
-                    f"Population {name!r}: I_ext must be a scalar or shape ({self.n},), "
-                    f"got {np.shape(I_ext)}"
-                )
-            self.I_ext = I_ext
+        if callable(I) and not isinstance(I, Stimulus):
+            raise ValueError(
+                f"Population {name!r}: I must be a number, an array or a "
+                f"spikejax.stimulus.Stimulus, got the function {I!r}; wrap a function of "
+                "t (ms) as spikejax.stimulus.Function(fn)"
+            )
+        try:
+            # a plain number stays a Python float (a compile-time constant of the step, as
+            # before stimuli; an array amplitude would be a traced input)
+            is_number = isinstance(I, (int, float, np.number)) and not isinstance(I, bool)
+            stim = Constant(float(I)) if is_number else as_stimulus(I)
+        except ValueError as err:
+            raise ValueError(f"Population {name!r}: {err}") from None
+        shape = tuple(stim.shape())
+        if shape not in ((), (1,), (self.n,)):
+            raise ValueError(
+                f"Population {name!r}: I must have shape () or ({self.n},), got {shape}"
+            )
+        self.I = stim
         initial = dict(initial or {})
         unknown = sorted(set(initial) - set(model.state_names))
         if unknown:
@@ -108,6 +126,7 @@ class Population(eqx.Module):
                 f"state variables: {list(model.state_names)}"
             )
         for k, v in initial.items():
+            check_finite(f"Population {name!r}: initial[{k!r}]", v)
             if np.shape(v) not in ((), (self.n,)):
                 raise ValueError(
                     f"Population {name!r}: initial[{k!r}] must be scalar or ({self.n},), "
@@ -159,23 +178,36 @@ class PoissonPopulation(eqx.Module):
 
 
 class SpikeSource(eqx.Module):
-    """`n` sources that spike at given times: source `indices[j]` at `times[j]` (ms). A time is
-    rounded to the step grid; the spike is emitted at the end of the step that ends there (so
-    it reaches a synapse of delay $d$ at `times[j] + d`)."""
+    """`n` sources that spike at given times: source `indices[j]` at `times[j]` (ms).
 
-    steps: Any
+    The times are stored as times; the `Network` puts them on its own step grid when it is
+    built: a time is rounded to the grid and the spike is emitted at the end of the step
+    that ends there (so it reaches a synapse of delay $d$ at `times[j] + d`). `dt` is
+    optional: when given it must be the network's (a `ValueError` naming both otherwise).
+
+    **Raises:** `ValueError` for indices outside `[0, n)`, non-finite times, or (when the
+    network is built) times before the end of its first step.
+    """
+
+    times: Any
     indices: Any
+    steps: Any
     n: int = eqx.field(static=True)
     name: str = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
+    dt: float | None = eqx.field(static=True)
 
     state_names = ()
 
-    def __init__(self, n: int, indices, times, *, name: str, dt: float, sign: int | None = None):
+    def __init__(
+        self, n: int, indices, times, *, name: str, dt: float | None = None, sign: int | None = None
+    ):
         _check_name(name)
         _check_n(n)
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.asarray(indices).reshape(-1)
+        if idx.size and not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"SpikeSource {name!r}: indices must be integers, got {idx.dtype}")
+        idx = idx.astype(np.int64)
         t = np.asarray(times, dtype=float).reshape(-1)
         if idx.shape != t.shape:
             raise ValueError(
@@ -184,16 +216,47 @@ class SpikeSource(eqx.Module):
             )
         if idx.size and not (idx.min() >= 0 and idx.max() < n):
             raise ValueError(f"SpikeSource {name!r}: indices must be in [0, {n})")
-        if not (dt > 0):
-            raise ValueError(f"SpikeSource.dt must be > 0 ms, got {dt!r}")
-        if idx.size and not (t.min() >= dt):
-            raise ValueError(f"SpikeSource {name!r}: times must be >= dt (the first step's end)")
-        self.n, self.name, self.sign, self.dt = int(n), name, sign, float(dt)
-        self.steps = jnp.asarray(np.rint(t / dt).astype(np.int32))
+        check_finite(f"SpikeSource({name!r}).times", t)
+        if dt is not None and not (dt > 0 and np.isfinite(dt)):
+            raise ValueError(f"SpikeSource.dt must be finite and > 0 ms, got {dt!r}")
+        self.n, self.name, self.sign = int(n), name, sign
+        self.dt = None if dt is None else float(dt)
+        self.times = t
         self.indices = jnp.asarray(idx.astype(np.int32))
+        self.steps = None if dt is None else self._steps(float(dt))
+
+    def _steps(self, dt: float):
+        t = self.times
+        if t.size and not (t.min() >= dt * (1 - 1e-9)):
+            raise ValueError(
+                f"SpikeSource {self.name!r}: times must be >= dt = {dt} ms (the first step's "
+                f"end), got {t.min()}"
+            )
+        return jnp.asarray(np.rint(t / dt).astype(np.int32))
+
+    def on_grid(self, dt: float) -> SpikeSource:
+        """This source with its spike steps on the grid of step `dt` (ms); `Network` calls it.
+
+        **Raises:** `ValueError` if the source was built with another `dt`.
+        """
+        if self.dt is not None and not np.isclose(self.dt, dt, rtol=1e-12, atol=0):
+            raise ValueError(
+                f"SpikeSource {self.name!r} was built with dt={self.dt} ms but its network "
+                f"steps by dt={dt} ms; give the network's dt (or none)"
+            )
+        if self.times is None:  # already on this grid
+            return self
+        new = copy.copy(self)
+        object.__setattr__(new, "steps", self._steps(dt))
+        object.__setattr__(new, "dt", float(dt))
+        # the network's copy keeps the steps only (no float64 host array among its leaves)
+        object.__setattr__(new, "times", None)
+        return new
 
     def spikes(self, k, dtype):
         """0/1 spikes emitted at the end of step `k` (time `(k + 1) dt`)."""
+        if self.steps is None:
+            raise ValueError(f"SpikeSource {self.name!r}: not on a step grid; use it in a Network")
         hit = (self.steps == k + 1).astype(dtype)
         return jnp.zeros((self.n,), dtype).at[self.indices].add(hit).clip(0, 1)
 

@@ -424,12 +424,20 @@ def _walk_spike_bits(words, count, words_per_member: int, n_pre: int, body, carr
 _SINGLE_KERNEL_MAX_SYNAPSES = 256
 
 
-def _compiled_as_one_kernel() -> bool:
-    """Whether the delivery loop should be written for XLA CPU loops compiled into one kernel
-    (`spikejax.cpu.loop_kernels_active`, on a CPU backend)."""
+def event_kernel(projections) -> str:
+    """How `deliver_events` should write its loop for the event-path `projections` of one
+    pre-synaptic population: `"single"` (nested single-element updates) where XLA CPU compiles
+    loops into one kernel (`spikejax.cpu.loop_kernels_active`, on a CPU backend) and a spike
+    has at most `_SINGLE_KERNEL_MAX_SYNAPSES` synapses on average, else `"scatter"`.
+
+    Decided on the host when a `Network` is built (it reads the process's XLA settings and
+    backend), never while tracing; the network passes the decision to `deliver_events`."""
     from ..cpu import loop_kernels_active
 
-    return loop_kernels_active() and jax.default_backend() == "cpu"
+    n_pre = projections[0].n_pre
+    per_spike = sum(cp.n_synapses for cp in projections) / max(1, n_pre)
+    one = loop_kernels_active() and jax.default_backend() == "cpu"
+    return "single" if one and per_spike <= _SINGLE_KERNEL_MAX_SYNAPSES else "scatter"
 
 
 def _add_at(flat, t, value):
@@ -466,7 +474,7 @@ def _add_row(flat, targets, weight, n):
     return jax.lax.fori_loop(whole * _ROW_UNROLL, n, synapse, flat)
 
 
-def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, kernel=None):
+def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, kernel: str):
     """Event path, one loop over the spiking neurons of one pre population (`words` from
     `spike_words`, the first `count` of them; see `_walk_spikes`): for each, one scatter adds
     the rows of all `projections` (all from that population) into the flattened ring buffer
@@ -481,7 +489,10 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
     unchanged and each projection's weight (scalar or per synapse) gets the sum of the buffer
     cotangents at its synapses' targets over the step's spikes (the same loop, gathering
     instead of scattering). Forward mode (`jax.jvp`) is not defined for it: use
-    `Network(delivery="padded")` for that."""
+    `Network(delivery="padded")` for that.
+
+    `kernel`: `"single"` or `"scatter"`, the loop's form (same sums in the same order), as
+    decided by `event_kernel` when the network was built."""
     n_pre = projections[0].n_pre
     n_words = words.shape[-1]
     L = D * W
@@ -583,10 +594,6 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         batched = (w_flags, r_flags, d_flags, bool(k_b))
         return flat.reshape(-1), words.reshape(-1), total, batched
 
-    if kernel is None:
-        per_spike = sum(cp.n_synapses for cp in projections) / max(1, n_pre)
-        one = _compiled_as_one_kernel() and per_spike <= _SINGLE_KERNEL_MAX_SYNAPSES
-        kernel = "single" if one else "scatter"
     if kernel not in ("single", "scatter"):
         raise ValueError(f"deliver_events: kernel must be 'single' or 'scatter', got {kernel!r}")
     forward_loop = scalar_loop if kernel == "single" else scatter_loop

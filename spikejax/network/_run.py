@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+import warnings
 from typing import Any
 
 import equinox as eqx
@@ -12,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..cpu import compiler_options
+from ..spikes import mean_rate, spike_trains
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
 from ._network import Network, State
 
@@ -40,15 +43,23 @@ class RunResult:
         return self.t_stop - self.t_start
 
     def mean_rate(self, population: str) -> float:
-        """Mean firing rate (Hz) of a monitored population over the run."""
+        """Mean firing rate (Hz) of a monitored population over the run
+        (`spikejax.spikes.mean_rate` of its spikes, or the mean of its `RateMonitor` rate)."""
         if population in self.spikes:
-            n_sp = self.spikes[population][0].size
-        elif population in self.rates:
+            indices = self.spikes[population][0]
+            return mean_rate(indices, self.n_neurons[population], self.duration)
+        if population in self.rates:
             t, r = self.rates[population]
             return float(np.mean(r)) if r.size else 0.0
-        else:
-            raise ValueError(f"population {population!r} has no spike or rate monitor")
-        return n_sp / (self.n_neurons[population] * self.duration * 1e-3)
+        raise ValueError(f"population {population!r} has no spike or rate monitor")
+
+    def spike_trains(self, population: str) -> np.ndarray:
+        """The spikes of a `SpikeMonitor`-ed population as NaN-padded trains `(n, K)` (ms),
+        the representation of `spikejax.spikes` (e.g. `spikes.cv_isi(res.spike_trains("E"))`)."""
+        if population not in self.spikes:
+            raise ValueError(f"population {population!r} has no spike monitor")
+        i, t = self.spikes[population]
+        return spike_trains(i, t, self.n_neurons[population])
 
 
 _CACHE: dict = {}
@@ -113,6 +124,68 @@ class _Compiled:
         return fn
 
 
+def _is_prng_key(key) -> bool:
+    """A typed key (`jax.random.key`) or a raw uint32 key array (`jax.random.PRNGKey`)."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key.shape == ()
+    arr = np.asarray(key) if isinstance(key, (np.ndarray, jax.Array)) else None
+    return arr is not None and arr.dtype == np.uint32 and arr.shape == (2,)
+
+
+def _check_state(net: Network, state) -> None:
+    """Raise a `ValueError` naming the first difference if `state` does not belong to `net`
+    (another network's state, or a state of an older layout)."""
+    want = jax.eval_shape(lambda: net.init_state(key=jax.random.key(0)))
+
+    def compare(w, g, where):
+        if isinstance(w, dict):
+            if not isinstance(g, dict):
+                raise ValueError(
+                    f"run: the state does not belong to this network: {where or 'it'} should "
+                    f"be a dict, got {type(g).__name__}"
+                )
+            missing = sorted(set(w) - set(g))
+            extra = sorted(set(g) - set(w))
+            if missing or extra:
+                raise ValueError(
+                    f"run: the state does not belong to this network: {where or 'the state'} "
+                    f"has no {missing} and unknown {extra} (a state from another network, "
+                    "or from an older spikejax?)"
+                )
+            for k in w:
+                compare(w[k], g[k], f"{where}[{k!r}]")
+            return
+        shape = np.shape(g)
+        if shape != w.shape:
+            raise ValueError(
+                f"run: the state does not belong to this network: {where} has shape {shape}, "
+                f"this network needs {w.shape} (a state from another network?)"
+            )
+
+    compare(want, state, "")
+
+
+#: `run` warns before a run whose `StateMonitor` records would take more host memory than this
+STATE_MONITOR_WARN_BYTES = 1 << 30
+
+
+def _warn_state_monitor_memory(net: Network, monitors, n_steps: int) -> None:
+    total = 0
+    for m in monitors:
+        if isinstance(m, StateMonitor):
+            n_idx = net.populations[m.population].n if m.indices is None else len(m.indices)
+            rows = n_steps // m.every + 1
+            total += rows * len(m.variables) * n_idx * np.dtype(net.dtype).itemsize
+    if total > STATE_MONITOR_WARN_BYTES:
+        warnings.warn(
+            f"run: the StateMonitor records of this run will take about {total / 2**30:.1f} GiB "
+            "of host memory; record fewer variables or neurons (indices=), decimate "
+            "(every=), or run shorter pieces and save each",
+            ResourceWarning,
+            stacklevel=3,
+        )
+
+
 def run(
     net: Network,
     duration: float | None = None,
@@ -124,33 +197,61 @@ def run(
     chunk_steps: int = 10_000,
     progress: bool = False,
 ) -> RunResult:
-    """Simulate `net` for `duration` ms (or `n_steps` steps) from `state` (or from
+    r"""Simulate `net` for `duration` ms (or `n_steps` steps) from `state` (or from
     `net.init_state(key=key)`), in jitted chunks of `chunk_steps` steps; monitor data of each
     chunk is copied to the host and compacted (device memory does not grow with duration).
     Continuing from `result.state` gives exactly the same as one unbroken run.
-    `progress=True` shows a tqdm bar. If an event-path spike buffer fills up in a chunk, the
-    chunk is repeated with large enough buffers (counted in `result.spike_buffer_growths`; the
-    returned `result.network` has the grown buffers), so no spike is ever dropped."""
+    `progress=True` shows a tqdm bar.
+
+    Time convention: a run from global step $k_0$ covers the time interval
+    $(k_0\,\Delta t, (k_0 + n)\,\Delta t]$ (`(result.t_start, result.t_stop]`): a spike is
+    stamped with the end of its step, so a spike at exactly `t_stop` belongs to this run and
+    a continued run starts after it. `duration` is rounded to the nearest whole number of
+    steps. A `state=` must come from this network (a named `ValueError` otherwise); `run`
+    warns (`ResourceWarning`) before a run whose `StateMonitor` records would exceed
+    1 GiB of host memory.
+
+    If an event-path spike buffer fills up in a chunk, the chunk is repeated with large
+    enough buffers (counted in `result.spike_buffer_growths`; the returned `result.network`
+    has the grown buffers), so no spike is ever dropped."""
     if (duration is None) == (n_steps is None):
         raise ValueError("run: give exactly one of duration (ms) and n_steps")
     if n_steps is None:
-        if not (duration > 0):
-            raise ValueError(f"run: duration must be > 0 ms, got {duration!r}")
-        n_steps = int(round(duration / net.dt))
-    if not (int(n_steps) == n_steps and n_steps >= 1):
+        try:
+            d = math.nan if isinstance(duration, (str, bytes)) else float(duration)
+        except (TypeError, ValueError):
+            d = math.nan
+        if not (0 < d < math.inf):
+            raise ValueError(f"run: duration must be finite and > 0 ms, got {duration!r}")
+        n_steps = int(round(d / net.dt))
+        if n_steps < 1:
+            raise ValueError(
+                f"run: duration={duration!r} ms is shorter than half a step (dt={net.dt} ms)"
+            )
+    if not (
+        isinstance(n_steps, (int, np.integer, float)) and n_steps == n_steps // 1 and n_steps >= 1
+    ):
         raise ValueError(f"run: n_steps must be an integer >= 1, got {n_steps!r}")
+    n_steps = int(n_steps)
     if not (int(chunk_steps) == chunk_steps and chunk_steps >= 1):
         raise ValueError(f"run: chunk_steps must be an integer >= 1, got {chunk_steps!r}")
     if state is None:
         if key is None:
             raise ValueError("run: give a PRNG key= (or a state=)")
+        if not _is_prng_key(key):
+            raise ValueError(
+                f"run: key must be a JAX PRNG key such as jax.random.key(0), got {key!r}"
+            )
         state = net.init_state(key=key)
+    else:
+        _check_state(net, state)
     monitors = tuple(monitors)
     for m in monitors:
         net._check_monitor(m)
     keys = [m.key for m in monitors]
     if len(set(keys)) != len(keys):
         raise ValueError(f"run: duplicate monitors {keys}")
+    _warn_state_monitor_memory(net, monitors, n_steps)
     k_start = int(state["step"])
     comp = _Compiled(net, monitors)
     growths = 0

@@ -86,7 +86,8 @@ def _axis(mesh: Mesh) -> str:
 def state_shardings(net: Network, state: State, mesh: Mesh) -> State:
     """The `NamedSharding` of every leaf of `state` on the neuron-sharded path: neuron and
     synaptic variables of a population of size $n$ split along their (only) axis when the
-    mesh size divides $n$; everything else (step, key, ring buffers, counters) replicated."""
+    mesh size divides $n$ (so are stimulus states); everything else (step, key, ring buffers,
+    counters) replicated."""
     axis = _axis(mesh)
     size = mesh.devices.size
     split, repl = NamedSharding(mesh, P(axis)), NamedSharding(mesh, P())
@@ -99,6 +100,9 @@ def state_shardings(net: Network, state: State, mesh: Mesh) -> State:
     out["neurons"] = {p: per_neuron(v, net.populations[p].n) for p, v in state["neurons"].items()}
     out["synapses"] = {
         r: per_neuron(v, net.populations[r.split(":")[0]].n) for r, v in state["synapses"].items()
+    }
+    out["stimuli"] = {
+        p: per_neuron(v, net.populations[p].n) for p, v in state.get("stimuli", {}).items()
     }
     return out
 

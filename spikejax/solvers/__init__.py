@@ -5,6 +5,17 @@ engine advances a model with `advance` and solves equations with `root_find` (in
 `jit`) or `newton` (on the host, for continuation).
 """
 
+from ._continuation import BranchStatus as BranchStatus
+from ._continuation import ContinuationError as ContinuationError
+from ._continuation import ContinuationProblem as ContinuationProblem
+from ._continuation import ContinuationResult as ContinuationResult
+from ._continuation import LocatedPoint as LocatedPoint
+from ._continuation import PseudoArclength as PseudoArclength
+from ._continuation import Segment as Segment
+from ._continuation import SpecialPointKind as SpecialPointKind
+from ._continuation import Stop as Stop
+from ._continuation import continue_branch as continue_branch
+from ._continuation import solve_at_parameter as solve_at_parameter
 from ._root import RESULTS as RESULTS
 from ._root import NewtonSolution as NewtonSolution
 from ._root import bordered as bordered

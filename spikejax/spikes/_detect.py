@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from jaxtyping import ArrayLike
 
+from ._stats import spike_trains
+
 
 def detect_spikes(
     times: ArrayLike, V: ArrayLike, threshold: float = 0.0
@@ -30,14 +32,8 @@ def detect_spikes(
     v0, v1 = v2[:-1], v2[1:]
     cross = (v0 < threshold) & (v1 >= threshold)
     counts = cross.sum(axis=0)
-    K = int(counts.max()) if counts.size else 0
-    out = np.full((v2.shape[1], K), np.nan)
     step, cell = np.nonzero(cross)
     frac = (threshold - v0[step, cell]) / (v1[step, cell] - v0[step, cell])
     tc = t[step] + (t[step + 1] - t[step]) * frac
-    order = np.lexsort((tc, cell))
-    step, cell, tc = step[order], cell[order], tc[order]
-    first = np.searchsorted(cell, np.arange(v2.shape[1]))
-    col = np.arange(cell.size) - first[cell]
-    out[cell, col] = tc
-    return out.reshape(*shape, K), counts.reshape(shape)
+    out = spike_trains(cell, tc, v2.shape[1])
+    return out.reshape(*shape, out.shape[-1]), counts.reshape(shape)

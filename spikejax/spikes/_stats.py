@@ -1,7 +1,10 @@
-r"""Spike-train statistics. Times in ms, rates in Hz.
+r"""Spike-train statistics: the one implementation for every engine. Times in ms, rates in Hz.
 
 A spike train is a 1-D array of times, or a NaN-padded array `(..., K)` of several trains
-(as `SimulationResult.spike_times` and `detect_spikes` return); NaNs are ignored.
+(as `SimulationResult.spike_times` and `detect_spikes` return); NaNs are ignored. Networks
+record events, `(indices, times)` pairs; `spike_trains` turns them into the padded form
+(`RunResult.spike_trains`), and the population statistics (`population_cv_isi`,
+`synchrony_index`, `mean_rate`) take events and use the per-train functions here.
 """
 
 from __future__ import annotations
@@ -44,14 +47,91 @@ def isi(spike_train: ArrayLike) -> np.ndarray:
     return np.diff(st)
 
 
-def cv_isi(spike_train: ArrayLike) -> float:
+def cv_isi(spike_train: ArrayLike) -> float | np.ndarray:
     r"""Coefficient of variation of the ISIs, $\mathrm{CV} = \sigma_\mathrm{ISI}/\mu_\mathrm{ISI}$
     (population standard deviation); 1 for a Poisson process, 0 for a regular train.
-    NaN when the train has fewer than two intervals."""
-    d = isi(spike_train)
-    if d.size < 2:
+    NaN when the train has fewer than two intervals.
+
+    **Arguments:** one train (1-D), or NaN-padded trains `(..., K)`.
+    **Returns:** a float for one train, an array `(...)` for several.
+    """
+    st = np.asarray(spike_train, float)
+    if st.ndim == 1:
+        d = isi(st)
+        if d.size < 2:
+            return float("nan")
+        return float(np.std(d) / np.mean(d))
+    flat = st.reshape(-1, st.shape[-1])
+    out = np.array([cv_isi(tr) for tr in flat]) if flat.shape[0] else np.zeros(0)
+    return out.reshape(st.shape[:-1])
+
+
+def spike_trains(indices: ArrayLike, times: ArrayLike, n: int) -> np.ndarray:
+    """The NaN-padded trains `(n, K)` (ascending times, K the largest count) of the events
+    `(indices, times)`: neuron `indices[j]` spiked at `times[j]` (ms), as networks record.
+
+    **Raises:** `ValueError` if the lengths differ or an index is outside `[0, n)`.
+    """
+    i = np.asarray(indices).reshape(-1)
+    t = np.asarray(times, float).reshape(-1)
+    if i.shape != t.shape:
+        raise ValueError(f"indices and times must have the same length, got {i.size} and {t.size}")
+    if not (int(n) == n and n >= 0):
+        raise ValueError(f"n must be an integer >= 0, got {n!r}")
+    if i.size and not (i.min() >= 0 and i.max() < n):
+        raise ValueError(f"indices must be in [0, {n}), got [{i.min()}, {i.max()}]")
+    order = np.lexsort((t, i))
+    i, t = i[order].astype(np.int64), t[order]
+    counts = np.bincount(i, minlength=int(n))
+    out = np.full((int(n), int(counts.max()) if counts.size else 0), np.nan)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]) if counts.size else counts
+    out[i, np.arange(i.size) - first[i]] = t
+    return out
+
+
+def population_cv_isi(
+    indices: ArrayLike, times: ArrayLike, n_neurons: int, *, min_spikes: int = 3
+) -> float:
+    """Mean over neurons with at least `min_spikes` spikes (>= 3: two intervals) of `cv_isi`
+    of their trains, from the events `(indices, times)`; NaN if no neuron qualifies."""
+    if not (int(min_spikes) == min_spikes and min_spikes >= 3):
+        raise ValueError(f"min_spikes must be an integer >= 3, got {min_spikes!r}")
+    trains = spike_trains(indices, times, n_neurons)
+    keep = np.sum(~np.isnan(trains), axis=-1) >= min_spikes
+    if not np.any(keep):
         return float("nan")
-    return float(np.std(d) / np.mean(d))
+    return float(np.mean(cv_isi(trains[keep])))
+
+
+def synchrony_index(
+    indices: ArrayLike,
+    times: ArrayLike,
+    n_neurons: int,
+    t_start: float,
+    t_stop: float,
+    *,
+    bin_ms: float = 1.0,
+) -> float:
+    r"""Fano factor of the population spike count in bins of `bin_ms` over
+    $[t_\mathrm{start}, t_\mathrm{stop}]$:
+    $\mathrm{Var}(N_\mathrm{bin}) / \mathrm{E}(N_\mathrm{bin})$ (population variance).
+    About 1 for independent Poisson neurons (asynchronous), much larger when the
+    population fires in synchrony; NaN without spikes."""
+    check_positive("bin_ms", bin_ms, "ms")
+    a, b = _window(t_start, t_stop)
+    edges = np.arange(a, b + 1e-9, bin_ms)
+    counts, _ = np.histogram(np.asarray(times, float), bins=edges)
+    m = counts.mean()
+    return float(counts.var() / m) if m > 0 else float("nan")
+
+
+def mean_rate(indices: ArrayLike, n_neurons: int, duration: float) -> float:
+    """Mean firing rate (Hz) of `n_neurons` neurons over `duration` ms, from the spike
+    indices of the events (one per spike)."""
+    check_positive("duration", duration, "ms")
+    if not (int(n_neurons) == n_neurons and n_neurons >= 1):
+        raise ValueError(f"n_neurons must be an integer >= 1, got {n_neurons!r}")
+    return np.asarray(indices).size * 1000.0 / (n_neurons * float(duration))
 
 
 def fano_factor(spike_times: ArrayLike, window: float, t_start: float, t_stop: float) -> np.ndarray:
