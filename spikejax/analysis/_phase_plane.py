@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import ArrayLike
 
-from .._validation import require_float64
+from .._validation import check_finite, require_float64
 from ..models._base import NeuronModel
 from ..solvers._root import RESULTS, root_find
 from ..solvers._schemes import default_tolerances
@@ -356,6 +356,7 @@ def trajectory(
     n_save = _check_n("n_save", n_save, 2)
     t0, t1 = check_interval("(t0, t1)", (t0, t1))
     x0 = as_state_vector(model, y0)
+    check_finite("y0", x0)
     lo, hi = _bounds(model, bounds)
     ts = t0 + (t1 - t0) * np.arange(n_save) / (n_save - 1)
     ys = _run(model, I, x0[None], ts, 1.0, lo, hi, rtol, atol)[0]

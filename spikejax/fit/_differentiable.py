@@ -154,6 +154,12 @@ def _default_observe(model: NeuronModel):
 
 def _state_shape(model: NeuronModel, y0: State, stim: Stimulus) -> tuple[int, ...]:
     """The state's shape: `y0` and the model's parameters broadcast; `I` must fit into it."""
+    if not isinstance(y0, dict) or set(y0) != set(model.state_names):
+        got = sorted(y0) if isinstance(y0, dict) else type(y0).__name__
+        raise ValueError(
+            f"y0 must be a dict of every state variable of {type(model).__name__} "
+            f"{list(model.state_names)} (e.g. model.resting_state()), got {got}"
+        )
     try:
         shape = tuple(np.broadcast_shapes(model.shape, *(jnp.shape(v) for v in y0.values())))
     except ValueError:

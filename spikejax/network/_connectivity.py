@@ -29,6 +29,13 @@ def _sort(pre, post, *extra):
     return (pre[order], post[order], *[None if e is None else e[order] for e in extra])
 
 
+def _check_count(name: str, k) -> None:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer | float | np.floating):
+        raise ValueError(f"{name} must be an integer >= 0, got {k!r}")
+    if not (np.isfinite(k) and int(k) == k and k >= 0):
+        raise ValueError(f"{name} must be an integer >= 0, got {k!r}")
+
+
 class Connectivity:
     """Abstract connectivity rule."""
 
@@ -92,8 +99,7 @@ class FixedInDegree(Connectivity):
     """Each post neuron receives exactly `k` synapses from distinct random pre neurons."""
 
     def __init__(self, k: int, *, autapses: bool = True):
-        if not (int(k) == k and k >= 0):
-            raise ValueError(f"FixedInDegree.k must be an integer >= 0, got {k!r}")
+        _check_count("FixedInDegree.k", k)
         self.k = int(k)
         self.autapses = autapses
 
@@ -118,8 +124,7 @@ class FixedOutDegree(Connectivity):
     """Each pre neuron sends exactly `k` synapses to distinct random post neurons."""
 
     def __init__(self, k: int, *, autapses: bool = True):
-        if not (int(k) == k and k >= 0):
-            raise ValueError(f"FixedOutDegree.k must be an integer >= 0, got {k!r}")
+        _check_count("FixedOutDegree.k", k)
         self.k = int(k)
         self.autapses = autapses
 

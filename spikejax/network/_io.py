@@ -14,6 +14,8 @@ import numpy as np
 from ._run import RunResult
 
 _SEP = "/"
+#: The format version written by `save_state` / `save_result` and read by the loaders.
+_VERSION = 1
 
 
 def _flatten(tree, prefix=""):
@@ -73,6 +75,12 @@ def _open_archive(path, kind: str):
     if not isinstance(meta, dict) or meta.get("format") != f"spikejax.network.{kind}":
         f.close()
         raise ValueError(f"{path}: not a {what}")
+    if meta.get("version") != _VERSION:
+        f.close()
+        raise ValueError(
+            f"{path}: {what} of format version {meta.get('version')!r}; this spikejax reads "
+            f"version {_VERSION}"
+        )
     return f, z, meta
 
 

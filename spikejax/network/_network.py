@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from typing import Any
 
 import equinox as eqx
@@ -58,6 +59,13 @@ _STIMULUS_INIT = -1 & 0x7FFFFFFF
 
 def _stimulus_key(key, j: int):
     return jax.random.fold_in(key, _STIMULUS_KEY + j)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _check_dtype(dtype) -> np.dtype:
@@ -154,6 +162,12 @@ class Network(eqx.Module):
         self.delivery = delivery
         self.dt = float(dt)
         self.dtype = _check_dtype(dtype)
+        if isinstance(populations, Population | PoissonPopulation | SpikeSource) or not hasattr(
+            populations, "__iter__"
+        ):
+            raise ValueError(
+                f"Network.populations must be a list of populations, got {type(populations)}"
+            )
         pops = {}
         for p in populations:
             if not isinstance(p, (Population, PoissonPopulation, SpikeSource)):
@@ -222,6 +236,26 @@ class Network(eqx.Module):
             cols.append((r, width))
             width += pops[r.split(":")[0]].n + 1
         self.receptor_columns_ = tuple(cols)
+        itemsize = np.dtype(self.dtype).itemsize
+        memory = _physical_memory()
+        neuron_bytes = itemsize * sum(
+            p.n * (len(p.model.state_names) + 1) for p in pops.values() if isinstance(p, Population)
+        )
+        if memory is not None and neuron_bytes > memory:
+            sizes = {name: p.n for name, p in pops.items()}
+            raise ValueError(
+                f"Network: the neuron states would need {neuron_bytes / 2**30:.3g} GiB, more than "
+                f"this machine's {memory / 2**30:.3g} GiB of memory (population sizes {sizes})"
+            )
+        buffer_bytes = self.buffer_depth * width * itemsize
+        if memory is not None and buffer_bytes > memory:
+            longest = max(compiled, key=lambda cp: cp.max_delay)
+            raise ValueError(
+                f"Network: the synaptic delay buffer would need {buffer_bytes / 2**30:.3g} GiB "
+                f"({self.buffer_depth} steps of dt={self.dt} ms x {width} columns), more than "
+                f"this machine's {memory / 2**30:.3g} GiB; the longest delay is projection "
+                f"{longest.name}'s {longest.max_delay * self.dt:.6g} ms (delays are in ms)"
+            )
         caps: dict[str, int] = {}
         for pr, cp in zip(projections, compiled):
             if cp.mode == "event":

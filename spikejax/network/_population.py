@@ -208,6 +208,7 @@ class SpikeSource(eqx.Module):
         if idx.size and not np.issubdtype(idx.dtype, np.integer):
             raise ValueError(f"SpikeSource {name!r}: indices must be integers, got {idx.dtype}")
         idx = idx.astype(np.int64)
+        check_finite(f"SpikeSource({name!r}).times", times)
         t = np.asarray(times, dtype=float).reshape(-1)
         if idx.shape != t.shape:
             raise ValueError(

@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import check_finite, check_key
 from ._connectivity import Connectivity, Explicit
 from ._synapse import Delta, Synapse
 
@@ -36,6 +37,7 @@ _DENSE_MAX_ENTRIES = 4_000_000
 
 
 def _rng_from_key(key) -> np.random.Generator:
+    check_key("Projection key", key)
     data = np.asarray(jax.random.key_data(key)).astype(np.uint64).reshape(-1)
     return np.random.default_rng([int(x) for x in data])
 
@@ -43,12 +45,12 @@ def _rng_from_key(key) -> np.random.Generator:
 def _resolve(name, value, n_syn, rng):
     if callable(value):
         value = value(rng, n_syn)
-    arr = np.asarray(value, dtype=float)
-    if arr.shape not in ((), (n_syn,)):
-        raise ValueError(f"Projection {name} must be a scalar or shape ({n_syn},), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"Projection {name} must be finite")
-    return arr
+    if np.shape(value) not in ((), (n_syn,)):
+        raise ValueError(
+            f"Projection {name} must be a scalar or shape ({n_syn},), got {np.shape(value)}"
+        )
+    check_finite(f"Projection {name}", value)
+    return np.asarray(value, dtype=float)
 
 
 class Projection:

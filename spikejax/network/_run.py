@@ -186,6 +186,10 @@ def _warn_state_monitor_memory(net: Network, monitors, n_steps: int) -> None:
         )
 
 
+#: The last step an int32 step counter reaches.
+_MAX_STEP = 2**31 - 1
+
+
 def run(
     net: Network,
     duration: float | None = None,
@@ -253,6 +257,12 @@ def run(
         raise ValueError(f"run: duplicate monitors {keys}")
     _warn_state_monitor_memory(net, monitors, n_steps)
     k_start = int(state["step"])
+    if not (k_start + n_steps <= _MAX_STEP):
+        raise ValueError(
+            f"run: the network's step counter is int32: step {k_start} + n_steps={n_steps} "
+            f"exceeds {_MAX_STEP} (at dt={net.dt} ms: {_MAX_STEP * net.dt:.4g} ms in all); "
+            "use a larger dt or shorter runs"
+        )
     comp = _Compiled(net, monitors)
     growths = 0
     spike_parts: dict[str, list] = {
