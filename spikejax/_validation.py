@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -83,6 +85,21 @@ def check_positive(name: str, value: Any, unit: str = "") -> None:
     if np.any(bad):
         suffix = f" {unit}" if unit else ""
         raise ValueError(f"{name} must be finite and > 0{suffix}, got {_describe(arr, bad)}")
+
+
+def positive_under_jit(name: str, value: Any, unit: str = "") -> Any:
+    """`value`, checked finite and > 0: at call time (`check_positive`) when concrete, and
+    under `jax.jit`/`grad`/`vmap` (traced) with `eqx.error_if`, which raises when the compiled
+    program runs. For scalars that engines take as traced values (e.g. `dt` in
+    `spikejax.fit.solve_fixed`): one comparison per call, a negligible cost."""
+    if is_concrete(value):
+        check_positive(name, value, unit)
+        return value
+    suffix = f" {unit}" if unit else ""
+    value = jnp.asarray(value)
+    return eqx.error_if(
+        value, ~(jnp.isfinite(value) & (value > 0)), f"{name} must be finite and > 0{suffix}"
+    )
 
 
 def check_nonnegative(name: str, value: Any, unit: str = "") -> None:

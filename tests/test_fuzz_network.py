@@ -465,3 +465,85 @@ def test_cli_bad_values_are_one_line_usage_errors(argv, option, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)
     assert f"argument {option}:" in err[-1], err
+
+
+def test_solve_fixed_checks_dt_under_jit():
+    # Traced dt: the check is compiled in (eqx.error_if) and raises when the program runs.
+    y0 = LIF().resting_state()
+
+    @jax.jit
+    def final_v(dt):
+        return sj.fit.solve_fixed(LIF(), y0, 10.0, dt=dt, n_steps=5).ys["V"][-1]
+
+    assert float(final_v(0.1)) == pytest.approx(-65.0 + 10.0 * (1 - np.exp(-0.5 / 20.0)), abs=1e-6)
+    with pytest.raises(Exception, match=r"dt must be finite and > 0 ms"):
+        final_v(-0.1).block_until_ready()
+
+
+# ----- continuation ------------------------------------------------------------------------------
+FHN = FitzHughNagumo()
+
+
+@pytest.fixture(scope="module")
+def hopf():
+    branch = sj.analysis.continuation(FHN, "I", 0.0, 1.5)
+    points = [p for p in branch.special_points if p.kind.value == "H"]
+    # Independent truth: FHN's Hopf points where the trace 1 - v^2 - eps b vanishes,
+    # v = -sqrt(1 - eps b), I = (v + a)/b - v + v^3/3 (a = 0.7, b = 0.8, eps = 0.08).
+    v = -np.sqrt(1 - 0.08 * 0.8)
+    assert points[0].param == pytest.approx((v + 0.7) / 0.8 - v + v**3 / 3, abs=1e-8)
+    return points[0]
+
+
+@pytest.mark.parametrize(
+    "call, fragments",
+    [
+        (lambda h: sj.analysis.continuation(FHN, "zz", 0.0, 1.0), ["'zz'", "'I'", "'eps'"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", "a", 1.0), ["start", "'a'"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", np.nan, 1.0), ["start", "nan"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, np.inf), ["stop", "inf"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 0.0), ["start and stop", "0.0"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, bounds=(1.0, -1.0)),
+         ["bounds", "(1.0, -1.0)"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 5.0, 6.0, bounds=(-1.0, 1.0)),
+         ["bounds", "[start, stop]"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, ds=0.0), ["ds", "0.0"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, ds_min=1.0, ds_max=0.1),
+         ["ds_min <= ds <= ds_max"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, max_steps=1.5),
+         ["max_steps", "1.5"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, tol=-1.0), ["tol", "-1.0"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, y0={"V": np.nan, "w": 0.0}),
+         ["y0", "nan at index 0"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, y0={"Q": 0.0}), ["'Q'"]),
+        (lambda h: sj.analysis.continuation(FHN, "I", 0.0, 1.0, y0={"V": 1e6, "w": 1e6}),
+         ["no equilibrium found near y0"]),
+        (lambda h: sj.analysis.continuation(FitzHughNagumo(a=np.array([0.7, 0.8])), "I", 0.0,
+                                            1.0), ["single cell", "(2,)"]),
+        (lambda h: sj.analysis.bifurcation_curve(FHN, h, "zz", 1.0), ["param2='zz'"]),
+        (lambda h: sj.analysis.bifurcation_curve(FHN, h, "I", 1.0), ["param2", "'I'"]),
+        (lambda h: sj.analysis.bifurcation_curve(FHN, h, "a", np.nan), ["stop2", "nan"]),
+        (lambda h: sj.analysis.bifurcation_curve(FHN, h, "a", 1.0, bounds2=(1.0, 0.0)),
+         ["bounds2", "0.7"]),
+        (lambda h: sj.analysis.bifurcation_curve(FHN, "H", "a", 1.0), ["SpecialPoint"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(2.0, 0.0)),
+         ["bounds", "(2.0, 0.0)"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(np.nan, 2.0)), ["bounds", "nan"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(0.0, 2.0), ds=-1.0),
+         ["ds", "-1.0"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(0.0, 2.0), direction=0),
+         ["direction", "0"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(0.0, 2.0), max_period=-1.0),
+         ["max_period", "-1.0"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, "H", bounds=(0.0, 2.0)),
+         ["LimitCycle or a Hopf SpecialPoint"]),
+        (lambda h: sj.analysis.continue_cycles(FHN, h, bounds=(5.0, 6.0)),
+         ["start's I", "outside bounds=(5.0, 6.0)"]),
+    ],
+)  # fmt: skip
+def test_continuation_bad_starts_and_bounds(hopf, call, fragments):
+    with pytest.raises((ValueError, TypeError)) as e:
+        call(hopf)
+    msg = str(e.value)
+    for frag in fragments:
+        assert frag in msg, (frag, msg)

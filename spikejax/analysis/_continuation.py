@@ -662,6 +662,7 @@ def continuation(
     `ContinuationError` (a `ValueError`) when no equilibrium is found near `(y0, start)`.
     """
     require_float64("spikejax.analysis.continuation")
+    check_positive("tol", tol)
     system = make_system(model, param, I=I)
     if stop is None:
         raise ValueError("stop must be given (the parameter value to continue towards)")

@@ -583,6 +583,12 @@ def continue_cycles(
         check_positive(name, val)
     if direction not in (1, -1):
         raise ValueError(f"direction must be +1 or -1, got {direction!r}")
+    if not (max_period > 0):
+        raise ValueError(f"max_period must be > 0 (np.inf: no limit), got {max_period!r}")
+    if isinstance(start, SpecialPoint | LimitCycle) and not (lo <= float(start.param) <= hi):
+        raise ValueError(
+            f"the start's {param} = {float(start.param)!r} is outside bounds=({lo}, {hi})"
+        )
     if isinstance(start, SpecialPoint):
         cyc, t = cycle_from_hopf(model, start, param=param, I=I, rtol=rtol, atol=atol, tol=tol)
         orient = None

@@ -33,7 +33,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from .._simulate import _time_to_threshold
-from .._validation import is_concrete
+from .._validation import is_concrete, positive_under_jit
 from ..models._base import NeuronModel, State
 from ..solvers import (
     RESULTS,
@@ -67,15 +67,6 @@ def _check_int(name: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (value >= lo):
         raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
     return value
-
-
-def _check_pos(name: str, value: Any) -> None:
-    try:
-        v = float(value)
-    except (TypeError, jax.errors.ConcretizationTypeError):
-        return  # traced: checked at the concrete outer call
-    if not (v > 0) or v == float("inf"):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
 
 
 # ----- checkpointed scan --------------------------------------------------------------------
@@ -239,7 +230,7 @@ def solve_fixed(
     stochastic `I` without `key`.
     """
     _check_int("n_steps", n_steps, 0)
-    _check_pos("dt", dt)
+    dt = positive_under_jit("dt", dt, "ms")
     scheme = get_scheme(method)
     if not isinstance(spike_fn, SpikeFunction):
         raise ValueError(f"spike_fn must be a spikejax.surrogate.SpikeFunction, got {spike_fn!r}")
