@@ -67,7 +67,10 @@ class Izhikevich(NeuronModel):
     def vector_field(self, t, y: State, args) -> State:
         I = input_current(args)
         v, u = y["V"], y["u"]
-        return {"V": 0.04 * v**2 + 5.0 * v + 140.0 - u + I, "u": jnp.asarray(self.a) * (self.b * v - u)}
+        return {
+            "V": 0.04 * v**2 + 5.0 * v + 140.0 - u + I,
+            "u": jnp.asarray(self.a) * (self.b * v - u),
+        }
 
     def threshold_distance(self, y: State):
         return y["V"] - self.v_peak
