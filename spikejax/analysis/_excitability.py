@@ -179,7 +179,7 @@ def excitability(
     )
 
     # (3) F-I curves, refined around the lowest firing current (from the firing state)
-    def both_ways(currents: np.ndarray) -> tuple[FICurve, _Rates]:
+    def fi_both_ways(currents: np.ndarray) -> tuple[FICurve, _Rates]:
         curve = fi_curve(
             model,
             currents,
@@ -193,7 +193,7 @@ def excitability(
         return curve, _both_ways(curve)
 
     grid = np.linspace(I_min, I_max, n_currents)
-    fi, (rate_up, rate_down, count_up, count_down) = both_ways(grid)
+    fi, (rate_up, rate_down, count_up, count_down) = fi_both_ways(grid)
     max_rate = float(rate_down[-1])
     i_f = _first_firing(grid, count_down)
     firing_onset = onset_rate = None
@@ -211,7 +211,7 @@ def excitability(
             sub = np.linspace(lo_I, hi_I, n_currents)[:-1]
             above = grid[grid >= hi_I]  # the sweep comes down through these (firing)
             nsub = sub.size
-            fr, (r_up, r_down, c_up, c_down) = both_ways(np.concatenate([sub, above]))
+            fr, (r_up, r_down, c_up, c_down) = fi_both_ways(np.concatenate([sub, above]))
             cur_list.append(fr.currents[:nsub])
             up_list.append(r_up[:nsub])
             down_list.append(r_down[:nsub])

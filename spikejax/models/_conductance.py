@@ -215,7 +215,7 @@ class Gate(eqx.Module):
     (`BoltzmannGate`) or `Gate.alpha_beta` (`RateGate`).
     """
 
-    # Subclasses define them as static fields.
+    # The state-variable name and the instantaneous flag (static fields of the subclasses).
     name: eqx.AbstractVar[str]
     instantaneous: eqx.AbstractVar[bool]
 
