@@ -11,12 +11,13 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.core import Tracer
 
 
 def is_concrete(value: Any) -> bool:
     """True if `value` holds concrete numbers (not a JAX tracer)."""
     leaves = jax.tree_util.tree_leaves(value)
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+    return not any(isinstance(leaf, Tracer) for leaf in leaves)
 
 
 def _as_array(value: Any) -> np.ndarray:

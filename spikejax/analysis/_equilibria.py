@@ -562,6 +562,7 @@ def fixed_points(
     r"""All equilibria of a single cell under constant input `I`, sorted by voltage.
 
     **Arguments:**
+
     - `model`: a single-cell `NeuronModel`; `params` optionally overrides parameters by name
       (`model.replace(**params)`; unknown names raise `ValueError`).
     - `I`: constant input current (finite scalar, in the model's current unit).

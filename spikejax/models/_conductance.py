@@ -6,8 +6,9 @@ uA/cm^2, capacitance in uF/cm^2.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -57,7 +58,7 @@ def linoid(x: ArrayLike, k: ArrayLike) -> Array:
     for c in reversed(_LINOID_COEFFS):
         series = c + u_small * series
     closed = u_safe / (-jnp.expm1(-u_safe))
-    return k * jnp.where(small, series, closed)
+    return jnp.asarray(k) * jnp.where(small, series, closed)
 
 
 def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
@@ -127,8 +128,9 @@ def _check_nonzero(name: str, value) -> None:
 class RateFunction(eqx.Module):
     """Abstract voltage-dependent transition rate (1/ms) of a gate, $r(V)$."""
 
+    @abc.abstractmethod
     def __call__(self, V: ArrayLike) -> Array:
-        raise NotImplementedError
+        """The rate at `V` (mV), in 1/ms."""
 
 
 class ExpRate(RateFunction):
@@ -144,8 +146,8 @@ class ExpRate(RateFunction):
         check_finite("ExpRate.V_half", self.V_half)
         _check_nonzero("ExpRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * jnp.exp((jnp.asarray(V) - self.V_half) / self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * jnp.exp((jnp.asarray(V) - self.V_half) / self.k)
 
 
 class SigmoidRate(RateFunction):
@@ -161,8 +163,8 @@ class SigmoidRate(RateFunction):
         check_finite("SigmoidRate.V_half", self.V_half)
         _check_nonzero("SigmoidRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * boltzmann(V, self.V_half, self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * boltzmann(V, self.V_half, self.k)
 
 
 class LinoidRate(RateFunction):
@@ -179,8 +181,8 @@ class LinoidRate(RateFunction):
         check_finite("LinoidRate.V_half", self.V_half)
         _check_nonzero("LinoidRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * linoid(jnp.asarray(V) - self.V_half, self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * linoid(jnp.asarray(V) - self.V_half, self.k)
 
 
 class FunctionRate(RateFunction):
@@ -189,11 +191,11 @@ class FunctionRate(RateFunction):
 
     fn: Callable[[Array], Array] = eqx.field(static=True)
 
-    def __call__(self, V):
+    def __call__(self, V: ArrayLike) -> Array:
         return self.fn(jnp.asarray(V))
 
 
-def _as_rate(name: str, r) -> RateFunction:
+def _as_rate(name: str, r: RateFunction | Callable[[Array], Array]) -> RateFunction:
     if isinstance(r, RateFunction):
         return r
     if callable(r):
@@ -213,22 +215,26 @@ class Gate(eqx.Module):
     (`BoltzmannGate`) or `Gate.alpha_beta` (`RateGate`).
     """
 
-    # Subclasses define the fields `name` (static str) and `instantaneous` (static bool).
+    # The state-variable name and the instantaneous flag (static fields of the subclasses).
+    name: eqx.AbstractVar[str]
+    instantaneous: eqx.AbstractVar[bool]
 
+    @abc.abstractmethod
     def steady_state(self, V: ArrayLike) -> Array:
         r"""$x_\infty(V)$."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def time_constant(self, V: ArrayLike) -> Array:
         r"""$\tau(V)$ in ms."""
-        raise NotImplementedError
 
     def derivative(self, V: ArrayLike, x: ArrayLike) -> Array:
         r"""$\dot x = (x_\infty(V) - x) / \tau(V)$."""
         return (self.steady_state(V) - x) / self.time_constant(V)
 
     @staticmethod
-    def boltzmann(name: str, V_half, k, tau=1.0, **kwargs) -> BoltzmannGate:
+    def boltzmann(
+        name: str, V_half: ArrayLike, k: ArrayLike, tau: ArrayLike = 1.0, **kwargs: Any
+    ) -> BoltzmannGate:
         """A `BoltzmannGate` (see there for the keyword arguments)."""
         return BoltzmannGate(name, V_half, k, tau, **kwargs)
 
@@ -269,12 +275,13 @@ class BoltzmannGate(Gate):
         check_finite(f"{n}.V_max", self.V_max)
         check_positive(f"{n}.sigma", self.sigma, "mV")
 
-    def steady_state(self, V):
+    def steady_state(self, V: ArrayLike) -> Array:
         return boltzmann(V, self.V_half, self.k)
 
-    def time_constant(self, V):
+    def time_constant(self, V: ArrayLike) -> Array:
         V = jnp.asarray(V)
-        return self.tau + self.tau_amp * jnp.exp(-(((self.V_max - V) / self.sigma) ** 2))
+        tau, tau_amp = jnp.asarray(self.tau), jnp.asarray(self.tau_amp)
+        return tau + tau_amp * jnp.exp(-(((self.V_max - V) / self.sigma) ** 2))
 
 
 class RateGate(Gate):
@@ -297,14 +304,14 @@ class RateGate(Gate):
         self.beta = _as_rate(f"RateGate({name!r}).beta", beta)
         self.instantaneous = instantaneous
 
-    def steady_state(self, V):
+    def steady_state(self, V: ArrayLike) -> Array:
         a = self.alpha(V)
         return a / (a + self.beta(V))
 
-    def time_constant(self, V):
+    def time_constant(self, V: ArrayLike) -> Array:
         return 1.0 / (self.alpha(V) + self.beta(V))
 
-    def derivative(self, V, x):
+    def derivative(self, V: ArrayLike, x: ArrayLike) -> Array:
         return self.alpha(V) * (1.0 - x) - self.beta(V) * x
 
 
@@ -435,6 +442,7 @@ class ConductanceModel(NeuronModel):
 
     **Arguments:** `currents` (sequence of `IonCurrent`), `C` (uF/cm^2, > 0; 1), `gL`
     (leak conductance, mS/cm^2, >= 0; 0), `EL` (leak reversal, mV; -65).
+
     **State:** `"V"` (mV) followed by the names of the non-instantaneous gates, in the order
     they first appear. **Input:** `I` (uA/cm^2). Spikes are upward crossings of 0 mV.
 
@@ -457,7 +465,13 @@ class ConductanceModel(NeuronModel):
 
     current_unit: ClassVar[str] = "uA/cm^2"
 
-    def __init__(self, currents=(), C=1.0, gL=0.0, EL=-65.0):
+    def __init__(
+        self,
+        currents: Iterable[IonCurrent] = (),
+        C: ArrayLike = 1.0,
+        gL: ArrayLike = 0.0,
+        EL: ArrayLike = -65.0,
+    ):
         self.currents = tuple(currents)
         self.C = C
         self.gL = gL
@@ -555,7 +569,7 @@ class ConductanceModel(NeuronModel):
     def currents_at(self, V: ArrayLike, gate_values: dict[str, Array]) -> dict[str, Array]:
         """Each ionic current `I<name>` and the leak `IL` (uA/cm^2, outward positive)."""
         out = {f"I{c.name}": c.current(V, gate_values) for c in self.currents}
-        out["IL"] = self.gL * (jnp.asarray(V) - self.EL)
+        out["IL"] = jnp.asarray(self.gL) * (jnp.asarray(V) - self.EL)
         return out
 
     def ionic_currents(self, y: State) -> dict[str, Array]:
