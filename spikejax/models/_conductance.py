@@ -71,6 +71,13 @@ def _in_volts(V, args):
     return F(V, fargs) / slope0
 
 
+def steady_state_residual(V: Array, model_and_current: tuple[Any, ArrayLike]) -> Array:
+    """$I_\\infty(V) - I$ of a model with `steady_state_current` (the residual of
+    `equilibrium`); one function, so the compiled solve is reused."""
+    model, I = model_and_current
+    return model.steady_state_current(V) - I
+
+
 def solve_voltage(
     F: Callable[[Array, Any], Array],
     V0: Array,
@@ -94,7 +101,22 @@ def solve_voltage(
     **Raises:** (with `throw=True`, also under `jit`) when Newton does not converge in
     `max_steps` steps.
     """
-    V0 = jnp.asarray(V0)
+    # Numbers become arrays so that one compiled solve serves every parameter value; the
+    # compiled solve is cached per residual function, model type and shapes.
+    args = jax.tree_util.tree_map(_as_array_leaf, args)
+    return _solve_voltage_jit(F, jnp.asarray(V0), args, max_steps=max_steps, throw=throw)
+
+
+def _as_array_leaf(x: Any) -> Any:
+    if isinstance(x, float | int | np.ndarray | np.generic) and not isinstance(x, bool):
+        return jnp.asarray(x, dtype=jnp.result_type(float))
+    return x
+
+
+@eqx.filter_jit
+def _solve_voltage_jit(
+    F: Callable[[Array, Any], Array], V0: Array, args: Any, *, max_steps: int, throw: bool
+) -> Array:
     _, slope0 = jax.jvp(lambda v: F(v, args), (V0,), (jnp.ones_like(V0),))
     slope0 = jnp.where(jnp.isfinite(slope0) & (slope0 != 0), slope0, 1.0)
     rtol, _ = default_root_tolerances(jnp.result_type(V0))
@@ -608,9 +630,7 @@ class ConductanceModel(NeuronModel):
         """
         V0 = self.EL if V_guess is None else V_guess
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V0))
-        V = solve_voltage(
-            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V0, shape), (self, I)
-        )
+        V = solve_voltage(steady_state_residual, fill(V0, shape), (self, I))
         x = self.steady_state_gates(V)
         return {"V": V, **{g.name: x[g.name] for g in self.gates if not g.instantaneous}}
 

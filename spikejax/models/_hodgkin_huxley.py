@@ -19,6 +19,7 @@ from ._conductance import (
     linoid,
     series_bound,
     solve_voltage,
+    steady_state_residual,
 )
 
 # ----- rate functions (1/ms, V in mV; the modern convention with rest near -65 mV) -------------
@@ -252,9 +253,7 @@ class HodgkinHuxley(NeuronModel):
         onset; in general this is the root of $I_\\infty(V) = I$ nearest `V_guess` along Newton.
         """
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V_guess))
-        V = solve_voltage(
-            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V_guess, shape), (self, I)
-        )
+        V = solve_voltage(steady_state_residual, fill(V_guess, shape), (self, I))
         return {"V": V, **self.steady_state_gates(V)}
 
     def as_conductance_model(self) -> ConductanceModel:

@@ -24,7 +24,7 @@ from jaxtyping import Array, ArrayLike
 
 from .._validation import check_finite, check_nonnegative, check_positive
 from ._base import NeuronModel, State, fill, input_current
-from ._conductance import solve_voltage
+from ._conductance import solve_voltage, steady_state_residual
 from ._hodgkin_huxley import hh_rates
 
 __all__ = ["ReducedHodgkinHuxley"]
@@ -102,5 +102,5 @@ class ReducedHodgkinHuxley(NeuronModel):
 
     def resting_state(self) -> State:
         """The equilibrium at $I = 0$ reached by Newton's method from -65 mV."""
-        V = solve_voltage(lambda v, m: m.steady_state_current(v), fill(-65.0, self.shape), self)
+        V = solve_voltage(steady_state_residual, fill(-65.0, self.shape), (self, 0.0))
         return {"V": V, "n": self.steady_state_gates(V)["n"]}
