@@ -145,8 +145,13 @@ class Constant(Stimulus):
 class Step(Stimulus):
     r"""$I(t) = A$ for `onset` $\le t <$ `offset` (ms), else `baseline` (default 0).
 
-    **Parameters:** `onset` (ms), `offset` (ms, > onset; `inf` for a step that stays on),
-    `amplitude`, `baseline`.
+    **Arguments:**
+
+    - `onset`: the time the step switches on (ms).
+    - `offset`: the time it switches off (ms, > `onset`; the default `inf` for a step that
+      stays on).
+    - `amplitude`: the current $A$ while on (default 1).
+    - `baseline`: the current otherwise (default 0).
     """
 
     onset: ArrayLike

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+__all__ = ["SpikeFunction", "Heaviside", "FastSigmoid", "Sigmoid", "ArcTan", "Triangle"]
+
 
 def _heaviside(x):
     x = jnp.asarray(x)

@@ -216,15 +216,9 @@ _BOLD_HEADER = re.compile(r"^\s*\*\*(\w[\w ]*):\*\*\s*(.*)$")
 # or the section runs into the previous one), or
 # **Parameters:** for what the house style calls **Arguments:**. New offenders fail the test.
 DOCSTRING_STYLE_TO_FIX: set[str] = {
-    "spikejax.SimulationResult",
     "spikejax.analysis.ReducedHodgkinHuxley",
-    "spikejax.analysis.bifurcation_curve",
-    "spikejax.analysis.continuation",
-    "spikejax.analysis.continue_cycles",
     "spikejax.analysis.fixed_points",
     "spikejax.analysis.reduce_hh",
-    "spikejax.fit.fit",
-    "spikejax.fit.solve_fixed",
     "spikejax.models.ConductanceModel",
     "spikejax.models.FitzHughNagumo",
     "spikejax.models.HodgkinHuxley",
@@ -232,12 +226,6 @@ DOCSTRING_STYLE_TO_FIX: set[str] = {
     "spikejax.models.Izhikevich",
     "spikejax.models.LIF",
     "spikejax.models.RateUnit",
-    "spikejax.network.Network",
-    "spikejax.network.Population",
-    "spikejax.network.Projection",
-    "spikejax.network.microcircuit",
-    "spikejax.network.simulate_batch",
-    "spikejax.simulate",
     "spikejax.solvers.AbstractScheme.step",
     "spikejax.solvers.Adaptive",
     "spikejax.solvers.Euler.step",
@@ -246,10 +234,6 @@ DOCSTRING_STYLE_TO_FIX: set[str] = {
     "spikejax.solvers.StepOutput",
     "spikejax.solvers.advance",
     "spikejax.solvers.root_find",
-    "spikejax.spikes.detect_spikes",
-    "spikejax.spikes.poisson_spike_times",
-    "spikejax.spikes.poisson_spikes",
-    "spikejax.stimulus.Step",
 }
 
 

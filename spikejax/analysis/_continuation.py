@@ -640,6 +640,7 @@ def continuation(
     `spikejax.solvers.PseudoArclength`).
 
     **Arguments:**
+
     - `model`: a single-cell `NeuronModel` (`model.shape == ()`).
     - `param`: `"I"` (input current, default) or the name of a model field.
     - `start`, `stop`: the parameter interval; continuation starts at `start` (default: the

@@ -554,6 +554,7 @@ def continue_cycles(
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
     **Arguments:**
+
     - `start`: a `LimitCycle` (e.g. from `cycle_from_simulation`) or a Hopf `SpecialPoint`
       (the branch then starts with growing amplitude).
     - `bounds`: the parameter interval; the branch stops when it leaves it.

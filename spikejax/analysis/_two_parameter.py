@@ -164,6 +164,7 @@ def bifurcation_curve(
     second parameter `param2` runs from its value in `model` (or `I`) towards `stop2`.
 
     **Arguments:**
+
     - `model`: the single-cell model `point` was found on; `param`, `I`: as given to
       `continuation` (the first parameter, and the input current when `param` is a field).
     - `point`: a `SpecialPoint` of kind "LP" or "H".

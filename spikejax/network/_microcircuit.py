@@ -280,6 +280,7 @@ def microcircuit(
     implementation's weight and DC compensation for `k_scale < 1`.
 
     **Arguments:**
+
     - `scale`, `k_scale`: in (0, 1].
     - `key`: PRNG key for connectivity, weights, delays and initial potentials
       ($V_0 \sim N(\mu_p, \sigma_p)$, the reference's "optimized" per-population values).

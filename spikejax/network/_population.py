@@ -33,6 +33,7 @@ class Population(eqx.Module):
     own parameters (a heterogeneous population).
 
     **Arguments:**
+
     - `model`: any `spikejax.models.NeuronModel` (shape `()` or `(n,)`).
     - `n`: number of neurons (default: `model.shape[0]`).
     - `name`: unique name within a network.

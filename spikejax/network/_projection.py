@@ -55,6 +55,7 @@ class Projection:
     r"""Synapses from population `pre` to population `post`.
 
     **Arguments:**
+
     - `pre`, `post`: `Population` / `PoissonPopulation` objects.
     - `connectivity`: a rule from `spikejax.network` (`AllToAll`, `FixedProbability`, ...).
     - `weight`: scalar, array of one value per synapse (in the rule's synapse order), or a

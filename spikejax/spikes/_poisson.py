@@ -36,7 +36,9 @@ def poisson_spikes(
 
     **Arguments:** `rate` (Hz, >= 0, broadcastable to `shape`), `duration` and `dt` (ms),
     `key` (PRNG key), `shape` (the cells).
+
     **Returns:** a boolean array `(n_steps, *shape)`; step $k$ covers $[k\,dt, (k+1)\,dt)$.
+
     **Raises:** `ValueError` if `rate * dt >= 1` (more than one spike per step expected),
     or on non-positive `duration`/`dt`, negative `rate`.
     """
@@ -61,6 +63,7 @@ def bernoulli_spikes(key, rate: ArrayLike, dt: float, shape: tuple[int, ...], dt
 
     **Arguments:** `key` (PRNG key), `rate` $\nu$ (Hz, broadcastable to `shape`), `dt` (ms),
     `shape`, `dtype` (of the uniforms and the probability).
+
     **Returns:** a boolean array of `shape`.
     """
     p = jnp.asarray(rate, dtype) * (dt * 1e-3)
@@ -78,7 +81,9 @@ def binomial_cdf_table(n_sources: ArrayLike, p: float, dtype) -> np.ndarray:
 
     **Arguments:** `n_sources` $K$ (an integer >= 0, or a 1-D sequence of them: one row per
     value), `p` (the probability per source, in [0, 1)), `dtype` (of the comparison).
+
     **Returns:** `(m,)`, or `(len(n_sources), m)` rows padded with 1.
+
     **Raises:** `ValueError` for `p` outside [0, 1) or a negative or non-integer `K`.
     """
     p = float(p)
@@ -171,6 +176,7 @@ def poisson_spike_times(
     train has passed $t_0 + T$, so no spike is ever cut off.
 
     **Arguments:** `rate` (Hz, >= 0), `duration` T (ms), `key`, `shape`, `t0` (ms).
+
     **Returns:** `(times, counts)`: `times` of shape `(*shape, K)` ascending, padded with NaN
     (K is the largest count), and `counts` of shape `shape`. Runs eagerly (K is data-dependent).
     """
