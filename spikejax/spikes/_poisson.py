@@ -15,6 +15,7 @@ On a time grid a Poisson source is sampled two ways, both here and shared by eve
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +71,7 @@ def bernoulli_spikes(key, rate: ArrayLike, dt: float, shape: tuple[int, ...], dt
     return jax.random.uniform(key, shape, dtype) < p
 
 
-def binomial_cdf_table(n_sources: ArrayLike, p: float, dtype) -> np.ndarray:
+def binomial_cdf_table(n_sources: ArrayLike | Sequence[int], p: float, dtype) -> np.ndarray:
     r"""The CDF of $\mathrm{Binomial}(K, p)$ for inverse-CDF sampling with `count_at_most`.
 
     Computed in float64 on the host (log-space pmf from `math.lgamma`, cumulative sum), then
