@@ -325,7 +325,7 @@ def _largest_divisor(m: int, limit: int) -> int:
 
 def _spike_events(
     bits: np.ndarray, offsets: np.ndarray, n: int, k_call: int, word: int, t0: float, dt: float
-) -> tuple[np.ndarray, ...] | None:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes.
 
     Word `w` of a call that starts at step `k_call` covers steps `k_call + w word + j`; the
@@ -512,7 +512,9 @@ def _adaptive_segment(
     def f(t, y, args):
         return model.vector_field(t, y, stim(t))
 
-    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jumps)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if jumps is not None:
+        controller = diffrax.ClipStepSizeController(controller, jump_ts=jumps)
     event = None
     if hybrid:
         event = diffrax.Event(
@@ -536,6 +538,7 @@ def _adaptive_segment(
     )
     # Grid values after an event are not reached (inf); the second sub-save is the final
     # (event or end) time and state.
+    assert sol.ts is not None and sol.ys is not None  # saveat saves: both are set
     (_, t_last), (ys_grid, ys_last) = sol.ts, sol.ys
     y_last = {k: v[-1] for k, v in ys_last.items()}
     return ys_grid, t_last[-1], y_last, sol.result == diffrax.RESULTS.event_occurred
@@ -691,9 +694,16 @@ def _simulate_adaptive(
 # ----------------------------------------------------------------------------------------------
 # The driver
 # ----------------------------------------------------------------------------------------------
-def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
-    """`method` as an `Adaptive` (None for a fixed-step scheme), options checked."""
-    options = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+def _resolve_method(
+    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive,
+    *,
+    rtol: float | None,
+    atol: float | None,
+    dt0: float | None,
+    max_steps: int | None,
+) -> Adaptive | str | AbstractScheme:
+    """`method` as an `Adaptive`, or as given for a fixed-step scheme; options checked."""
+    options: dict[str, Any] = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
     given = {k: v for k, v in options.items() if v is not None}
     for name in ("rtol", "atol", "dt0"):
         if name in given:
@@ -711,7 +721,7 @@ def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
         method = diffrax.Tsit5()
     if isinstance(method, diffrax.AbstractSolver):
         return Adaptive(method, **given)
-    return None
+    return method
 
 
 def simulate(
@@ -721,7 +731,7 @@ def simulate(
     dt: float,
     I: Any = 0.0,
     y0: dict | None = None,
-    method: str | AbstractScheme | diffrax.AbstractSolver = "rk4",
+    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive = "rk4",
     record: str | Sequence[str] | None = None,
     record_every: int = 1,
     t0: float = 0.0,
@@ -807,7 +817,7 @@ def simulate(
         chunk_steps = _check_int("chunk_steps", chunk_steps, 1)
     if max_spikes is not None:
         max_spikes = _check_int("max_spikes", max_spikes, 1)
-    adaptive = _adaptive_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+    resolved = _resolve_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
 
     stim = as_stimulus(I)
     check_domain(stim, t0, t0 + n_steps * dt)
@@ -817,12 +827,12 @@ def simulate(
     y = _initial_state(model_d, y0, shape)
     stim_d = _to_dynamic(stim)
 
-    if adaptive is not None:
+    if isinstance(resolved, Adaptive):
         out = _simulate_adaptive(
             model_d,
             stim_d,
             y,
-            adaptive=adaptive,
+            adaptive=resolved,
             n_steps=n_steps,
             dt=dt,
             t0=t0,
@@ -830,9 +840,9 @@ def simulate(
             record_every=record_every,
             max_spikes=max_spikes,
         )
-        method_name = type(adaptive.solver).__name__
+        method_name = type(resolved.solver).__name__
     else:
-        scheme = get_scheme(method)
+        scheme = get_scheme(resolved)
         out = _simulate_fixed(
             model_d,
             stim_d,

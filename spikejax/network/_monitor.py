@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import numpy as np
+
+
+def _name(population: Any) -> str:
+    """The name of `population` (a `Population`, or its name)."""
+    return getattr(population, "name", population)
 
 
 class Monitor(eqx.Module):
@@ -31,7 +37,7 @@ class SpikeMonitor(Monitor):
     lost; the host turns each chunk into index/time arrays (`unpack_spikes`)."""
 
     def __init__(self, population):
-        self.population = getattr(population, "name", population)
+        self.population = _name(population)
 
     @property
     def key(self):
@@ -42,7 +48,7 @@ class RateMonitor(Monitor):
     """Population rate (Hz) of `population` at every step: spike count / (n dt)."""
 
     def __init__(self, population):
-        self.population = getattr(population, "name", population)
+        self.population = _name(population)
 
     @property
     def key(self):
@@ -58,7 +64,7 @@ class StateMonitor(Monitor):
     every: int = eqx.field(static=True)
 
     def __init__(self, population, variables: str | Sequence[str], *, indices=None, every: int = 1):
-        self.population = getattr(population, "name", population)
+        self.population = _name(population)
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         if not self.variables:
             raise ValueError("StateMonitor.variables must name at least one state variable")

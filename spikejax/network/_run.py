@@ -6,6 +6,7 @@ import dataclasses
 import math
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import float64_enabled
 from ..cpu import compiler_options
 from ..spikes import mean_rate, spike_trains
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
@@ -80,7 +82,7 @@ def _signature(dyn, static, monitors, n_steps, state):
             ),
             monitors,
             n_steps,
-            jax.config.jax_enable_x64,
+            float64_enabled(),
         )
         hash(key)
         return key
@@ -104,7 +106,7 @@ class _Compiled:
         self.monitors = tuple(monitors)
         self.compile_s = compile_s
 
-    def get(self, n_steps, state):
+    def get(self, n_steps: int, state: State) -> Callable[[Any, State], tuple[State, Any]]:
         sig = _signature(self.dyn, self.static, self.monitors, n_steps, state)
         if sig is not None and sig in _CACHE:
             return _CACHE[sig]
@@ -218,7 +220,11 @@ def run(
         raise ValueError("run: give exactly one of duration (ms) and n_steps")
     if n_steps is None:
         try:
-            d = math.nan if isinstance(duration, (str, bytes)) else float(duration)
+            d = (
+                math.nan
+                if duration is None or isinstance(duration, (str, bytes))
+                else float(duration)
+            )
         except (TypeError, ValueError):
             d = math.nan
         if not (0 < d < math.inf):
@@ -298,6 +304,7 @@ def run(
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
             else:
+                assert isinstance(m, StateMonitor)  # the third kind a network records
                 n_rec = (k0 + m_steps) // m.every - k0 // m.every
                 first = (k0 // m.every + 1) * m.every
                 times = (first + m.every * np.arange(n_rec)) * net.dt
