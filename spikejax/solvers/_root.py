@@ -58,7 +58,8 @@ def promote_diffrax(result: Any) -> RESULTS:
     """
     import diffrax
 
-    out = RESULTS.successful
+    # The checker reads inherited Enumeration members as optimistix's type; they are ours.
+    out: RESULTS = RESULTS.successful  # pyright: ignore[reportAssignmentType]
     for name, item in diffrax.RESULTS._name_to_item.items():  # pyright: ignore
         if name in ("successful", "event_occurred"):
             continue
