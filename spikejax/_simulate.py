@@ -39,9 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._validation import check_finite, check_positive, is_concrete
+from ._validation import check_finite, check_positive, is_concrete, to_arrays
 from .models._base import NeuronModel
 from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
+from .spikes import spike_trains
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
 __all__ = ["simulate", "SimulationResult"]
@@ -138,21 +139,6 @@ class SimulationResult:
 # ----------------------------------------------------------------------------------------------
 # Input checks and preparation
 # ----------------------------------------------------------------------------------------------
-def _to_dynamic(tree: Any) -> Any:
-    """Turn Python/NumPy number leaves into JAX arrays so `filter_jit` traces them."""
-
-    def conv(x):
-        if isinstance(x, bool):
-            return x
-        if isinstance(x, float | int | np.ndarray | np.generic):
-            arr = np.asarray(x)
-            if arr.dtype.kind in "fiu":
-                return jnp.asarray(arr, dtype=jnp.result_type(float))
-        return x
-
-    return jax.tree_util.tree_map(conv, tree)
-
-
 def _check_int(name: str, value: Any, lo: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
@@ -348,14 +334,9 @@ def _merge_spikes(events: list[tuple[np.ndarray, np.ndarray]], shape, dtype):
     n = math.prod(shape)
     cells = np.concatenate([c for c, _ in events]) if events else np.zeros(0, np.int64)
     times = np.concatenate([t for _, t in events]) if events else np.zeros(0, dtype)
+    trains = spike_trains(cells, times, n).astype(dtype, copy=False)
     total = np.bincount(cells, minlength=n).astype(np.int64)
-    K = int(total.max()) if n else 0
-    out = np.full((n, K), np.nan, dtype)
-    order = np.argsort(cells, kind="stable")  # per neuron, keeps the time order
-    cells, times = cells[order], times[order]
-    first = np.searchsorted(cells, np.arange(n))
-    out[cells, np.arange(cells.size) - first[cells]] = times
-    return out.reshape(*shape, K), total.reshape(shape)
+    return trains.reshape(*shape, trains.shape[-1]), total.reshape(shape)
 
 
 def _simulate_fixed(
@@ -586,14 +567,9 @@ def _hermite_crossings(model, stim, grid, saved):
             hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
         refined[rows[j], c] = grid[rows[j]] + hi * h
     counts = cross.sum(axis=0)
-    K = int(counts.max()) if counts.size else 0
-    out = np.full((V.shape[1], K), np.nan)
     step, cell = np.nonzero(cross)
-    order = np.lexsort((step, cell))
-    step, cell = step[order], cell[order]
-    first = np.searchsorted(cell, np.arange(V.shape[1]))
-    out[cell, np.arange(cell.size) - first[cell]] = refined[step, cell]
-    return out.reshape(*shape, K), counts.reshape(shape)
+    out = spike_trains(cell, refined[step, cell], V.shape[1])
+    return out.reshape(*shape, out.shape[-1]), counts.reshape(shape)
 
 
 def _simulate_adaptive(
@@ -673,11 +649,10 @@ def _simulate_adaptive(
             break
     if hybrid:
         n_spk = np.array([len(s) for s in spike_lists]).reshape(shape)
-        K = int(n_spk.max()) if n_spk.size else 0
-        st = np.full((len(spike_lists), K), np.nan)
-        for i, s in enumerate(spike_lists):
-            st[i, : len(s)] = s
-        spike_times = st.reshape(*shape, K)
+        cells = np.repeat(np.arange(len(spike_lists)), [len(s) for s in spike_lists])
+        times = np.concatenate([np.asarray(s, float) for s in spike_lists] + [np.zeros(0)])
+        st = spike_trains(cells, times, len(spike_lists))
+        spike_times = st.reshape(*shape, st.shape[-1])
     else:
         spike_times, n_spk = _hermite_crossings(model, stim, grid, saved)
         saved = {n: v[::record_every] for n, v in saved.items()}
@@ -823,9 +798,9 @@ def simulate(
     check_domain(stim, t0, t0 + n_steps * dt)
     shape = _population_shape(model, stim)
     record = _resolve_record(model, record)
-    model_d = _to_dynamic(model)
+    model_d = to_arrays(model)
     y = _initial_state(model_d, y0, shape)
-    stim_d = _to_dynamic(stim)
+    stim_d = to_arrays(stim)
 
     if isinstance(resolved, Adaptive):
         out = _simulate_adaptive(

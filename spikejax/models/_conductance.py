@@ -18,7 +18,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._validation import check_finite, check_nonnegative, check_positive, is_concrete
+from .._validation import check_finite, check_nonnegative, check_positive, is_concrete, to_arrays
 from ..solvers._root import default_root_tolerances, root_find
 from ._base import NeuronModel, State, fill, input_current
 
@@ -103,14 +103,8 @@ def solve_voltage(
     """
     # Numbers become arrays so that one compiled solve serves every parameter value; the
     # compiled solve is cached per residual function, model type and shapes.
-    args = jax.tree_util.tree_map(_as_array_leaf, args)
+    args = to_arrays(args)
     return _solve_voltage_jit(F, jnp.asarray(V0), args, max_steps=max_steps, throw=throw)
-
-
-def _as_array_leaf(x: Any) -> Any:
-    if isinstance(x, float | int | np.ndarray | np.generic) and not isinstance(x, bool):
-        return jnp.asarray(x, dtype=jnp.result_type(float))
-    return x
 
 
 @eqx.filter_jit
