@@ -30,7 +30,6 @@ Govaerts, *Numerical Methods for Bifurcations of Dynamical Equilibria* (2000).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -327,11 +326,6 @@ class SpecialPoint:
     l1: float | None = None
     located: bool = True
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def frequency(self) -> float | None:
-        """Hopf frequency $\\omega / 2\\pi$ (cycles per time unit)."""
-        return None if self.omega is None else self.omega / (2 * math.pi)
 
     @property
     def criticality(self) -> str | None:

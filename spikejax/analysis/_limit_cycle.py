@@ -126,11 +126,6 @@ class LimitCycle:
     param_name: str = "I"
 
     @property
-    def frequency(self) -> float:
-        """$1/T$ in cycles per time unit (kHz when time is in ms)."""
-        return 1.0 / self.period
-
-    @property
     def nontrivial_multipliers(self) -> np.ndarray:
         k = int(np.argmin(np.abs(self.multipliers - 1.0)))
         return np.delete(self.multipliers, k)
