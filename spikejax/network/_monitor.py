@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,13 +58,38 @@ class RateMonitor(Monitor):
 
 class StateMonitor(Monitor):
     r"""State variables `variables` of the neurons `indices` (default: all) every `every` steps
-    (at global steps that are multiples of `every`, time $t = k\,\Delta t$)."""
+    (at global steps that are multiples of `every`, time $t = k\,\Delta t$).
+
+    **Arguments:**
+
+    - `population`: the population's name (or the population).
+    - `variables`: a state-variable name or a sequence of them.
+    - `indices`: the neurons to record (default: all).
+    - `every`: record every `every` steps (>= 1).
+    - `store`: a directory path: stream the records to a zarr store there, chunk by chunk
+      (appendable, compressed; `pip install "spikejax[io]"`), instead of keeping them in
+      host memory. The run's `states[key]` is then `(times, values)` with `values` the
+      on-disk `zarr.Array` of shape `(n_records, n_variables, n_indices)` (sliced like a
+      NumPy array). The store is created anew by each `run`.
+    """
 
     variables: tuple = eqx.field(static=True)
     indices: tuple | None = eqx.field(static=True)
     every: int = eqx.field(static=True)
+    store: str | None = eqx.field(static=True)
 
-    def __init__(self, population, variables: str | Sequence[str], *, indices=None, every: int = 1):
+    def __init__(
+        self,
+        population,
+        variables: str | Sequence[str],
+        *,
+        indices=None,
+        every: int = 1,
+        store: str | os.PathLike | None = None,
+    ):
+        if store is not None and not isinstance(store, str | os.PathLike):
+            raise ValueError(f"StateMonitor.store must be a directory path or None, got {store!r}")
+        self.store = None if store is None else os.fspath(store)
         self.population = _name(population)
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         if not self.variables:
