@@ -40,9 +40,17 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
-from ._validation import check_finite, check_key, check_positive, check_scalar, is_concrete
+from ._validation import (
+    check_finite,
+    check_key,
+    check_positive,
+    check_scalar,
+    is_concrete,
+    to_arrays,
+)
 from .models._base import NeuronModel
 from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
+from .spikes import spike_trains
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
 __all__ = ["simulate", "SimulationResult"]
@@ -139,21 +147,6 @@ class SimulationResult:
 # ----------------------------------------------------------------------------------------------
 # Input checks and preparation
 # ----------------------------------------------------------------------------------------------
-def _to_dynamic(tree: Any) -> Any:
-    """Turn Python/NumPy number leaves into JAX arrays so `filter_jit` traces them."""
-
-    def conv(x):
-        if isinstance(x, bool):
-            return x
-        if isinstance(x, float | int | np.ndarray | np.generic):
-            arr = np.asarray(x)
-            if arr.dtype.kind in "fiu":
-                return jnp.asarray(arr, dtype=jnp.result_type(float))
-        return x
-
-    return jax.tree_util.tree_map(conv, tree)
-
-
 #: The most steps of one `simulate` call (step numbers are int32 on the device).
 _MAX_STEPS = 2**31 - 1
 
@@ -351,7 +344,7 @@ def _largest_divisor(m: int, limit: int) -> int:
 
 def _spike_events(
     bits: np.ndarray, offsets: np.ndarray, n: int, k_call: int, word: int, t0: float, dt: float
-) -> tuple[np.ndarray, ...] | None:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Spike words -> `(cell, time)` in time order, or None if a word holds two spikes.
 
     Word `w` of a call that starts at step `k_call` covers steps `k_call + w word + j`; the
@@ -374,14 +367,9 @@ def _merge_spikes(events: list[tuple[np.ndarray, np.ndarray]], shape, dtype):
     n = math.prod(shape)
     cells = np.concatenate([c for c, _ in events]) if events else np.zeros(0, np.int64)
     times = np.concatenate([t for _, t in events]) if events else np.zeros(0, dtype)
+    trains = spike_trains(cells, times, n).astype(dtype, copy=False)
     total = np.bincount(cells, minlength=n).astype(np.int64)
-    K = int(total.max()) if n else 0
-    out = np.full((n, K), np.nan, dtype)
-    order = np.argsort(cells, kind="stable")  # per neuron, keeps the time order
-    cells, times = cells[order], times[order]
-    first = np.searchsorted(cells, np.arange(n))
-    out[cells, np.arange(cells.size) - first[cells]] = times
-    return out.reshape(*shape, K), total.reshape(shape)
+    return trains.reshape(*shape, trains.shape[-1]), total.reshape(shape)
 
 
 def _simulate_fixed(
@@ -538,7 +526,9 @@ def _adaptive_segment(
     def f(t, y, args):
         return model.vector_field(t, y, stim(t))
 
-    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jumps)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if jumps is not None:
+        controller = diffrax.ClipStepSizeController(controller, jump_ts=jumps)
     event = None
     if hybrid:
         event = diffrax.Event(
@@ -562,6 +552,7 @@ def _adaptive_segment(
     )
     # Grid values after an event are not reached (inf); the second sub-save is the final
     # (event or end) time and state.
+    assert sol.ts is not None and sol.ys is not None  # saveat saves: both are set
     (_, t_last), (ys_grid, ys_last) = sol.ts, sol.ys
     y_last = {k: v[-1] for k, v in ys_last.items()}
     return ys_grid, t_last[-1], y_last, sol.result == diffrax.RESULTS.event_occurred
@@ -609,14 +600,9 @@ def _hermite_crossings(model, stim, grid, saved):
             hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
         refined[rows[j], c] = grid[rows[j]] + hi * h
     counts = cross.sum(axis=0)
-    K = int(counts.max()) if counts.size else 0
-    out = np.full((V.shape[1], K), np.nan)
     step, cell = np.nonzero(cross)
-    order = np.lexsort((step, cell))
-    step, cell = step[order], cell[order]
-    first = np.searchsorted(cell, np.arange(V.shape[1]))
-    out[cell, np.arange(cell.size) - first[cell]] = refined[step, cell]
-    return out.reshape(*shape, K), counts.reshape(shape)
+    out = spike_trains(cell, refined[step, cell], V.shape[1])
+    return out.reshape(*shape, out.shape[-1]), counts.reshape(shape)
 
 
 def _simulate_adaptive(
@@ -696,11 +682,10 @@ def _simulate_adaptive(
             break
     if hybrid:
         n_spk = np.array([len(s) for s in spike_lists]).reshape(shape)
-        K = int(n_spk.max()) if n_spk.size else 0
-        st = np.full((len(spike_lists), K), np.nan)
-        for i, s in enumerate(spike_lists):
-            st[i, : len(s)] = s
-        spike_times = st.reshape(*shape, K)
+        cells = np.repeat(np.arange(len(spike_lists)), [len(s) for s in spike_lists])
+        times = np.concatenate([np.asarray(s, float) for s in spike_lists] + [np.zeros(0)])
+        st = spike_trains(cells, times, len(spike_lists))
+        spike_times = st.reshape(*shape, st.shape[-1])
     else:
         spike_times, n_spk = _hermite_crossings(model, stim, grid, saved)
         saved = {n: v[::record_every] for n, v in saved.items()}
@@ -717,9 +702,16 @@ def _simulate_adaptive(
 # ----------------------------------------------------------------------------------------------
 # The driver
 # ----------------------------------------------------------------------------------------------
-def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
-    """`method` as an `Adaptive` (None for a fixed-step scheme), options checked."""
-    options = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+def _resolve_method(
+    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive,
+    *,
+    rtol: float | None,
+    atol: float | None,
+    dt0: float | None,
+    max_steps: int | None,
+) -> Adaptive | str | AbstractScheme:
+    """`method` as an `Adaptive`, or as given for a fixed-step scheme; options checked."""
+    options: dict[str, Any] = dict(rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
     given = {k: v for k, v in options.items() if v is not None}
     for name in ("rtol", "atol", "dt0"):
         if name in given:
@@ -737,7 +729,7 @@ def _adaptive_method(method, *, rtol, atol, dt0, max_steps) -> Adaptive | None:
         method = diffrax.Tsit5()
     if isinstance(method, diffrax.AbstractSolver):
         return Adaptive(method, **given)
-    return None
+    return method
 
 
 def simulate(
@@ -747,7 +739,7 @@ def simulate(
     dt: float,
     I: Any = 0.0,
     y0: dict | None = None,
-    method: str | AbstractScheme | diffrax.AbstractSolver = "rk4",
+    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive = "rk4",
     record: str | Sequence[str] | None = None,
     record_every: int = 1,
     t0: float = 0.0,
@@ -849,23 +841,23 @@ def simulate(
         max_spikes = _check_int("max_spikes", max_spikes, 1)
     if key is not None:
         check_key("key", key)
-    adaptive = _adaptive_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
+    resolved = _resolve_method(method, rtol=rtol, atol=atol, dt0=dt0, max_steps=max_steps)
 
     stim = as_stimulus(I)
     check_domain(stim, t0, t0 + n_steps * dt)
     shape = _population_shape(model, stim)
     record = _resolve_record(model, record)
     _check_record_memory(n_steps // record_every + 1, math.prod(shape) * len(record))
-    model_d = _to_dynamic(model)
+    model_d = to_arrays(model)
     y = _initial_state(model_d, y0, shape)
-    stim_d = _to_dynamic(stim)
+    stim_d = to_arrays(stim)
 
-    if adaptive is not None:
+    if isinstance(resolved, Adaptive):
         out = _simulate_adaptive(
             model_d,
             stim_d,
             y,
-            adaptive=adaptive,
+            adaptive=resolved,
             n_steps=n_steps,
             dt=dt,
             t0=t0,
@@ -873,9 +865,9 @@ def simulate(
             record_every=record_every,
             max_spikes=max_spikes,
         )
-        method_name = type(adaptive.solver).__name__
+        method_name = type(resolved.solver).__name__
     else:
-        scheme = get_scheme(method)
+        scheme = get_scheme(resolved)
         out = _simulate_fixed(
             model_d,
             stim_d,

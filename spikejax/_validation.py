@@ -13,12 +13,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.core import Tracer
 
 
 def is_concrete(value: Any) -> bool:
     """True if `value` holds concrete numbers (not a JAX tracer)."""
     leaves = jax.tree_util.tree_leaves(value)
-    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+    return not any(isinstance(leaf, Tracer) for leaf in leaves)
 
 
 def _as_array(name: str, value: Any) -> np.ndarray:
@@ -197,3 +198,23 @@ def require_float64(where: str) -> None:
             f"{where} computes in float64 and JAX is in float32: enable float64 with "
             "jax.config.update('jax_enable_x64', True) at the start of the program"
         )
+
+
+def to_arrays(tree: Any) -> Any:
+    """`tree` with its Python and NumPy number leaves as float JAX arrays (bools kept).
+
+    `equinox.filter_jit` treats Python numbers as static, so a model with float fields would
+    compile anew for every parameter value; with arrays one compiled program serves them all.
+    """
+    import jax.numpy as jnp
+
+    def conv(x: Any) -> Any:
+        if isinstance(x, bool):
+            return x
+        if isinstance(x, float | int | np.ndarray | np.generic):
+            arr = np.asarray(x)
+            if arr.dtype.kind in "fiu":
+                return jnp.asarray(arr, dtype=jnp.result_type(float))
+        return x
+
+    return jax.tree_util.tree_map(conv, tree)

@@ -72,7 +72,9 @@ class Stimulus(eqx.Module):
         """Initial internal state of the stimulus (a pytree; `None` if stateless)."""
         return None
 
-    def sample(self, state: Any, t: ArrayLike, dt: ArrayLike, *, key: Any = None):
+    def sample(
+        self, state: Any, t: ArrayLike, dt: ArrayLike, *, key: Any = None
+    ) -> tuple[Array, Any]:
         """`(I, new_state)` for the fixed step starting at `t` of size `dt`."""
         return self(t), state
 
@@ -123,6 +125,11 @@ def _float(x: ArrayLike) -> Array:
     return jnp.asarray(x, dtype=jnp.result_type(float))
 
 
+def _scalar(x: ArrayLike) -> float:
+    """A concrete scalar parameter as a Python float."""
+    return float(np.asarray(x))
+
+
 class Constant(Stimulus):
     """A constant current `amplitude` (scalar or array)."""
 
@@ -138,8 +145,13 @@ class Constant(Stimulus):
 class Step(Stimulus):
     r"""$I(t) = A$ for `onset` $\le t <$ `offset` (ms), else `baseline` (default 0).
 
-    **Parameters:** `onset` (ms), `offset` (ms, > onset; `inf` for a step that stays on),
-    `amplitude`, `baseline`.
+    **Arguments:**
+
+    - `onset`: the time the step switches on (ms).
+    - `offset`: the time it switches off (ms, > `onset`; the default `inf` for a step that
+      stays on).
+    - `amplitude`: the current $A$ while on (default 1).
+    - `baseline`: the current otherwise (default 0).
     """
 
     onset: ArrayLike
@@ -159,6 +171,7 @@ class Step(Stimulus):
                 )
 
     def __call__(self, t):
+        t = jnp.asarray(t)
         on = (t >= self.onset) & (t < self.offset)
         return jnp.where(on, _float(self.amplitude), _float(self.baseline))
 
@@ -290,11 +303,13 @@ class Noise(Stimulus):
         if key is None:
             raise ValueError("key: Noise needs a PRNG key; pass key=jax.random.key(...)")
         xi = jax.random.normal(key, jnp.shape(state), state.dtype)
+        # `jnp.asarray` keeps a Python scalar weakly typed: the promotion is the operators'.
+        mean = jnp.asarray(self.mean)
         if self.tau is None:
-            return (self.mean + self.sigma * xi / jnp.sqrt(dt)).astype(state.dtype), state
-        decay = jnp.exp(-dt / self.tau)
+            return (mean + self.sigma * xi / jnp.sqrt(dt)).astype(state.dtype), state
+        decay = jnp.exp(-(dt / self.tau))
         spread = self.sigma * jnp.sqrt(-jnp.expm1(-2 * dt / self.tau))
-        new = self.mean + (state - self.mean) * decay + spread * xi
+        new = mean + (state - mean) * decay + spread * xi
         # The current over this step is the value at its start (held, like other stimuli).
         return state, new.astype(state.dtype)
 
@@ -353,13 +368,15 @@ class Sampled(Stimulus):
         if not (is_concrete(self.dt) and is_concrete(self.t0)):
             return ()
         n = np.shape(self.values)[0]
-        return tuple(float(x) for x in float(self.t0) + float(self.dt) * np.arange(1, n))
+        t0, dt = _scalar(self.t0), _scalar(self.dt)
+        return tuple(float(x) for x in t0 + dt * np.arange(1, n))
 
     def domain(self):
         if not (is_concrete(self.dt) and is_concrete(self.t0)):
             return (-float("inf"), float("inf"))
         n = np.shape(self.values)[0]
-        return (float(self.t0), float(self.t0) + n * float(self.dt))
+        t0, dt = _scalar(self.t0), _scalar(self.dt)
+        return (t0, t0 + n * dt)
 
 
 class Sum(Stimulus):
@@ -389,12 +406,15 @@ class Sum(Stimulus):
         return tuple(s.init(shape, dtype, key=k) for s, k in zip(self.terms, keys))
 
     def sample(self, state, t, dt, *, key=None):
-        total, new_state = None, []
+        currents, new_state = [], []
         for i, (s, st) in enumerate(zip(self.terms, state)):
             k = None if key is None else jax.random.fold_in(key, i)
             I, st = s.sample(st, t, dt, key=k)
+            currents.append(I)
             new_state.append(st)
-            total = I if total is None else total + I
+        total = currents[0]
+        for I in currents[1:]:
+            total = total + I
         return total, tuple(new_state)
 
     def discontinuities(self):

@@ -13,6 +13,9 @@ import abc
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike
+
+__all__ = ["SpikeFunction", "Heaviside", "FastSigmoid", "Sigmoid", "ArcTan", "Triangle"]
 
 
 def _heaviside(x):
@@ -49,40 +52,40 @@ class SpikeFunction(eqx.Module):
     beta: float = 1.0
 
     @abc.abstractmethod
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         """$H(x)$ as 0/1 floats of `x`'s floating dtype."""
 
 
 class Heaviside(SpikeFunction):
     """Exact step with zero gradient (the default for simulation)."""
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         return jax.lax.stop_gradient(_heaviside(x))
 
 
 class FastSigmoid(SpikeFunction):
     r"""Surrogate derivative $\beta / (1 + \beta|x|)^2$ (SuperSpike, Zenke & Ganguli 2018)."""
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         return _fast_sigmoid(x, jnp.asarray(self.beta, dtype=jnp.result_type(x, float)))
 
 
 class Sigmoid(SpikeFunction):
     r"""Surrogate derivative $\beta\,\sigma(\beta x)(1 - \sigma(\beta x))$."""
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         return _sigmoid(x, jnp.asarray(self.beta, dtype=jnp.result_type(x, float)))
 
 
 class ArcTan(SpikeFunction):
     r"""Surrogate derivative $\beta / (1 + (\pi \beta x)^2)$."""
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         return _arctan(x, jnp.asarray(self.beta, dtype=jnp.result_type(x, float)))
 
 
 class Triangle(SpikeFunction):
     r"""Surrogate derivative $\beta \max(0, 1 - \beta|x|)$."""
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike) -> Array:
         return _triangle(x, jnp.asarray(self.beta, dtype=jnp.result_type(x, float)))

@@ -211,47 +211,6 @@ _PLAIN_HEADER = re.compile(
 )
 _BOLD_HEADER = re.compile(r"^\s*\*\*(\w[\w ]*):\*\*\s*(.*)$")
 
-# Docstrings still off the style, to fix (remove each name once its docstring passes): a
-# section header without a blank line before or after it (its list renders as one paragraph,
-# or the section runs into the previous one), or
-# **Parameters:** for what the house style calls **Arguments:**. New offenders fail the test.
-DOCSTRING_STYLE_TO_FIX: set[str] = {
-    "spikejax.SimulationResult",
-    "spikejax.analysis.ReducedHodgkinHuxley",
-    "spikejax.analysis.bifurcation_curve",
-    "spikejax.analysis.continuation",
-    "spikejax.analysis.continue_cycles",
-    "spikejax.analysis.fixed_points",
-    "spikejax.analysis.reduce_hh",
-    "spikejax.fit.fit",
-    "spikejax.fit.solve_fixed",
-    "spikejax.models.ConductanceModel",
-    "spikejax.models.FitzHughNagumo",
-    "spikejax.models.HodgkinHuxley",
-    "spikejax.models.INaPIK",
-    "spikejax.models.Izhikevich",
-    "spikejax.models.LIF",
-    "spikejax.models.RateUnit",
-    "spikejax.network.Network",
-    "spikejax.network.Population",
-    "spikejax.network.Projection",
-    "spikejax.network.microcircuit",
-    "spikejax.network.simulate_batch",
-    "spikejax.simulate",
-    "spikejax.solvers.AbstractScheme.step",
-    "spikejax.solvers.Adaptive",
-    "spikejax.solvers.Euler.step",
-    "spikejax.solvers.ExponentialEuler.step",
-    "spikejax.solvers.RK4.step",
-    "spikejax.solvers.StepOutput",
-    "spikejax.solvers.advance",
-    "spikejax.solvers.root_find",
-    "spikejax.spikes.detect_spikes",
-    "spikejax.spikes.poisson_spike_times",
-    "spikejax.spikes.poisson_spikes",
-    "spikejax.stimulus.Step",
-}
-
 
 def docstring_style_problems(doc: str) -> list[str]:
     """What in `doc` departs from the house docstring style (empty list: none)."""
@@ -308,7 +267,7 @@ def test_docstrings_use_one_style():
     for qualname, obj in _documented_routines():
         doc = inspect.getdoc(obj) or ""
         problems = docstring_style_problems(doc)
-        if problems and qualname not in DOCSTRING_STYLE_TO_FIX:
+        if problems:
             bad[qualname] = problems
     assert not bad, "docstrings off the house style:\n" + "\n".join(
         f"  {k}: {'; '.join(v)}" for k, v in sorted(bad.items())

@@ -11,8 +11,10 @@ documented keys (step $k$: `fold_in(key, round(t0/dt) + k)`; the OU initial stat
 `fold_in(key, 2**31 - 1)`; term $i$ of a `Sum`: a further `fold_in(., i)`), and the white
 or Ornstein-Uhlenbeck update is written out in numpy.
 
-A new engine (e.g. a network population driven by `I=<Stimulus>`) is one more entry in
-`ENGINES`: a function `(model, I, dt, n_steps, key, t0) -> V` of shape `(n_steps, *pop)`.
+The engines: `simulate`, `fit.solve_fixed` and a network population driven by
+`I=<Stimulus>` (which samples from `fold_in(key, 2**21 + j)` for population `j`). A new
+engine is one more entry in `ENGINES`: a function `(model, I, dt, n_steps, key, t0) -> V` of
+shape `(n_steps, *pop)`.
 """
 
 import jax
@@ -55,7 +57,22 @@ def _solve_fixed(model, I, dt, n_steps, key, t0=0.0):
     return np.asarray(sol.ys["V"], float)
 
 
-ENGINES = {"simulate": _simulate, "fit.solve_fixed": _solve_fixed}
+def _network(model, I, dt, n_steps, key, t0=0.0):
+    from test_network_stimulus import network_engine
+
+    shape = np.broadcast_shapes(model.shape, sj.stimulus.as_stimulus(I).shape())
+    V = network_engine(model, I, dt, n_steps, key, t0)  # (n_steps, n): a population of n >= 1
+    return V.reshape(n_steps, *shape)
+
+
+ENGINES = {"simulate": _simulate, "fit.solve_fixed": _solve_fixed, "network": _network}
+
+
+def _stimulus_key(engine, key):
+    """The key an engine samples its stimulus from when run with `key`: `simulate` and
+    `solve_fixed` use it as it is; population `j` of a network uses `fold_in(key, 2**21 + j)`
+    (so that populations draw independently)."""
+    return jax.random.fold_in(key, 2**21) if engine == "network" else key
 
 
 # ----- the independent truth ------------------------------------------------------------------
@@ -179,7 +196,7 @@ def test_stimulus_reaches_the_model_identically(engine, case, t0, dtype):
     with jax.enable_x64(dtype == "float64"):
         V = ENGINES[engine](MODEL, stim, DT, N, key, t0)
         k0 = int(round(t0 / DT))
-        I_k = current(_times(t0, DT, N, dtype), key, k0, dtype)
+        I_k = current(_times(t0, DT, N, dtype), _stimulus_key(engine, key), k0, dtype)
     expected = _membrane(np.asarray(I_k, float), DT)
     assert V.shape == expected.shape
     np.testing.assert_allclose(V, expected, rtol=0, atol=TOL[dtype])
@@ -201,7 +218,7 @@ def test_noise_moves_the_fit_engine():
     assert np.max(np.abs(noisy - flat)) > 0.5
 
 
-@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize("engine", ["simulate", "fit.solve_fixed"])
 def test_contract_errors(engine):
     run = ENGINES[engine]
     with pytest.raises(ValueError, match="key"):

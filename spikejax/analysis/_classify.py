@@ -46,7 +46,7 @@ def classify(eigenvalues, *, rtol: float = 1e-9, atol: float = 1e-12) -> FixedPo
         raise ValueError(f"eigenvalues must be finite, got {ev}")
     scale = float(np.max(np.abs(ev)))
     tol = atol + rtol * scale
-    re, im = ev.real, ev.imag
+    re, im = np.real(ev), np.imag(ev)
     if np.any(np.abs(re) <= tol):
         return FixedPointType.NON_HYPERBOLIC
     n_unstable = int(np.sum(re > 0))
@@ -62,7 +62,7 @@ def unstable_dimension(eigenvalues, *, rtol: float = 1e-9, atol: float = 1e-12) 
     """Number of eigenvalues with real part clearly > 0 (the unstable manifold's dimension)."""
     ev = np.asarray(eigenvalues, dtype=complex).reshape(-1)
     tol = atol + rtol * float(np.max(np.abs(ev)))
-    return int(np.sum(ev.real > tol))
+    return int(np.sum(np.real(ev) > tol))
 
 
 def describe(eigenvalues, *, rtol: float = 1e-9, atol: float = 1e-12) -> str:

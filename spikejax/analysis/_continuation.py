@@ -30,7 +30,6 @@ Govaerts, *Numerical Methods for Bifurcations of Dynamical Equilibria* (2000).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -329,11 +328,6 @@ class SpecialPoint:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
-    def frequency(self) -> float | None:
-        """Hopf frequency $\\omega / 2\\pi$ (cycles per time unit)."""
-        return None if self.omega is None else self.omega / (2 * math.pi)
-
-    @property
     def criticality(self) -> str | None:
         """'supercritical' ($\\ell_1 < 0$), 'subcritical' ($\\ell_1 > 0$) or None."""
         if self.l1 is None or not np.isfinite(self.l1):
@@ -496,7 +490,7 @@ def _locate_h(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint | None:
     n = seg.u0.size - 1
     # refine the sign change of psi_H along the arc, then Newton on the Hopf system
     near = seg.bisect("H", n_bisect=20, xtol=1e-10)
-    if near.located:
+    if near.located and near.jacobian is not None:  # a located point has its Jacobian
         ug, evg = near.u, np.linalg.eigvals(near.jacobian[:, :-1])
     else:
         ug = 0.5 * (seg.u0 + seg.u1)
@@ -588,17 +582,17 @@ def locate_hopf(system, x, p, *, tol=1e-11, max_iter=30):
     n = x.size
     _, Fx, _ = _f_and_jac(system, jnp.asarray(x), jnp.asarray(p, float))
     ev, V = np.linalg.eig(np.asarray(Fx))
-    cand = np.where(np.abs(ev.imag) > 1e-12 * (1 + np.abs(ev).max()))[0]
+    cand = np.where(np.abs(np.imag(ev)) > 1e-12 * (1 + np.abs(ev).max()))[0]
     if cand.size == 0:
         return x, float(p), float("nan"), None, False
-    k = cand[np.argmin(np.abs(ev[cand].real))]
+    k = cand[np.argmin(np.abs(np.real(ev[cand])))]
     lam = ev[k]
-    q = V[:, k] if lam.imag > 0 else np.conj(V[:, k])
-    omega = abs(lam.imag)
+    q = V[:, k] if np.imag(lam) > 0 else np.conj(V[:, k])
+    omega = abs(np.imag(lam))
     # rotate q so that Re q is orthogonal to Im q and |Re q| >= |Im q|
     qq = q @ q
     q = q * np.exp(-0.5j * np.angle(qq))
-    qr, qi = q.real, q.imag
+    qr, qi = np.real(q), np.imag(q)
     c = qr / (qr @ qr)
     z = np.concatenate([x, [p, omega], qr, qi])
     cj = jnp.asarray(c)
@@ -640,6 +634,7 @@ def continuation(
     `spikejax.solvers.PseudoArclength`).
 
     **Arguments:**
+
     - `model`: a single-cell `NeuronModel` (`model.shape == ()`).
     - `param`: `"I"` (input current, default) or the name of a model field.
     - `start`, `stop`: the parameter interval; continuation starts at `start` (default: the
@@ -739,7 +734,7 @@ def continuation(
     U = result.points
     E = np.asarray(result.data)
     re_tol = 1e-9 * (1.0 + np.max(np.abs(E), axis=1))
-    stable = np.all(E.real < -re_tol[:, None], axis=1)
+    stable = np.all(np.real(E) < -re_tol[:, None], axis=1)
     states = np.tile(x0_full, (U.shape[0], 1))
     states[:, active] = U[:, :n]
     return Branch(

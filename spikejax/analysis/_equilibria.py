@@ -42,7 +42,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
-from .._validation import require_float64
+from .._validation import require_float64, to_arrays
 from ..models._base import NeuronModel
 from ..solvers._root import RESULTS, default_root_tolerances, root_find
 from ._classify import FixedPointType, classify, unstable_dimension
@@ -164,10 +164,7 @@ def jacobian(model: NeuronModel, y: Any, I: ArrayLike = 0.0, *, t: ArrayLike = 0
 def arrayify(model: NeuronModel) -> NeuronModel:
     """The model with float fields as arrays, so that jitted analysis code compiled for one
     parameter value is reused for others (Python floats would be static)."""
-    return jax.tree_util.tree_map(
-        lambda v: jnp.asarray(v, dtype=_float_dtype()) if isinstance(v, float) else v,
-        model,
-    )
+    return to_arrays(model)
 
 
 def _voltage_index(model: NeuronModel) -> int:
@@ -562,6 +559,7 @@ def fixed_points(
     r"""All equilibria of a single cell under constant input `I`, sorted by voltage.
 
     **Arguments:**
+
     - `model`: a single-cell `NeuronModel`; `params` optionally overrides parameters by name
       (`model.replace(**params)`; unknown names raise `ValueError`).
     - `I`: constant input current (finite scalar, in the model's current unit).

@@ -68,6 +68,16 @@ class ExcitabilityReport:
     evidence: dict[str, str]
 
 
+_Rates = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _both_ways(fi: FICurve) -> _Rates:
+    """`(rate_up, rate_down, count_up, count_down)` of an F-I curve computed both ways."""
+    if fi.rate_up is None or fi.rate_down is None or fi.count_up is None or fi.count_down is None:
+        raise ValueError("the F-I curve was not computed with direction='both'")
+    return fi.rate_up, fi.rate_down, fi.count_up, fi.count_down
+
+
 def _first_firing(currents, counts, min_count=2):
     idx = np.where(np.asarray(counts) >= min_count)[0]
     return None if idx.size == 0 else int(idx[0])
@@ -151,7 +161,7 @@ def excitability(
     def leading(e):
         e = np.asarray(e)
         e = e[np.abs(e) > 1e-12] if np.any(np.abs(e) > 1e-12) else e
-        return e[np.argmax(e.real)]
+        return e[np.argmax(np.real(e))]
 
     ev = np.asarray(ev)
     lead0, lead1 = leading(ev), leading(ev_near)
@@ -169,30 +179,45 @@ def excitability(
     )
 
     # (3) F-I curves, refined around the lowest firing current (from the firing state)
-    kw = dict(duration=duration, dt=dt, transient=transient, method=method, y0=y0)
+    def fi_both_ways(currents: np.ndarray) -> tuple[FICurve, _Rates]:
+        curve = fi_curve(
+            model,
+            currents,
+            direction="both",
+            duration=duration,
+            dt=dt,
+            transient=transient,
+            method=method,
+            y0=y0,
+        )
+        return curve, _both_ways(curve)
+
     grid = np.linspace(I_min, I_max, n_currents)
-    fi = fi_curve(model, grid, direction="both", **kw)
-    max_rate = float(fi.rate_down[-1])
-    i_f = _first_firing(grid, fi.count_down)
-    coarse_rate = None if i_f is None else float(fi.rate_down[i_f])
-    coarse_I = None if i_f is None else float(grid[i_f])
+    fi, (rate_up, rate_down, count_up, count_down) = fi_both_ways(grid)
+    max_rate = float(rate_down[-1])
+    i_f = _first_firing(grid, count_down)
     firing_onset = onset_rate = None
-    cur_list, up_list, down_list = [fi.currents], [fi.rate_up], [fi.rate_down]
-    cu_list, cd_list = [fi.count_up], [fi.count_down]
+    # (current, rate) at the first firing current of the coarse grid, and the refined
+    # (firing onset, rate there, last silent current)
+    coarse: tuple[float, float] | None = None
+    onset: tuple[float, float, float] | None = None
+    cur_list, up_list, down_list = [fi.currents], [rate_up], [rate_down]
+    cu_list, cd_list = [count_up], [count_down]
     if i_f is not None:
+        coarse = (float(grid[i_f]), float(rate_down[i_f]))
         lo_I = grid[i_f - 1] if i_f > 0 else grid[0]
         hi_I = grid[i_f]
         for _ in range(refine if i_f > 0 else 0):
             sub = np.linspace(lo_I, hi_I, n_currents)[:-1]
             above = grid[grid >= hi_I]  # the sweep comes down through these (firing)
             nsub = sub.size
-            fr = fi_curve(model, np.concatenate([sub, above]), direction="both", **kw)
+            fr, (r_up, r_down, c_up, c_down) = fi_both_ways(np.concatenate([sub, above]))
             cur_list.append(fr.currents[:nsub])
-            up_list.append(fr.rate_up[:nsub])
-            down_list.append(fr.rate_down[:nsub])
-            cu_list.append(fr.count_up[:nsub])
-            cd_list.append(fr.count_down[:nsub])
-            j = _first_firing(sub, fr.count_down[:nsub])
+            up_list.append(r_up[:nsub])
+            down_list.append(r_down[:nsub])
+            cu_list.append(c_up[:nsub])
+            cd_list.append(c_down[:nsub])
+            j = _first_firing(sub, c_down[:nsub])
             if j is None:
                 break
             lo_I, hi_I = (sub[j - 1] if j > 0 else sub[0]), sub[j]
@@ -203,6 +228,7 @@ def excitability(
         allI = allI[order]
         rd = np.concatenate(down_list)[order]
         onset_rate = float(rd[np.searchsorted(allI, firing_onset)])
+        onset = (firing_onset, onset_rate, last_silent)
         fi = FICurve(
             allI,
             np.concatenate(up_list)[order],
@@ -214,7 +240,9 @@ def excitability(
         )
 
     # (4) Hodgkin's class
-    if firing_onset is not None:
+    if coarse is not None and onset is not None:
+        coarse_I, coarse_rate = coarse
+        firing_onset, onset_rate, last_silent = onset
         ratio = onset_rate / coarse_rate if coarse_rate > 0 else np.inf
         # square-root law (SNIC): f^2 linear in I; extrapolate f^2 through the two firing
         # points to zero and compare with the last silent current
@@ -251,15 +279,18 @@ def excitability(
 
     # (5) rheobase: smallest step from rest evoking a spike
     rest = model.resting_state() if y0 is None else {**model.resting_state(), **y0}
-    sc = dict(duration=duration, dt=dt, method=method)
-    counts = spike_counts(model, grid, rest, **sc)["count"]
+
+    def step_counts(currents: np.ndarray) -> np.ndarray:
+        return spike_counts(model, currents, rest, duration=duration, dt=dt, method=method)["count"]
+
+    counts = step_counts(grid)
     j = _first_firing(grid, counts, min_count=1)
     rheobase = None
     if j is not None:
         lo_I, hi_I = (grid[j - 1] if j > 0 else grid[0]), grid[j]
         for _ in range(refine if j > 0 else 0):
             sub = np.linspace(lo_I, hi_I, n_currents)
-            c = spike_counts(model, sub, rest, **sc)["count"]
+            c = step_counts(sub)
             k = _first_firing(sub, c, min_count=1)
             if k is None:
                 break
@@ -506,8 +537,8 @@ def classify_variants(
         model_b, x0, jnp.asarray(I, float), cur, n_iter
     )
     ev = np.asarray(ev)
-    lead = ev[np.arange(ev.shape[0]), np.argmax(ev.real, axis=1)]
-    resonator = np.abs(lead.imag) > 1e-9 * (1 + np.abs(lead))
+    lead = ev[np.arange(ev.shape[0]), np.argmax(np.real(ev), axis=1)]
+    resonator = np.abs(np.imag(lead)) > 1e-9 * (1 + np.abs(lead))
     onset = kinds = None
     if cur is not None:
         lr, li = np.asarray(lead_re), np.asarray(lead_im)

@@ -108,10 +108,11 @@ def spike_counts(
     transient: float = 0.0,
     method: str = "rk4",
     threshold: float | None = None,
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:
     """Spike counts and first/last spike times after `transient` for each current in
     `currents` (all in one vmapped scan); `y0` is one state dict or a batch (leading axis =
-    currents). Returns a dict with `count`, `t_first`, `t_last`, `final_state`."""
+    currents). Returns a dict with `count`, `t_first`, `t_last` (NumPy arrays) and
+    `final_state` (a state dict of NumPy arrays)."""
     currents = jnp.atleast_1d(jnp.asarray(currents, float))
     check_finite("currents", currents)
     check_positive("duration", duration)
@@ -223,12 +224,20 @@ def fi_curve(
     if not (window > 0 and transient >= 0):
         raise ValueError(f"transient must be in [0, duration), got {transient}")
     unit = "Hz" if model.time_unit == "ms" else f"1/{model.time_unit}"
-    kw = dict(duration=duration, dt=dt, transient=transient, method=method, threshold=threshold)
     rate_up = count_up = rate_down = count_down = None
     info: dict[str, Any] = {}
     if direction in ("up", "both"):
         Y0, ok = rest_states(model, currents, y0, kick=kick)
-        r = spike_counts(model, currents, Y0, **kw)
+        r = spike_counts(
+            model,
+            currents,
+            Y0,
+            duration=duration,
+            dt=dt,
+            transient=transient,
+            method=method,
+            threshold=threshold,
+        )
         count_up = r["count"]
         rate_up = _rates(count_up, r["t_first"], r["t_last"], window, model.time_unit)
         info["rest_found"] = ok

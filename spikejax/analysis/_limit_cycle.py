@@ -91,6 +91,7 @@ def _shoot(system, x0, T, p, rtol, atol, max_steps: int = 200_000):
         max_steps=max_steps,
         throw=False,
     )
+    assert sol.ys is not None  # saveat saves ts
     zT = sol.ys[-1]
     xT = zT[:n]
     Phi = zT[n:].reshape(n, n + 1)
@@ -123,11 +124,6 @@ class LimitCycle:
     stable: bool
     state_names: tuple[str, ...]
     param_name: str = "I"
-
-    @property
-    def frequency(self) -> float:
-        """$1/T$ in cycles per time unit (kHz when time is in ms)."""
-        return 1.0 / self.period
 
     @property
     def nontrivial_multipliers(self) -> np.ndarray:
@@ -294,7 +290,7 @@ class ShootingProblem(ContinuationProblem):
         if name != "LPC":
             return None
         pt = segment.regula_falsi("LPC", xtol=1e-9)
-        if not pt.located:
+        if not pt.located or pt.jacobian is None:  # a located point has its Jacobian
             return SpecialPoint(SpecialPointKind.LPC, float(pt.u[-1]), {}, pt.index, located=False)
         cyc = self.point_data(pt.u, pt.jacobian)
         state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
@@ -438,7 +434,7 @@ def cycle_from_simulation(
             f"{param}={value}; increase duration"
         )
     i1, i2 = up[-2], up[-1]
-    period = ts[n_save // 2 + i2] - ts[n_save // 2 + i1]
+    period = float(ts[n_save // 2 + i2] - ts[n_save // 2 + i1])
     xg = late[i2]
     yg = dict(model.from_vector(jnp.asarray(np.asarray(system.full(jnp.asarray(xg))))))
     return find_cycle(model, value, yg, period, param=param, I=I, **kwargs)
@@ -468,7 +464,8 @@ def cycle_from_hopf(
     require_float64("spikejax.analysis.cycle_from_hopf")
     if hopf.kind != "H" or hopf.omega is None or not np.isfinite(hopf.omega):
         raise ValueError("hopf must be a located Hopf point (SpecialPoint with kind 'H')")
-    x_full = np.asarray(model.to_vector({**model.resting_state(), **hopf.state}), float)
+    at_hopf = {k: jnp.asarray(v) for k, v in hopf.state.items()}
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **at_hopf}), float)
     system = _prepare(model, param, I, x_full, hopf.param)
     xs = x_full[np.asarray(system.active)]
     n = xs.size
@@ -477,7 +474,7 @@ def cycle_from_hopf(
     k = int(np.argmin(np.abs(ev - 1j * hopf.omega)))
     q = V[:, k]
     q = q * np.exp(-0.5j * np.angle(q @ q))
-    qr, qi = q.real / np.linalg.norm(q.real), q.imag
+    qr, qi = np.real(q) / np.linalg.norm(np.real(q)), np.imag(q)
     qi = qi - (qi @ qr) * qr
     qi = qi / max(np.linalg.norm(qi), 1e-300)
     eps = 1e-3 * (1.0 + np.max(np.abs(xs))) if amplitude is None else float(amplitude)
@@ -554,6 +551,7 @@ def continue_cycles(
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
     **Arguments:**
+
     - `start`: a `LimitCycle` (e.g. from `cycle_from_simulation`) or a Hopf `SpecialPoint`
       (the branch then starts with growing amplitude).
     - `bounds`: the parameter interval; the branch stops when it leaves it.
@@ -589,11 +587,13 @@ def continue_cycles(
         raise ValueError(
             f"the start's {param} = {float(start.param)!r} is outside bounds=({lo}, {hi})"
         )
+    # `orient`: the first step's direction, the unit vector in which the amplitude grows from
+    # a Hopf point, the sign of the initial dp from a cycle.
+    orient: float | np.ndarray
     if isinstance(start, SpecialPoint):
-        cyc, t = cycle_from_hopf(model, start, param=param, I=I, rtol=rtol, atol=atol, tol=tol)
-        orient = None
+        cyc, orient = cycle_from_hopf(model, start, param=param, I=I, rtol=rtol, atol=atol, tol=tol)
     elif isinstance(start, LimitCycle):
-        cyc, t, orient = start, None, direction
+        cyc, orient = start, float(direction)
     else:
         raise ValueError("start must be a LimitCycle or a Hopf SpecialPoint")
     full0 = cyc.trajectory[0]
@@ -619,7 +619,7 @@ def continue_cycles(
         problem,
         U,
         algorithm,
-        direction=float(orient) if t is None else t,
+        direction=orient,
         bounds=(lo, hi),
         max_steps=max_steps,
         locate=locate_folds,
@@ -677,7 +677,7 @@ def diagnose_period_divergence(
     (a, b), err_sqrt = linfit(P, T**-2.0)
     p_sn = -b / a if a != 0 else float("nan")
     C = 1.0 / math.sqrt(abs(a)) if a != 0 else float("nan")
-    best = (np.inf, None, None)
+    best = (np.inf, float("nan"), float("nan"))
     for lam in np.geomspace(1e-3, 10.0, 200) / max(np.median(T), 1e-12) * 10:
         y = np.exp(-lam * (T - T.min()))
         (a2, b2), err = linfit(P, y)
@@ -698,7 +698,7 @@ def diagnose_period_divergence(
         "C": float(C),
         "sqrt_fit_error": err_sqrt,
         "p_hc": float(p_hc),
-        "lambda": float(lam) if lam is not None else float("nan"),
+        "lambda": float(lam),
         "log_fit_error": err_log,
         "fold_params": tuple(float(f) for f in fold_params),
     }

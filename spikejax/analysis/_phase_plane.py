@@ -432,13 +432,14 @@ def separatrix(
         raise ValueError(f"saddle is not an equilibrium at I={I} (|f| = {resid:.3g})")
     J = np.asarray(fp.jacobian)
     ev, evec = np.linalg.eig(J)
-    stable = np.flatnonzero(ev.real < 0)
-    if len(stable) != 1 or abs(ev[stable[0]].imag) > 0 or len(ev) - 1 != np.sum(ev.real > 0):
+    re = np.real(ev)
+    stable = np.flatnonzero(re < 0)
+    if len(stable) != 1 or abs(np.imag(ev[stable[0]])) > 0 or len(ev) - 1 != np.sum(re > 0):
         raise ValueError(
             f"separatrix needs a saddle with one real stable eigenvalue and the others "
             f"unstable; eigenvalues are {ev}"
         )
-    lam = float(ev[stable[0]].real)
+    lam = float(re[stable[0]])
     lo, hi = _bounds(model, bounds)
     scale = np.where(np.isfinite(hi - lo), hi - lo, np.maximum(1.0, np.abs(x)))
     v = np.real(evec[:, stable[0]]) / scale
@@ -509,7 +510,8 @@ def basin_of_attraction(
     if not (tol > 0):
         raise ValueError(f"tol must be > 0, got {tol!r}")
     if t1 is None:
-        t1 = 40.0 / float(np.min(np.abs(fp.eigenvalues.real[fp.eigenvalues.real != 0])))
+        re = np.real(fp.eigenvalues)
+        t1 = 40.0 / float(np.min(np.abs(re[re != 0])))
     if not (t1 > 0):
         raise ValueError(f"t1 must be > 0, got {t1!r}")
     X, Y = np.meshgrid(np.linspace(*xlim, n), np.linspace(*ylim, n))

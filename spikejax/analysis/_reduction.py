@@ -35,6 +35,7 @@ def reduce_hh(
     r"""Rinzel's planar reduction of a `HodgkinHuxley` model (an approximation).
 
     **Arguments:**
+
     - `model`: the full model (default `HodgkinHuxley()`); its parameters are copied.
     - `h_relation`: `"izhikevich"` for $h = 0.89 - 1.1 n$, or `"fit"` for the least-squares
       line through the steady-state curve $(n_\infty(V), h_\infty(V))$ on 241 voltages

@@ -39,6 +39,7 @@ from ..solvers._continuation import (
     solve_at_parameter,
 )
 from ._continuation import (
+    EquilibriumSystem,
     SpecialPoint,
     _freeze_inert,
     fold_equations,
@@ -82,7 +83,7 @@ class BifurcationCurve:
 class _TwoParameterSystem(eqx.Module):
     """$f(x; p_1, p_2)$ on the active state variables of a one-parameter system."""
 
-    base: object  # EquilibriumSystem for the first parameter
+    base: EquilibriumSystem  # the system in the first parameter
     param2: str = eqx.field(static=True)
 
     def f(self, x, p1, p2):
@@ -164,6 +165,7 @@ def bifurcation_curve(
     second parameter `param2` runs from its value in `model` (or `I`) towards `stop2`.
 
     **Arguments:**
+
     - `model`: the single-cell model `point` was found on; `param`, `I`: as given to
       `continuation` (the first parameter, and the input current when `param` is a field).
     - `point`: a `SpecialPoint` of kind "LP" or "H".
@@ -207,7 +209,8 @@ def bifurcation_curve(
     lo, hi = (min(start2, stop2), max(start2, stop2)) if bounds2 is None else map(float, bounds2)
     if not (lo <= start2 <= hi):
         raise ValueError(f"bounds2 must contain the starting {param2} = {start2}")
-    x_full = np.asarray(model.to_vector({**model.resting_state(), **point.state}), float)
+    at_point = {k: jnp.asarray(v) for k, v in point.state.items()}
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **at_point}), float)
     # arclength runs through states and parameters alike: scale the steps by both
     span = abs(stop2 - start2) + max(1.0, float(np.max(np.abs(x_full))))
     ds = 0.01 * span if ds is None else float(ds)
@@ -231,7 +234,7 @@ def bifurcation_curve(
         problem: ContinuationProblem = FoldCurveProblem(system, jnp.asarray(v / (v @ v)))
     else:
         ev, vecs = np.linalg.eig(J)
-        k = int(np.argmin(np.abs(ev.real) + (ev.imag <= 0) * 1e300))
+        k = int(np.argmin(np.abs(np.real(ev)) + (np.imag(ev) <= 0) * 1e300))
         if not ev[k].imag > 0:
             raise ContinuationError("no complex pair of eigenvalues at the Hopf point")
         q = vecs[:, k]
@@ -255,7 +258,7 @@ def bifurcation_curve(
             f"{param2}={p2}: is the point located (point.located)?"
         )
     z = sol.value
-    problem = problem.update(z, None)
+    problem = problem.update(z, sol.jacobian[:-1])  # F_u: less the bordering row
     result = continue_branch(
         problem,
         z,

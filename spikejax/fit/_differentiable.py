@@ -267,7 +267,7 @@ def solve_fixed(
         acc_shape = jax.eval_shape(observe, t_s, y_s, s_s, d_s)
         acc0 = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), acc_shape)
 
-        def step(carry, x):
+        def accumulate_step(carry, x):
             y, sstate, acc = carry
             k, d_k = x
             y, sstate, s, t = one_step(y, sstate, k)
@@ -275,18 +275,22 @@ def solve_fixed(
             return (y, sstate, jax.tree_util.tree_map(jnp.add, acc, obs)), None
 
         (y_final, s_final, ys), _ = scan_checkpointed(
-            step, (y0, sstate0, acc0), xs, length=n_steps, checkpoint_every=checkpoint_every
+            accumulate_step,
+            (y0, sstate0, acc0),
+            xs,
+            length=n_steps,
+            checkpoint_every=checkpoint_every,
         )
     else:
 
-        def step(carry, x):
+        def record_step(carry, x):
             y, sstate = carry
             k, d_k = x
             y, sstate, s, t = one_step(y, sstate, k)
             return (y, sstate), observe(t, y, s, d_k)
 
         (y_final, s_final), ys = scan_checkpointed(
-            step, (y0, sstate0), xs, length=n_steps, checkpoint_every=checkpoint_every
+            record_step, (y0, sstate0), xs, length=n_steps, checkpoint_every=checkpoint_every
         )
     ts = t0_arr + (ks + 1).astype(dtype) * dt_arr
     return FixedStepSolution(ts=ts, ys=ys, final_state=y_final, final_stimulus_state=s_final)
@@ -312,6 +316,16 @@ def _jumps(stim: Stimulus, t0: Any, t1: Any) -> Array | None:
         return None
     inside = sorted(x for x in stim.discontinuities() if float(t0) < x < float(t1))
     return jnp.asarray(inside, dtype=jnp.result_type(float)) if inside else None
+
+
+def _controller(
+    rtol: Any, atol: Any, jumps: Array | None
+) -> diffrax.PIDController | diffrax.ClipStepSizeController:
+    """The PID step-size controller, stepping exactly onto `jumps` when there are any."""
+    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if jumps is None:
+        return controller
+    return diffrax.ClipStepSizeController(controller, jump_ts=jumps)
 
 
 def solve_adaptive(
@@ -360,7 +374,7 @@ def solve_adaptive(
     adjoint = diffrax.RecursiveCheckpointAdjoint(checkpoints) if adjoint is None else adjoint
     saveat = diffrax.SaveAt(ts=jnp.asarray(ts)) if ts is not None else diffrax.SaveAt(t1=True)
     jumps = _jumps(stim, t0, t1) if jump_ts is None else jnp.asarray(jump_ts)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jumps)
+    controller = _controller(rtol, atol, jumps)
     dtype = jnp.result_type(float)
     y0 = {k: jnp.asarray(v, dtype=dtype) for k, v in y0.items()}
     return diffrax.diffeqsolve(
@@ -479,7 +493,7 @@ def event_spike_times(
         return m.vector_field(t, y, stim(t))
 
     term = diffrax.ODETerm(field)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=_jumps(stim, t0, t1))
+    controller = _controller(rtol, atol, _jumps(stim, t0, t1))
 
     def cond_fn(t, y, args, **kwargs):
         # The threshold distance over its rate of change: a time (ms), so Newton's residual
@@ -510,6 +524,7 @@ def event_spike_times(
         )  # fmt: skip
         res = _first_failure(res, RESULTS.where(alive, promote_diffrax(sol.result), res))
         ok = res == RESULTS.successful
+        assert sol.ts is not None  # saveat saves t1
         t_root = sol.ts[-1]
         found = alive & ok & (sol.event_mask is not None) & jnp.asarray(sol.event_mask)
         found = found & (t_root < t1_arr)
@@ -541,4 +556,6 @@ def event_spike_times(
     (_, _, _, result), (times, valid) = jax.lax.scan(body, init, None, length=max_spikes)
     if throw:
         times = result.error_if(times, result != RESULTS.successful)
-    return SpikeTimes(times=times, valid=valid, result=result)
+    # `RESULTS.successful` in `init` types as a literal of optimistix's RESULTS (pyright reads
+    # equinox Enumeration members as enum members of the base class): a false positive.
+    return SpikeTimes(times=times, valid=valid, result=result)  # pyright: ignore[reportArgumentType]

@@ -183,12 +183,11 @@ class _Spec:
 
     def build(self, model, raw):
         vals = self.values(raw)
-        if self.names is None:
+        names = self.names
+        if names is None:
             _, static = eqx.partition(model, self.filter_spec)
             return eqx.combine(vals, static)
-        return eqx.tree_at(
-            lambda m: [_get(m, n) for n in self.names], model, [vals[n] for n in self.names]
-        )
+        return eqx.tree_at(lambda m: [_get(m, n) for n in names], model, [vals[n] for n in names])
 
 
 def _make_step(spec, loss_fn, optimizer, has_args):

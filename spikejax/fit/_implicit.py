@@ -24,6 +24,7 @@ exceeds Newton's tolerances) and raise a `ValueError` naming `jax_enable_x64` ot
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import equinox as eqx
 import jax
@@ -114,7 +115,7 @@ def _initial_guess(model, I_guess, y_guess, max_steps):
     return jnp.concatenate([x, I[None]])
 
 
-def _locate(model, test, I_guess, y_guess, n_iter, throw):
+def _locate(model, test, I_guess, y_guess, n_iter, throw) -> tuple[Array, State, RESULTS]:
     if model.shape != ():
         raise ValueError(
             f"bifurcation currents need a single cell (model.shape == ()), got {model.shape}; "
@@ -125,7 +126,8 @@ def _locate(model, test, I_guess, y_guess, n_iter, throw):
     z0 = _initial_guess(jax.lax.stop_gradient(model), I_guess, y_guess, n_iter)
     residual = _extended_residual(model, test)
     sol = root_find(residual, z0, model, max_steps=n_iter, throw=throw)
-    return sol.value, model.from_vector(sol.value[:-1]), sol.result
+    # `root_find` returns spikejax `RESULTS` in the optimistix Solution's `result` field.
+    return sol.value, model.from_vector(sol.value[:-1]), cast(RESULTS, sol.result)
 
 
 def saddle_node_current(

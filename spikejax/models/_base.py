@@ -168,10 +168,11 @@ class NeuronModel(eqx.Module):
         return self.vector_field(t, y, args)
 
 
-def input_current(args: ArrayLike | None) -> ArrayLike:
-    """The external current carried in `vector_field`'s `args` (diffrax's convention); None
-    means zero. Use it in a custom model's `vector_field`: `I = input_current(args)`."""
-    return 0.0 if args is None else args
+def input_current(args: ArrayLike | None) -> Array:
+    """The external current carried in `vector_field`'s `args` (diffrax's convention), as an
+    array; None means zero. Use it in a custom model's `vector_field`:
+    `I = input_current(args)`."""
+    return jnp.asarray(0.0 if args is None else args)
 
 
 def fill(value: ArrayLike, shape: tuple[int, ...]) -> Array:

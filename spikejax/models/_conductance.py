@@ -6,8 +6,9 @@ uA/cm^2, capacitance in uF/cm^2.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, final
 
 import equinox as eqx
@@ -22,6 +23,7 @@ from .._validation import (
     check_nonnegative,
     check_nonzero,
     check_positive,
+    to_arrays,
 )
 from ..solvers._root import default_root_tolerances, root_find
 from ._base import NeuronModel, State, fill, input_current
@@ -62,7 +64,7 @@ def linoid(x: ArrayLike, k: ArrayLike) -> Array:
     for c in reversed(_LINOID_COEFFS):
         series = c + u_small * series
     closed = u_safe / (-jnp.expm1(-u_safe))
-    return k * jnp.where(small, series, closed)
+    return jnp.asarray(k) * jnp.where(small, series, closed)
 
 
 def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
@@ -73,6 +75,13 @@ def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
 def _in_volts(V, args):
     F, fargs, slope0 = args
     return F(V, fargs) / slope0
+
+
+def steady_state_residual(V: Array, model_and_current: tuple[Any, ArrayLike]) -> Array:
+    """$I_\\infty(V) - I$ of a model with `steady_state_current` (the residual of
+    `equilibrium`); one function, so the compiled solve is reused."""
+    model, I = model_and_current
+    return model.steady_state_current(V) - I
 
 
 def solve_voltage(
@@ -98,7 +107,16 @@ def solve_voltage(
     **Raises:** (with `throw=True`, also under `jit`) when Newton does not converge in
     `max_steps` steps.
     """
-    V0 = jnp.asarray(V0)
+    # Numbers become arrays so that one compiled solve serves every parameter value; the
+    # compiled solve is cached per residual function, model type and shapes.
+    args = to_arrays(args)
+    return _solve_voltage_jit(F, jnp.asarray(V0), args, max_steps=max_steps, throw=throw)
+
+
+@eqx.filter_jit
+def _solve_voltage_jit(
+    F: Callable[[Array, Any], Array], V0: Array, args: Any, *, max_steps: int, throw: bool
+) -> Array:
     _, slope0 = jax.jvp(lambda v: F(v, args), (V0,), (jnp.ones_like(V0),))
     slope0 = jnp.where(jnp.isfinite(slope0) & (slope0 != 0), slope0, 1.0)
     rtol, _ = default_root_tolerances(jnp.result_type(V0))
@@ -128,8 +146,9 @@ def _check_nonzero(name: str, value) -> None:
 class RateFunction(eqx.Module):
     """Abstract voltage-dependent transition rate (1/ms) of a gate, $r(V)$."""
 
+    @abc.abstractmethod
     def __call__(self, V: ArrayLike) -> Array:
-        raise NotImplementedError
+        """The rate at `V` (mV), in 1/ms."""
 
 
 class ExpRate(RateFunction):
@@ -145,8 +164,8 @@ class ExpRate(RateFunction):
         check_finite("ExpRate.V_half", self.V_half)
         _check_nonzero("ExpRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * jnp.exp((jnp.asarray(V) - self.V_half) / self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * jnp.exp((jnp.asarray(V) - self.V_half) / self.k)
 
 
 class SigmoidRate(RateFunction):
@@ -162,8 +181,8 @@ class SigmoidRate(RateFunction):
         check_finite("SigmoidRate.V_half", self.V_half)
         _check_nonzero("SigmoidRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * boltzmann(V, self.V_half, self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * boltzmann(V, self.V_half, self.k)
 
 
 class LinoidRate(RateFunction):
@@ -180,8 +199,8 @@ class LinoidRate(RateFunction):
         check_finite("LinoidRate.V_half", self.V_half)
         _check_nonzero("LinoidRate.k", self.k)
 
-    def __call__(self, V):
-        return self.A * linoid(jnp.asarray(V) - self.V_half, self.k)
+    def __call__(self, V: ArrayLike) -> Array:
+        return jnp.asarray(self.A) * linoid(jnp.asarray(V) - self.V_half, self.k)
 
 
 class FunctionRate(RateFunction):
@@ -190,11 +209,11 @@ class FunctionRate(RateFunction):
 
     fn: Callable[[Array], Array] = eqx.field(static=True)
 
-    def __call__(self, V):
+    def __call__(self, V: ArrayLike) -> Array:
         return self.fn(jnp.asarray(V))
 
 
-def _as_rate(name: str, r) -> RateFunction:
+def _as_rate(name: str, r: RateFunction | Callable[[Array], Array]) -> RateFunction:
     if isinstance(r, RateFunction):
         return r
     if callable(r):
@@ -214,22 +233,26 @@ class Gate(eqx.Module):
     (`BoltzmannGate`) or `Gate.alpha_beta` (`RateGate`).
     """
 
-    # Subclasses define the fields `name` (static str) and `instantaneous` (static bool).
+    # The state-variable name and the instantaneous flag (static fields of the subclasses).
+    name: eqx.AbstractVar[str]
+    instantaneous: eqx.AbstractVar[bool]
 
+    @abc.abstractmethod
     def steady_state(self, V: ArrayLike) -> Array:
         r"""$x_\infty(V)$."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def time_constant(self, V: ArrayLike) -> Array:
         r"""$\tau(V)$ in ms."""
-        raise NotImplementedError
 
     def derivative(self, V: ArrayLike, x: ArrayLike) -> Array:
         r"""$\dot x = (x_\infty(V) - x) / \tau(V)$."""
         return (self.steady_state(V) - x) / self.time_constant(V)
 
     @staticmethod
-    def boltzmann(name: str, V_half, k, tau=1.0, **kwargs) -> BoltzmannGate:
+    def boltzmann(
+        name: str, V_half: ArrayLike, k: ArrayLike, tau: ArrayLike = 1.0, **kwargs: Any
+    ) -> BoltzmannGate:
         """A `BoltzmannGate` (see there for the keyword arguments)."""
         return BoltzmannGate(name, V_half, k, tau, **kwargs)
 
@@ -270,12 +293,13 @@ class BoltzmannGate(Gate):
         check_finite(f"{n}.V_max", self.V_max)
         check_positive(f"{n}.sigma", self.sigma, "mV")
 
-    def steady_state(self, V):
+    def steady_state(self, V: ArrayLike) -> Array:
         return boltzmann(V, self.V_half, self.k)
 
-    def time_constant(self, V):
+    def time_constant(self, V: ArrayLike) -> Array:
         V = jnp.asarray(V)
-        return self.tau + self.tau_amp * jnp.exp(-(((self.V_max - V) / self.sigma) ** 2))
+        tau, tau_amp = jnp.asarray(self.tau), jnp.asarray(self.tau_amp)
+        return tau + tau_amp * jnp.exp(-(((self.V_max - V) / self.sigma) ** 2))
 
 
 class RateGate(Gate):
@@ -298,14 +322,14 @@ class RateGate(Gate):
         self.beta = _as_rate(f"RateGate({name!r}).beta", beta)
         self.instantaneous = instantaneous
 
-    def steady_state(self, V):
+    def steady_state(self, V: ArrayLike) -> Array:
         a = self.alpha(V)
         return a / (a + self.beta(V))
 
-    def time_constant(self, V):
+    def time_constant(self, V: ArrayLike) -> Array:
         return 1.0 / (self.alpha(V) + self.beta(V))
 
-    def derivative(self, V, x):
+    def derivative(self, V: ArrayLike, x: ArrayLike) -> Array:
         return self.alpha(V) * (1.0 - x) - self.beta(V) * x
 
 
@@ -436,6 +460,7 @@ class ConductanceModel(NeuronModel):
 
     **Arguments:** `currents` (sequence of `IonCurrent`), `C` (uF/cm^2, > 0; 1), `gL`
     (leak conductance, mS/cm^2, >= 0; 0), `EL` (leak reversal, mV; -65).
+
     **State:** `"V"` (mV) followed by the names of the non-instantaneous gates, in the order
     they first appear. **Input:** `I` (uA/cm^2). Spikes are upward crossings of 0 mV.
 
@@ -458,7 +483,13 @@ class ConductanceModel(NeuronModel):
 
     current_unit: ClassVar[str] = "uA/cm^2"
 
-    def __init__(self, currents=(), C=1.0, gL=0.0, EL=-65.0):
+    def __init__(
+        self,
+        currents: Iterable[IonCurrent] = (),
+        C: ArrayLike = 1.0,
+        gL: ArrayLike = 0.0,
+        EL: ArrayLike = -65.0,
+    ):
         self.currents = tuple(currents)
         self.C = C
         self.gL = gL
@@ -556,7 +587,7 @@ class ConductanceModel(NeuronModel):
     def currents_at(self, V: ArrayLike, gate_values: dict[str, Array]) -> dict[str, Array]:
         """Each ionic current `I<name>` and the leak `IL` (uA/cm^2, outward positive)."""
         out = {f"I{c.name}": c.current(V, gate_values) for c in self.currents}
-        out["IL"] = self.gL * (jnp.asarray(V) - self.EL)
+        out["IL"] = jnp.asarray(self.gL) * (jnp.asarray(V) - self.EL)
         return out
 
     def ionic_currents(self, y: State) -> dict[str, Array]:
@@ -595,9 +626,7 @@ class ConductanceModel(NeuronModel):
         """
         V0 = self.EL if V_guess is None else V_guess
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V0))
-        V = solve_voltage(
-            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V0, shape), (self, I)
-        )
+        V = solve_voltage(steady_state_residual, fill(V0, shape), (self, I))
         x = self.steady_state_gates(V)
         return {"V": V, **{g.name: x[g.name] for g in self.gates if not g.instantaneous}}
 

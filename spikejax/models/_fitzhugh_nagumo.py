@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, final
 
+import jax.numpy as jnp
 from jaxtyping import ArrayLike
 
 from .._validation import check_finite, check_positive
@@ -16,7 +17,8 @@ class FitzHughNagumo(NeuronModel):
 
     $$\dot v = v - v^3/3 - w + I, \qquad \dot w = \varepsilon\,(v + a - b\,w)$$
 
-    **Parameters:** `a` (0.7), `b` (0.8), `eps` (0.08, > 0); all dimensionless.
+    **Arguments:** `a` (0.7), `b` (0.8), `eps` (0.08, > 0); all dimensionless.
+
     **State:** `V` (fast, voltage-like) and `w` (slow recovery). **Input:** `I` (dimensionless).
     Spikes are upward crossings of `V = 1`.
     """
@@ -39,7 +41,7 @@ class FitzHughNagumo(NeuronModel):
     def vector_field(self, t, y: State, args) -> State:
         I = input_current(args)
         v, w = y["V"], y["w"]
-        return {"V": v - v**3 / 3 - w + I, "w": self.eps * (v + self.a - self.b * w)}
+        return {"V": v - v**3 / 3 - w + I, "w": jnp.asarray(self.eps) * (v + self.a - self.b * w)}
 
     def resting_state(self) -> State:
         # The equilibrium at I = 0 for the default parameters (v = -1.1994, w = -0.6243).

@@ -19,6 +19,7 @@ from ._conductance import (
     linoid,
     series_bound,
     solve_voltage,
+    steady_state_residual,
 )
 
 # ----- rate functions (1/ms, V in mV; the modern convention with rest near -65 mV) -------------
@@ -96,8 +97,9 @@ class HodgkinHuxley(NeuronModel):
     $$\dot x = \alpha_x(V) (1 - x) - \beta_x(V)\, x, \quad x \in \{m, h, n\}$$
     with the rate functions `alpha_m`, ..., `beta_n` of this module (1/ms).
 
-    **Parameters:** `C` (uF/cm^2, > 0; 1), `gNa` (mS/cm^2, >= 0; 120), `gK` (36), `gL` (0.3),
+    **Arguments:** `C` (uF/cm^2, > 0; 1), `gNa` (mS/cm^2, >= 0; 120), `gK` (36), `gL` (0.3),
     `ENa` (mV; 50), `EK` (-77), `EL` (-54.387).
+
     **State:** `V` (mV), `m`, `h`, `n` (dimensionless). **Input:** `I` (uA/cm^2).
     Spikes are upward crossings of 0 mV.
 
@@ -156,9 +158,9 @@ class HodgkinHuxley(NeuronModel):
         """The ionic currents `INa`, `IK`, `IL` (uA/cm^2, outward positive) in state `y`."""
         V, m, h, n = y["V"], y["m"], y["h"], y["n"]
         return {
-            "INa": self.gNa * m**3 * h * (V - self.ENa),
-            "IK": self.gK * n**4 * (V - self.EK),
-            "IL": self.gL * (V - self.EL),
+            "INa": jnp.asarray(self.gNa) * m**3 * h * (V - self.ENa),
+            "IK": jnp.asarray(self.gK) * n**4 * (V - self.EK),
+            "IL": jnp.asarray(self.gL) * (V - self.EL),
         }
 
     def steady_state_current(self, V: ArrayLike) -> Array:
@@ -191,7 +193,7 @@ class HodgkinHuxley(NeuronModel):
         """
         m, h, n = y["m"], y["h"], y["n"]
         r = hh_rates(y["V"])
-        g_total = self.gNa * m**3 * h + self.gK * n**4 + self.gL
+        g_total = jnp.asarray(self.gNa) * m**3 * h + self.gK * n**4 + self.gL
         return {
             "V": -g_total / self.C,
             "m": -(r["alpha_m"] + r["beta_m"]),
@@ -251,9 +253,7 @@ class HodgkinHuxley(NeuronModel):
         onset; in general this is the root of $I_\\infty(V) = I$ nearest `V_guess` along Newton.
         """
         shape = jnp.broadcast_shapes(self.shape, jnp.shape(I), jnp.shape(V_guess))
-        V = solve_voltage(
-            lambda v, a: a[0].steady_state_current(v) - a[1], fill(V_guess, shape), (self, I)
-        )
+        V = solve_voltage(steady_state_residual, fill(V_guess, shape), (self, I))
         return {"V": V, **self.steady_state_gates(V)}
 
     def as_conductance_model(self) -> ConductanceModel:

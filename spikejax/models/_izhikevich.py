@@ -29,10 +29,11 @@ class Izhikevich(NeuronModel):
     $$\dot v = 0.04 v^2 + 5 v + 140 - u + I, \qquad \dot u = a (b v - u)$$
     and when $v \ge v_\mathrm{peak}$ (30 mV): $v \leftarrow c$, $u \leftarrow u + d$.
 
-    **Parameters:** `a` (1/ms; negative in some published cell types), `b` (1), `c` (mV,
+    **Arguments:** `a` (1/ms; negative in some published cell types), `b` (1), `c` (mV,
     reset), `d` (reset jump of `u`),
     `v_peak` (mV, 30). Defaults are the RS preset; `Izhikevich.preset(name)` gives the named
     cell types RS, IB, CH, FS, LTS, TC and RZ.
+
     **State:** `V` (mV) and `u`. **Input:** `I` (dimensionless, as in the 2003 paper).
     """
 
@@ -74,7 +75,10 @@ class Izhikevich(NeuronModel):
     def vector_field(self, t, y: State, args) -> State:
         I = input_current(args)
         v, u = y["V"], y["u"]
-        return {"V": 0.04 * v**2 + 5.0 * v + 140.0 - u + I, "u": self.a * (self.b * v - u)}
+        return {
+            "V": 0.04 * v**2 + 5.0 * v + 140.0 - u + I,
+            "u": jnp.asarray(self.a) * (self.b * v - u),
+        }
 
     def threshold_distance(self, y: State):
         return y["V"] - self.v_peak
@@ -88,4 +92,4 @@ class Izhikevich(NeuronModel):
     def resting_state(self) -> State:
         # Starting point used by Izhikevich (2003): v = -65 mV, u = b v.
         v0 = fill(-65.0, self.shape)
-        return {"V": v0, "u": self.b * v0}
+        return {"V": v0, "u": jnp.asarray(self.b) * v0}

@@ -19,9 +19,10 @@ class LIF(NeuronModel):
     When $V \ge V_\mathrm{th}$: a spike, $V \leftarrow V_\mathrm{reset}$, and $V$ is clamped at
     $V_\mathrm{reset}$ for `t_ref` ms.
 
-    **Parameters:** `tau_m` (ms, > 0; 20), `E_L` (mV; -65), `V_th` (mV; -50), `V_reset` (mV,
+    **Arguments:** `tau_m` (ms, > 0; 20), `E_L` (mV; -65), `V_th` (mV; -50), `V_reset` (mV,
     < V_th; -65), `t_ref` (ms, >= 0; 2), `R` (resistance, mV per unit of input; 1, so that `I`
     is in mV, as in Brian2's COBA/CUBA benchmarks).
+
     **State:** `V` (mV) and `refractory` (ms of refractoriness left; 0 when not refractory).
 
     Closed form for constant suprathreshold input ($E_L + RI > V_\mathrm{th}$), starting from

@@ -32,16 +32,19 @@ class INaP(NeuronModel):
     $V \ge V_\mathrm{peak}$: $V \leftarrow V_\mathrm{reset}$ (the artificial reset that
     Izhikevich 2007, ch. 3-4, adds to make this one-dimensional model spike).
 
-    **Parameters** (defaults: the $I_\mathrm{Na,p}$ model figures of Izhikevich 2007, ch. 3:
-    $C = 10$, $g_L = 19$, $E_L = -67$, $g_\mathrm{Na} = 74$, $V_{1/2} = 1.5$, $k = 16$,
-    $E_\mathrm{Na} = 60$): `C` (uF/cm^2, > 0), `gL`, `gNa` (mS/cm^2, >= 0), `EL`, `ENa` (mV),
-    `m_V_half` (mV), `m_k` (mV, > 0), `V_peak` (mV; 20), `V_reset` (mV, < V_peak; -60).
+    **Arguments:** `C` (uF/cm^2, > 0), `gL`, `gNa` (mS/cm^2, >= 0), `EL`, `ENa` (mV),
+    `m_V_half` (mV), `m_k` (mV, > 0), `V_peak` (mV; 20), `V_reset` (mV, < V_peak; -60);
+    defaults: the $I_\mathrm{Na,p}$ model figures of Izhikevich 2007, ch. 3: $C = 10$,
+    $g_L = 19$, $E_L = -67$, $g_\mathrm{Na} = 74$, $V_{1/2} = 1.5$, $k = 16$,
+    $E_\mathrm{Na} = 60$.
     With these values and $I = 0$ there are three equilibria (stable rest near -52.5 mV,
     a saddle near -40.3 mV and a stable excited state near +30.9 mV); the rest state
     disappears in a saddle-node bifurcation at $I \approx 15.8$.
     `V_peak` = 20 mV and `V_reset` = -60 mV are this library's choice, not the book's: the
     peak lies above the saddle and below the excited state (so it is reached in finite time),
-    the reset below the rest state. **State:** `V` (mV). **Input:** `I` (uA/cm^2).
+    the reset below the rest state.
+
+    **State:** `V` (mV). **Input:** `I` (uA/cm^2).
     """
 
     C: ArrayLike = 10.0
@@ -117,15 +120,16 @@ class INaPIK(NeuronModel):
     - g_\mathrm{K}\, n\, (V - E_\mathrm{K}), \qquad \dot n = (n_\infty(V) - n)/\tau_n$$
     with Boltzmann $m_\infty$, $n_\infty$ ($x_\infty = 1/(1 + e^{(V_{1/2} - V)/k})$).
 
-    **Parameters** (defaults: the high-threshold K+ variant of Izhikevich 2007, Fig. 4.1):
-    `C` = 1 uF/cm^2, `gL` = 8, `gNa` = 20, `gK` = 10 mS/cm^2, `EL` = -80, `ENa` = 60,
-    `EK` = -90 mV, `m_V_half` = -20, `m_k` = 15, `n_V_half` = -25, `n_k` = 5 mV,
-    `tau_n` = 1 ms. Presets: `INaPIK.high_threshold()` (these values; saddle-node on
+    **Arguments:** `C` = 1 uF/cm^2, `gL` = 8, `gNa` = 20, `gK` = 10 mS/cm^2, `EL` = -80,
+    `ENa` = 60, `EK` = -90 mV, `m_V_half` = -20, `m_k` = 15, `n_V_half` = -25, `n_k` = 5 mV,
+    `tau_n` = 1 ms (defaults: the high-threshold K+ variant of Izhikevich 2007, Fig. 4.1).
+    Presets: `INaPIK.high_threshold()` (these values; saddle-node on
     invariant circle onset, an integrator) and `INaPIK.low_threshold()` (`n_V_half` = -45 mV,
     `EL` = -78 mV, as in the book's low-threshold K+ figures of ch. 4 and 6; Andronov-Hopf
     onset, a resonator; one equilibrium at $I = 0$, near -60.87 mV).
     With the high-threshold defaults and $I = 0$ there are three equilibria, near -65.95
     (stable rest), -56.14 (saddle) and -27.28 mV; at $I = 3$ the rest is near -63.81 mV.
+
     **State:** `V` (mV), `n`. **Input:** `I` (uA/cm^2). Spikes are upward crossings of
     -20 mV (spikes peak near +10 mV; small oscillations near the Hopf onset of the
     low-threshold variant stay below it).

@@ -57,8 +57,9 @@ class RateUnit(NeuronModel):
     r"""A firing-rate unit: $\tau \dot r = -r + f(I)$, with $f$ = `transfer` (`activation`,
     `gain`, `threshold`); its steady state under constant input is $r = f(I)$.
 
-    **Parameters:** `tau` (ms, > 0; 10), `gain` (> 0; 1), `threshold` ($\theta$, input units;
+    **Arguments:** `tau` (ms, > 0; 10), `gain` (> 0; 1), `threshold` ($\theta$, input units;
     0), and the static option `activation` (`"sigmoid"`, `"relu"` or `"tanh"`).
+
     **State:** `r` (rate, dimensionless). **Input:** `I` (the summed weighted input
     $w \cdot x + b$). Rate units do not spike (`spike_detection_threshold` is infinite).
     For the static unit use `model.output(x, w, b)` or `artificial_neuron`.

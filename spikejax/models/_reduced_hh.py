@@ -24,7 +24,7 @@ from jaxtyping import Array, ArrayLike
 
 from .._validation import check_finite, check_nonnegative, check_positive
 from ._base import NeuronModel, State, fill, input_current
-from ._conductance import solve_voltage
+from ._conductance import solve_voltage, steady_state_residual
 from ._hodgkin_huxley import hh_rates
 
 __all__ = ["ReducedHodgkinHuxley"]
@@ -34,9 +34,10 @@ __all__ = ["ReducedHodgkinHuxley"]
 class ReducedHodgkinHuxley(NeuronModel):
     r"""Rinzel's planar reduction of the HH model, state `(V, n)` (see the module docstring).
 
-    **Parameters:** the HH parameters `C`, `gNa`, `gK`, `gL`, `ENa`, `EK`, `EL` (same units
+    **Arguments:** the HH parameters `C`, `gNa`, `gK`, `gL`, `ENa`, `EK`, `EL` (same units
     and defaults as `HodgkinHuxley`) and the coefficients of $h = h_0 - h_1 n$: `h0` (0.89),
     `h1` (1.1). $h$ is not clipped to [0, 1] (for $n > h_0/h_1 \approx 0.81$ it is negative).
+
     **State:** `V` (mV), `n`. **Input:** `I` (uA/cm^2). Spikes: upward crossings of 0 mV.
     """
 
@@ -75,7 +76,7 @@ class ReducedHodgkinHuxley(NeuronModel):
 
     def h(self, n: ArrayLike) -> Array:
         """The sodium inactivation tied to `n`: $h_0 - h_1 n$."""
-        return self.h0 - self.h1 * jnp.asarray(n)
+        return jnp.asarray(self.h0) - self.h1 * jnp.asarray(n)
 
     def vector_field(self, t, y: State, args) -> State:
         I = input_current(args)
@@ -83,7 +84,7 @@ class ReducedHodgkinHuxley(NeuronModel):
         r = hh_rates(V)
         m = r["alpha_m"] / (r["alpha_m"] + r["beta_m"])
         I_ion = (
-            self.gNa * m**3 * self.h(n) * (V - self.ENa)
+            jnp.asarray(self.gNa) * m**3 * self.h(n) * (V - self.ENa)
             + self.gK * n**4 * (V - self.EK)
             + self.gL * (V - self.EL)
         )
@@ -97,9 +98,9 @@ class ReducedHodgkinHuxley(NeuronModel):
         $I_\infty(V) = I$."""
         V = jnp.asarray(V, dtype=jnp.result_type(float))
         n = self.steady_state_gates(V)["n"]
-        return -self.C * self.vector_field(0.0, {"V": V, "n": n}, 0.0)["V"]
+        return -jnp.asarray(self.C) * self.vector_field(0.0, {"V": V, "n": n}, 0.0)["V"]
 
     def resting_state(self) -> State:
         """The equilibrium at $I = 0$ reached by Newton's method from -65 mV."""
-        V = solve_voltage(lambda v, m: m.steady_state_current(v), fill(-65.0, self.shape), self)
+        V = solve_voltage(steady_state_residual, fill(-65.0, self.shape), (self, 0.0))
         return {"V": V, "n": self.steady_state_gates(V)["n"]}

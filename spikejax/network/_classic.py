@@ -6,6 +6,8 @@ and a tuple of monitors suitable for `run`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 
@@ -196,7 +198,7 @@ def brunel2000(
     E = Population(lif, n_exc, name="E")
     I = Population(lif, n_inh, name="I")
     k_ee, k_ei, k_ie, k_ii = jax.random.split(key, 4)
-    kw = dict(synapse=Delta(), receptor="syn", delay=delay, propagation=propagation)
+    kw: dict[str, Any] = dict(synapse=Delta(), receptor="syn", delay=delay, propagation=propagation)
     projs = [
         Projection(E, E, FixedInDegree(c_e), weight=J, key=k_ee, **kw),
         Projection(E, I, FixedInDegree(c_e), weight=J, key=k_ei, **kw),

@@ -76,6 +76,7 @@ class NoiseCurrent(eqx.Module):
     `I=spikejax.stimulus.Noise(tau=...)` (or a sum containing one).
 
     **Arguments:**
+
     - `target`: the population (or its name).
     - `sigma`: the standard deviation of the current (>= 0).
     - `mean`: its mean (default 0).

@@ -280,6 +280,7 @@ def microcircuit(
     implementation's weight and DC compensation for `k_scale < 1`.
 
     **Arguments:**
+
     - `scale`, `k_scale`: in (0, 1].
     - `key`: PRNG key for connectivity, weights, delays and initial potentials
       ($V_0 \sim N(\mu_p, \sigma_p)$, the reference's "optimized" per-population values).
@@ -312,7 +313,9 @@ def microcircuit(
     blocks = [
         (i, j, pre, post, corr * w, d) for i, j, pre, post, w, d in _draw_blocks(prm, k_conn, dt)
     ]
-    kw = dict(synapse=syn, receptor="syn", propagation=propagation, spike_buffer=spike_buffer)
+    kw: dict[str, Any] = dict(
+        synapse=syn, receptor="syn", propagation=propagation, spike_buffer=spike_buffer
+    )
     if layout == "merged":
         offs = np.concatenate([[0], np.cumsum(prm["n"])])
         n_tot = int(offs[-1])

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import numpy as np
+
+
+def _name(population: Any) -> str:
+    """The name of `population` (a `Population`, or its name)."""
+    return getattr(population, "name", population)
 
 
 class Monitor(eqx.Module):
@@ -31,7 +38,7 @@ class SpikeMonitor(Monitor):
     lost; the host turns each chunk into index/time arrays (`unpack_spikes`)."""
 
     def __init__(self, population):
-        self.population = getattr(population, "name", population)
+        self.population = _name(population)
 
     @property
     def key(self):
@@ -42,7 +49,7 @@ class RateMonitor(Monitor):
     """Population rate (Hz) of `population` at every step: spike count / (n dt)."""
 
     def __init__(self, population):
-        self.population = getattr(population, "name", population)
+        self.population = _name(population)
 
     @property
     def key(self):
@@ -51,14 +58,39 @@ class RateMonitor(Monitor):
 
 class StateMonitor(Monitor):
     r"""State variables `variables` of the neurons `indices` (default: all) every `every` steps
-    (at global steps that are multiples of `every`, time $t = k\,\Delta t$)."""
+    (at global steps that are multiples of `every`, time $t = k\,\Delta t$).
+
+    **Arguments:**
+
+    - `population`: the population's name (or the population).
+    - `variables`: a state-variable name or a sequence of them.
+    - `indices`: the neurons to record (default: all).
+    - `every`: record every `every` steps (>= 1).
+    - `store`: a directory path: stream the records to a zarr store there, chunk by chunk
+      (appendable, compressed; `pip install "spikejax[io]"`), instead of keeping them in
+      host memory. The run's `states[key]` is then `(times, values)` with `values` the
+      on-disk `zarr.Array` of shape `(n_records, n_variables, n_indices)` (sliced like a
+      NumPy array). The store is created anew by each `run`.
+    """
 
     variables: tuple = eqx.field(static=True)
     indices: tuple | None = eqx.field(static=True)
     every: int = eqx.field(static=True)
+    store: str | None = eqx.field(static=True)
 
-    def __init__(self, population, variables: str | Sequence[str], *, indices=None, every: int = 1):
-        self.population = getattr(population, "name", population)
+    def __init__(
+        self,
+        population,
+        variables: str | Sequence[str],
+        *,
+        indices=None,
+        every: int = 1,
+        store: str | os.PathLike | None = None,
+    ):
+        if store is not None and not isinstance(store, str | os.PathLike):
+            raise ValueError(f"StateMonitor.store must be a directory path or None, got {store!r}")
+        self.store = None if store is None else os.fspath(store)
+        self.population = _name(population)
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         if not self.variables:
             raise ValueError("StateMonitor.variables must name at least one state variable")

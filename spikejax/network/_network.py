@@ -90,6 +90,7 @@ class Network(eqx.Module):
     """A spiking network.
 
     **Arguments:**
+
     - `populations`: sequence of `Population` / `PoissonPopulation` / `SpikeSource` (unique
       names).
     - `projections`: sequence of `Projection`.

@@ -33,6 +33,7 @@ class Population(eqx.Module):
     own parameters (a heterogeneous population).
 
     **Arguments:**
+
     - `model`: any `spikejax.models.NeuronModel` (shape `()` or `(n,)`).
     - `n`: number of neurons (default: `model.shape[0]`).
     - `name`: unique name within a network.
@@ -108,8 +109,10 @@ class Population(eqx.Module):
         try:
             # a plain number stays a Python float (a compile-time constant of the step, as
             # before stimuli; an array amplitude would be a traced input)
-            is_number = isinstance(I, (int, float, np.number)) and not isinstance(I, bool)
-            stim = Constant(float(I)) if is_number else as_stimulus(I)
+            if isinstance(I, (int, float, np.number)) and not isinstance(I, bool):
+                stim = Constant(float(I))
+            else:
+                stim = as_stimulus(I)
         except ValueError as err:
             raise ValueError(f"Population {name!r}: {err}") from None
         shape = tuple(stim.shape())

@@ -57,6 +57,7 @@ class Projection:
     r"""Synapses from population `pre` to population `post`.
 
     **Arguments:**
+
     - `pre`, `post`: `Population` / `PoissonPopulation` objects.
     - `connectivity`: a rule from `spikejax.network` (`AllToAll`, `FixedProbability`, ...).
     - `weight`: scalar, array of one value per synapse (in the rule's synapse order), or a
@@ -516,6 +517,7 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         weights_b = batched[0]
         widths = [r.shape[-1] for r in rows]
         scalar = [jnp.ndim(w) == (1 if wb else 0) for w, wb in zip(weights, weights_b)]
+        row_values = None
         if all(scalar):
             # every projection has one weight (per member): the values of a row do not depend
             # on the spike, so they are built once, outside the loop
@@ -529,7 +531,7 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
 
         def body(b, j, flat):
             tg = targets(b, j, rows, delays, k, batched[1:])
-            if all(scalar):
+            if row_values is not None:  # all(scalar)
                 value = row_values[b] if any(weights_b) else row_values
             else:
                 values = []

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import float64_enabled
 from ..cpu import compiler_options
 from ..spikes import mean_rate, spike_trains
 from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
@@ -80,7 +82,7 @@ def _signature(dyn, static, monitors, n_steps, state):
             ),
             monitors,
             n_steps,
-            jax.config.jax_enable_x64,
+            float64_enabled(),
         )
         hash(key)
         return key
@@ -104,7 +106,7 @@ class _Compiled:
         self.monitors = tuple(monitors)
         self.compile_s = compile_s
 
-    def get(self, n_steps, state):
+    def get(self, n_steps: int, state: State) -> Callable[[Any, State], tuple[State, Any]]:
         sig = _signature(self.dyn, self.static, self.monitors, n_steps, state)
         if sig is not None and sig in _CACHE:
             return _CACHE[sig]
@@ -173,14 +175,16 @@ def _warn_state_monitor_memory(net: Network, monitors, n_steps: int) -> None:
     total = 0
     for m in monitors:
         if isinstance(m, StateMonitor):
+            if m.store is not None:
+                continue  # streamed to disk
             n_idx = net.populations[m.population].n if m.indices is None else len(m.indices)
             rows = n_steps // m.every + 1
             total += rows * len(m.variables) * n_idx * np.dtype(net.dtype).itemsize
     if total > STATE_MONITOR_WARN_BYTES:
         warnings.warn(
             f"run: the StateMonitor records of this run will take about {total / 2**30:.1f} GiB "
-            "of host memory; record fewer variables or neurons (indices=), decimate "
-            "(every=), or run shorter pieces and save each",
+            "of host memory; stream them to disk (StateMonitor(..., store=path)), record "
+            "fewer variables or neurons (indices=), or decimate (every=)",
             ResourceWarning,
             stacklevel=3,
         )
@@ -188,6 +192,39 @@ def _warn_state_monitor_memory(net: Network, monitors, n_steps: int) -> None:
 
 #: The last step an int32 step counter reaches.
 _MAX_STEP = 2**31 - 1
+
+
+class _StateStore:
+    """A `StateMonitor`'s records streamed to a zarr store: `times` `(n,)` and `values`
+    `(n, n_variables, n_indices)`, appended chunk by chunk."""
+
+    def __init__(self, path: str):
+        try:
+            import zarr
+        except ImportError as err:  # pragma: no cover - the io extra installs it
+            raise ImportError(
+                "StateMonitor(store=...) needs zarr: pip install 'spikejax[io]'"
+            ) from err
+        self.zarr = zarr
+        self.path = path
+        self.group = None
+
+    def append(self, times: np.ndarray, values: np.ndarray) -> None:
+        if self.group is None:
+            self.group = self.zarr.open_group(self.path, mode="w")
+            self.group.create_array("times", shape=(0,), chunks=(4096,), dtype="f8")
+            rows = max(1, (1 << 22) // max(1, int(np.prod(values.shape[1:]))))
+            self.group.create_array(
+                "values", shape=(0, *values.shape[1:]), chunks=(rows, *values.shape[1:]),
+                dtype=values.dtype,
+            )  # fmt: skip
+        self.group["times"].append(np.asarray(times, np.float64))  # pyright: ignore
+        self.group["values"].append(values)  # pyright: ignore
+
+    def result(self) -> tuple[np.ndarray, Any]:
+        if self.group is None:
+            return np.zeros(0), np.zeros((0,))
+        return np.asarray(self.group["times"][:]), self.group["values"]  # pyright: ignore
 
 
 def run(
@@ -222,7 +259,11 @@ def run(
         raise ValueError("run: give exactly one of duration (ms) and n_steps")
     if n_steps is None:
         try:
-            d = math.nan if isinstance(duration, (str, bytes)) else float(duration)
+            d = (
+                math.nan
+                if duration is None or isinstance(duration, (str, bytes))
+                else float(duration)
+            )
         except (TypeError, ValueError):
             d = math.nan
         if not (0 < d < math.inf):
@@ -270,6 +311,11 @@ def run(
     }
     rate_parts: dict[str, list] = {m.population: [] for m in monitors if isinstance(m, RateMonitor)}
     state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, StateMonitor)}
+    stores = {
+        m.key: _StateStore(m.store)
+        for m in monitors
+        if isinstance(m, StateMonitor) and m.store is not None
+    }
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -308,10 +354,14 @@ def run(
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
             else:
+                assert isinstance(m, StateMonitor)  # the third kind a network records
                 n_rec = (k0 + m_steps) // m.every - k0 // m.every
                 first = (k0 // m.every + 1) * m.every
                 times = (first + m.every * np.arange(n_rec)) * net.dt
-                state_parts[m.key].append((times, np.asarray(o)[:n_rec]))
+                if m.key in stores:
+                    stores[m.key].append(times, np.asarray(o)[:n_rec])
+                else:
+                    state_parts[m.key].append((times, np.asarray(o)[:n_rec]))
         done += m_steps
         if bar is not None:
             bar.update(m_steps * net.dt)
@@ -329,7 +379,9 @@ def run(
     states = {
         k: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
         for k, v in state_parts.items()
+        if k not in stores
     }
+    states.update({k: st.result() for k, st in stores.items()})
     return RunResult(
         spikes=spikes,
         rates=rates,

@@ -193,6 +193,7 @@ def simulate_batch(
     once with `batch_simulator`.
 
     **Arguments:**
+
     - `states`: batched states (leading axis $B$), e.g. from `init_batch`.
     - `weights`: optional sweep of projection weights, `name -> (B, *shape)` array
       (`shape` as stored: `()` for a homogeneous weight), applied with `Network.with_weights`.

@@ -189,6 +189,7 @@ class PseudoArclength(eqx.Module):
     r"""Keller's pseudo-arclength predictor-corrector with its step-size control.
 
     **Fields:**
+
     - `ds`, `ds_min`, `ds_max`: initial, smallest and largest arclength steps (Euclidean
       norm of $u$).
     - `max_newton`: corrector iterations per step; `rtol`, `atol`: its step tolerance
@@ -448,6 +449,7 @@ def continue_branch(
     r"""Follow the branch of $F(u) = 0$ through the solution `u0`.
 
     **Arguments:**
+
     - `problem`: a `ContinuationProblem`.
     - `u0`: a solution, shape `(n + 1,)` (solve it first, e.g. with `solve_at_parameter`).
     - `algorithm`: a `PseudoArclength`.

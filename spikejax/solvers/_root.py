@@ -60,7 +60,8 @@ def promote_diffrax(result: Any) -> RESULTS:
     """
     import diffrax
 
-    out = RESULTS.successful
+    # The checker reads inherited Enumeration members as optimistix's type; they are ours.
+    out: RESULTS = RESULTS.successful  # pyright: ignore[reportAssignmentType]
     for name, item in diffrax.RESULTS._name_to_item.items():  # pyright: ignore
         if name in ("successful", "event_occurred"):
             continue
@@ -110,6 +111,7 @@ def root_find(
     function theorem.
 
     **Arguments:**
+
     - `fn`: the residual `fn(y, args)`, a pytree of the structure of `y0`.
     - `y0`: the initial guess (a pytree of float arrays).
     - `args`: anything `fn` depends on; differentiable.
@@ -167,7 +169,7 @@ class NewtonSolution(eqx.Module):
     @property
     def ok(self) -> bool:
         """True when Newton converged."""
-        return self.result == RESULTS.successful
+        return bool(self.result == RESULTS.successful)
 
 
 def newton(
@@ -195,7 +197,8 @@ def newton(
     result = RESULTS.nonlinear_max_steps_reached
     F, J = (np.asarray(a, dtype=float) for a in fn_and_jac(z))
     steps = 0
-    for steps in range(1, max_steps + 1):
+    while steps < max_steps:
+        steps += 1
         if not (np.all(np.isfinite(F)) and np.all(np.isfinite(J))):
             result = RESULTS.non_finite
             break
@@ -215,7 +218,15 @@ def newton(
     residual = float(np.max(np.abs(F), initial=0.0)) if F.size else 0.0
     if throw and result != RESULTS.successful:
         raise RuntimeError(f"Newton failed after {steps} steps: {RESULTS[result]}")
-    return NewtonSolution(value=z, result=result, n_steps=steps, residual=residual, jacobian=J)
+    return NewtonSolution(
+        value=z,
+        # The members inherited from optimistix are spikejax `RESULTS` items at run time
+        # (equinox Enumeration subclassing); the type checker sees them as optimistix's.
+        result=result,  # pyright: ignore[reportArgumentType]
+        n_steps=steps,
+        residual=residual,
+        jacobian=J,
+    )
 
 
 def bordered(

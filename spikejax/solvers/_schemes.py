@@ -58,6 +58,7 @@ class AbstractScheme(eqx.Module):
         """The state after one step of `dt` from `(t, y)` with the current `I` held.
 
         **Arguments:**
+
         - `model`: an object with `vector_field(t, y, I)` (a `NeuronModel`).
         - `t`: the time at the start of the step (ms).
         - `y`: the state dict.
@@ -196,6 +197,7 @@ class Adaptive(eqx.Module):
     """An adaptive diffrax solver with its tolerances (`rtol`, `atol`; None: dtype defaults).
 
     **Arguments:**
+
     - `solver`: any `diffrax.AbstractSolver` (default `diffrax.Tsit5()`).
     - `rtol`, `atol`: error tolerances; None takes `default_tolerances(dtype)` at solve time.
     - `dt0`: the first step (ms); None lets diffrax choose.

@@ -89,6 +89,7 @@ class StepOutput(eqx.Module):
     """What `advance` returns.
 
     **Fields:**
+
     - `state`: the state after the step (after the reset for hybrid models), in the dtypes
       of the state before it.
     - `spikes`: 0/1 per cell in the state's float dtype (with the surrogate gradient of the
@@ -122,6 +123,7 @@ def advance(
     r"""Advance `model` by one fixed step: integrate, `post_step`, detect spikes, reset.
 
     **Arguments:**
+
     - `model`: a `spikejax.models.NeuronModel`.
     - `scheme`: a fixed-step scheme object (`spikejax.solvers.Euler()`, `RK4()`,
       `ExponentialEuler()`).

@@ -17,8 +17,10 @@ def detect_spikes(
     is $t_i + (t_{i+1} - t_i)(\theta - V_i)/(V_{i+1} - V_i)$ (linear interpolation).
 
     **Arguments:** `times` `(n,)` (ms), `V` `(n, *shape)`, `threshold` (the unit of `V`).
+
     **Returns:** `(spike_times, counts)`: `(*shape, K)` ascending times padded with NaN (K the
     largest count) and `(*shape)` counts.
+
     **Raises:** `ValueError` if the lengths of `times` and `V` differ.
     """
     t = np.asarray(times, dtype=float)

@@ -15,6 +15,7 @@ On a time grid a Poisson source is sampled two ways, both here and shared by eve
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -63,7 +64,9 @@ def poisson_spikes(
 
     **Arguments:** `rate` (Hz, >= 0, broadcastable to `shape`), `duration` and `dt` (ms),
     `key` (PRNG key), `shape` (the cells).
+
     **Returns:** a boolean array `(n_steps, *shape)`; step $k$ covers $[k\,dt, (k+1)\,dt)$.
+
     **Raises:** `ValueError` if `rate * dt >= 1` (more than one spike per step expected),
     or on non-positive `duration`/`dt`, negative `rate`.
     """
@@ -92,13 +95,14 @@ def bernoulli_spikes(key, rate: ArrayLike, dt: float, shape: tuple[int, ...], dt
 
     **Arguments:** `key` (PRNG key), `rate` $\nu$ (Hz, broadcastable to `shape`), `dt` (ms),
     `shape`, `dtype` (of the uniforms and the probability).
+
     **Returns:** a boolean array of `shape`.
     """
     p = jnp.asarray(rate, dtype) * (dt * 1e-3)
     return jax.random.uniform(key, shape, dtype) < p
 
 
-def binomial_cdf_table(n_sources: ArrayLike, p: float, dtype) -> np.ndarray:
+def binomial_cdf_table(n_sources: ArrayLike | Sequence[int], p: float, dtype) -> np.ndarray:
     r"""The CDF of $\mathrm{Binomial}(K, p)$ for inverse-CDF sampling with `count_at_most`.
 
     Computed in float64 on the host (log-space pmf from `math.lgamma`, cumulative sum), then
@@ -109,7 +113,9 @@ def binomial_cdf_table(n_sources: ArrayLike, p: float, dtype) -> np.ndarray:
 
     **Arguments:** `n_sources` $K$ (an integer >= 0, or a 1-D sequence of them: one row per
     value), `p` (the probability per source, in [0, 1)), `dtype` (of the comparison).
+
     **Returns:** `(m,)`, or `(len(n_sources), m)` rows padded with 1.
+
     **Raises:** `ValueError` for `p` outside [0, 1) or a negative or non-integer `K`.
     """
     p = float(p)
@@ -202,6 +208,7 @@ def poisson_spike_times(
     train has passed $t_0 + T$, so no spike is ever cut off.
 
     **Arguments:** `rate` (Hz, >= 0), `duration` T (ms), `key`, `shape`, `t0` (ms).
+
     **Returns:** `(times, counts)`: `times` of shape `(*shape, K)` ascending, padded with NaN
     (K is the largest count), and `counts` of shape `shape`. Runs eagerly (K is data-dependent).
     """

@@ -53,6 +53,7 @@ def cv_isi(spike_train: ArrayLike) -> float | np.ndarray:
     NaN when the train has fewer than two intervals.
 
     **Arguments:** one train (1-D), or NaN-padded trains `(..., K)`.
+
     **Returns:** a float for one train, an array `(...)` for several.
     """
     st = np.asarray(spike_train, float)
