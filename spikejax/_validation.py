@@ -167,7 +167,7 @@ def check_key(name: str, key: Any) -> None:
     `jax.random.PRNGKey(seed)` uint32 array of shape `(..., 2)`)."""
     if not is_concrete(key):
         return
-    if isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return
     if (
         isinstance(key, jax.Array | np.ndarray)

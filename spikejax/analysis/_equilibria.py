@@ -37,14 +37,13 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike
 
 from .._validation import require_float64, to_arrays
 from ..models._base import NeuronModel
-from ..solvers._root import RESULTS, default_root_tolerances, root_find
+from ..solvers._root import RESULTS, root_find
 from ._classify import FixedPointType, classify, unstable_dimension
 
 __all__ = [
@@ -222,22 +221,30 @@ def _robust_solve(J: Array, F: Array) -> Array:
     return jnp.where(jnp.all(jnp.isfinite(step)), step, jnp.zeros_like(step))
 
 
-def pinv_newton(dtype: Any = None, *, rtol: float | None = None, atol: float | None = None):
-    """Newton's method (`optimistix.Newton`) whose linear solves use the pseudo-inverse
-    (`lineax.SVD`): a variable whose equation does not depend on it (a zero Jacobian row and
-    column, such as the LIF's refractory clock) keeps its value instead of making the system
-    singular. Tolerances default to `default_root_tolerances(dtype)`."""
-    r0, a0 = default_root_tolerances(_float_dtype() if dtype is None else dtype)
-    return optx.Newton(
-        rtol=r0 if rtol is None else rtol,
-        atol=a0 if atol is None else atol,
-        linear_solver=lx.SVD(),
+def _pinned(x, args):
+    """`residual(x, inner)` with the inert rows replaced by `x - x_start` (see `_solve_pinned`)."""
+    residual, inner, x_start, inert = args
+    return jnp.where(inert, x - x_start, residual(x, inner))
+
+
+def _solve_pinned(residual, x0, inner, *, max_steps: int):
+    r"""Newton on `residual(x, inner) = 0` from `x0` with inert variables pinned.
+
+    A variable whose equation does not depend on the state at `x0` (an all-zero Jacobian row,
+    such as the LIF's refractory clock at 0) would make Newton's system singular; its
+    equation is replaced by $x_i - x_{0,i} = 0$, so it keeps its value and the Jacobian is
+    regular (LU solves; `spikejax.solvers.root_find` with the implicit adjoint). Never
+    raises: the `RESULTS` value is in the solution.
+    """
+    J0 = jax.jacfwd(residual)(x0, inner)
+    inert = jax.lax.stop_gradient(jnp.all(J0 == 0, axis=-1))
+    return root_find(
+        _pinned,
+        x0,
+        (residual, inner, jax.lax.stop_gradient(x0), inert),
+        max_steps=max_steps,
+        throw=False,
     )
-
-
-# The implicit adjoint of a pseudo-inverse Newton solve (gradients stay finite along inert
-# variables).
-PINV_ADJOINT = optx.ImplicitAdjoint(linear_solver=lx.SVD())
 
 
 def _slaved_residual(z, args):
@@ -251,15 +258,7 @@ def _state_at_voltage_scalar(model, V, I, t, n_iter, rest):
     x0 = _initial_guess(model, V, rest)
     if model.n_states == 1:
         return x0
-    sol = root_find(
-        _slaved_residual,
-        x0[others],
-        (model, x0, others, I, t),
-        max_steps=n_iter,
-        throw=False,
-        solver=pinv_newton(x0.dtype),
-        adjoint=PINV_ADJOINT,
-    )
+    sol = _solve_pinned(_slaved_residual, x0[others], (model, x0, others, I, t), max_steps=n_iter)
     # Not converged (e.g. no equilibrium of the slaved variables at this V): the last iterate;
     # callers check the residual of the non-voltage equations.
     return x0.at[others].set(sol.value)
@@ -271,9 +270,9 @@ def state_at_voltage(
     r"""The full state with each non-voltage variable at its own equilibrium for voltage `V`.
 
     Solves $f_z(V, z) = 0$ for the non-voltage variables $z$ by at most `n_iter` Newton steps
-    (`spikejax.solvers.root_find` with `pinv_newton`: pseudo-inverse linear solves, so that a
-    variable whose equation does not depend on it, such as the LIF's refractory clock at 0,
-    keeps its starting value; the implicit adjoint for gradients). Start:
+    (`spikejax.solvers.root_find`; a variable whose equation does not depend on the state,
+    such as the LIF's refractory clock at 0, keeps its starting value; the implicit adjoint
+    for gradients). Start:
     `model.steady_state_gates(V)` for the variables it covers, else `model.resting_state()`.
 
     **Returns:** an array of shape `(n_states, *V.shape)`. jit/vmap/grad-compatible.
@@ -519,22 +518,14 @@ def _field_residual(x, args):
 
 def equilibrium_solve(model: NeuronModel, x0, I, *, t=0.0, max_steps: int = 100):
     r"""An equilibrium $f(x, I) = 0$ of a single cell by Newton's method from the state vector
-    `x0` (`spikejax.solvers.root_find` with `pinv_newton`: inert variables such as the LIF's
-    refractory clock stay put; the implicit adjoint). jit-, vmap- and grad-safe.
+    `x0` (`spikejax.solvers.root_find`: inert variables such as the LIF's refractory clock
+    stay put; the implicit adjoint). jit-, vmap- and grad-safe.
 
     **Returns:** the `optimistix.Solution` (`value`, `result`: a `spikejax.solvers.RESULTS`),
     never raising: callers decide what a failed solve means.
     """
     x0 = jnp.asarray(x0, dtype=_float_dtype())
-    return root_find(
-        _field_residual,
-        x0,
-        (model, I, t),
-        max_steps=max_steps,
-        throw=False,
-        solver=pinv_newton(x0.dtype),
-        adjoint=PINV_ADJOINT,
-    )
+    return _solve_pinned(_field_residual, x0, (model, I, t), max_steps=max_steps)
 
 
 @eqx.filter_jit

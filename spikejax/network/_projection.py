@@ -42,7 +42,7 @@ def _rng_from_key(key) -> np.random.Generator:
     return np.random.default_rng([int(x) for x in data])
 
 
-def _resolve(name, value, n_syn, rng):
+def _resolve(name: str, value: Any, n_syn: int, rng: Any) -> Any:
     if callable(value):
         value = value(rng, n_syn)
     if np.shape(value) not in ((), (n_syn,)):
