@@ -143,34 +143,7 @@ def summary(values) -> dict:
     return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max())}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", required=True, help="root of the checkout to compare against")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--only", default=",".join(BENCHES))
-    ap.add_argument("--quick", action="store_true", help="small sizes (a dry run)")
-    ap.add_argument("--timeout", type=float, default=900.0, help="per run, s")
-    ap.add_argument("--out", default=os.path.join(RESULTS, "core_refactor_ab.json"))
-    ap.add_argument("--write-results", action="store_true")
-    args = ap.parse_args(argv)
-    sides = {"base": os.path.abspath(args.base), "new": ROOT}
-    benches = [b for b in args.only.split(",") if b]
-    scratch = tempfile.mkdtemp(prefix="spikejax_ab_")
-    raw = {b: {"base": [], "new": []} for b in benches}
-    runs = {b: [] for b in benches}
-    last_out = {}
-    load_start = os.getloadavg()
-    for r in range(args.rounds):
-        for b in benches:
-            order = ["base", "new"] if r % 2 == 0 else ["new", "base"]
-            for side in order:
-                data, out, info = run_one(
-                    b, sides[side], scratch, f"{b}_{side}_{r}", args.quick, args.timeout
-                )
-                raw[b][side].append(data)
-                runs[b].append({"round": r, "side": side, **info})
-                last_out[(b, side)] = out
-                print(f"round {r} {b} {side}: {info}", flush=True)
+def write_summary(args, sides, benches, raw, runs, load_start, rounds_done):
     result = {
         "description": "base vs new, interleaved rounds (A B, B A, ...), each run a fresh "
         "process running that side's copy of the benchmark script",
@@ -186,7 +159,7 @@ def main(argv=None) -> int:
     for b in benches:
         _, metrics, jax_path = BENCHES[b]
         entry = {
-            "rounds": args.rounds,
+            "rounds": rounds_done,
             "jax": get(raw[b]["new"][0], jax_path),
             "runs": runs[b],
             "metrics": {},
@@ -241,10 +214,42 @@ def main(argv=None) -> int:
                 f"{v['base']['max']:.4g}]  new {v['new']['median']:.4g} [{v['new']['min']:.4g}-"
                 f"{v['new']['max']:.4g}]  new/base {v['ratio_new_over_base']}"
             )
-    if args.write_results and not args.quick:
-        for b, name in (("continuation", "continuation.json"), ("fit", "fit_cpu.json")):
-            if (b, "new") in last_out:
-                shutil.copy(last_out[(b, "new")], os.path.join(RESULTS, name))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True, help="root of the checkout to compare against")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default=",".join(BENCHES))
+    ap.add_argument("--quick", action="store_true", help="small sizes (a dry run)")
+    ap.add_argument("--timeout", type=float, default=900.0, help="per run, s")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "core_refactor_ab.json"))
+    ap.add_argument("--write-results", action="store_true")
+    args = ap.parse_args(argv)
+    sides = {"base": os.path.abspath(args.base), "new": ROOT}
+    benches = [b for b in args.only.split(",") if b]
+    scratch = tempfile.mkdtemp(prefix="spikejax_ab_")
+    raw = {b: {"base": [], "new": []} for b in benches}
+    runs = {b: [] for b in benches}
+    last_out = {}
+    load_start = os.getloadavg()
+    for r in range(args.rounds):
+        for b in benches:
+            order = ["base", "new"] if r % 2 == 0 else ["new", "base"]
+            for side in order:
+                data, out, info = run_one(
+                    b, sides[side], scratch, f"{b}_{side}_{r}", args.quick, args.timeout
+                )
+                raw[b][side].append(data)
+                runs[b].append({"round": r, "side": side, **info})
+                last_out[(b, side)] = out
+                print(f"round {r} {b} {side}: {info}", flush=True)
+        # after every round, so that an interrupted measurement keeps the rounds done
+        write_summary(args, sides, benches, raw, runs, load_start, r + 1)
+        if args.write_results and not args.quick:
+            for b, name in (("continuation", "continuation.json"), ("fit", "fit_cpu.json")):
+                if (b, "new") in last_out:
+                    shutil.copy(last_out[(b, "new")], os.path.join(RESULTS, name))
     print("wrote", args.out)
     return 0
 
