@@ -168,7 +168,10 @@ def run_spikejax(args) -> dict:
         "us_per_step": run_s / n_steps * 1e6,
         "mean_rate_hz": float(np.mean(res.n_spikes) * 1000.0 / args.duration),
         "total_spikes": int(np.sum(res.n_spikes)),
-        "dtype": str(res.spike_times.dtype),
+        # the simulation's precision (the state's dtype); spike times may be assembled in
+        # float64 on the host (integer step + offset within the step) whatever the state's
+        "dtype": str(np.asarray(res.final_state["V"]).dtype),
+        "spike_times_dtype": str(res.spike_times.dtype),
         "method": args.method,
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
