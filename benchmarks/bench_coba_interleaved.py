@@ -87,6 +87,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="timed runs per spikejax side (min)")
     ap.add_argument("--base", default=None, help="root of a checkout to compare against")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "coba_interleaved_1core.json"))
+    ap.add_argument(
+        "--append-from",
+        action="append",
+        default=[],
+        help="earlier output of this script whose rounds are kept (repeatable; with "
+        "--rounds 0 only the summaries are recomputed)",
+    )
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -98,10 +105,17 @@ def main(argv=None) -> int:
     import bench_coba
 
     sides = {"new": ROOT} | ({"base": os.path.abspath(args.base)} if args.base else {})
-    load_start = os.getloadavg()
     rows = []
-    for r in range(args.rounds):
-        row = {"load_before": os.getloadavg(), "order": []}
+    for path in args.append_from:
+        with open(path) as f:
+            earlier = json.load(f)
+        if "base" in sides and "base_euler_run_s" not in earlier:
+            raise ValueError(f"{path} has no base rounds to merge with --base")
+        rows += earlier["rows"]
+    load_start = rows[0]["load_before"] if rows else os.getloadavg()
+    for r in range(len(rows), len(rows) + args.rounds):
+        row = {"time": time.strftime("%H:%M:%SZ", time.gmtime()), "load_before": os.getloadavg()}
+        row["order"] = []
         b2, _, _ = bench_coba.brian2_coba("cpp_standalone")
         row["brian2_cpp_run_s"] = b2["run_time"]
         names = list(sides) if r % 2 == 0 else list(sides)[::-1]
@@ -145,7 +159,7 @@ def main(argv=None) -> int:
     ]
     machine = bench_coba.machine_info()
     machine["loadavg_at_start"] = load_start
-    machine["loadavg_at_end"] = os.getloadavg()
+    machine["loadavg_at_end"] = rows[-1]["load_after"]
     machine["cpu_model"] = cpu_model()
     machine["cpu_cores_used"] = 1
     machine["jax"] = rows[0].get("new_jax")

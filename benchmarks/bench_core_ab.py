@@ -143,6 +143,40 @@ def summary(values) -> dict:
     return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max())}
 
 
+def coba_section() -> dict | None:
+    """The COBA A/B of coba_interleaved_1core.json (None if it has no base rounds)."""
+    coba = os.path.join(RESULTS, "coba_interleaved_1core.json")
+    if os.path.exists(coba):
+        with open(coba) as f:
+            c = json.load(f)
+        if "base_euler_run_s" in c:
+            return {
+                "source": "coba_interleaved_1core.json (bench_coba_interleaved.py --base)",
+                "time": c.get("time"),
+                "rounds": c.get("rounds"),
+                "jax": c.get("machine", {}).get("jax"),
+                "load_at_start": c.get("machine", {}).get("loadavg_at_start"),
+                "load_at_end": c.get("machine", {}).get("loadavg_at_end"),
+                "metrics": {
+                    k: {
+                        "base": c[f"base_{k}"],
+                        "new": c[f"new_{k}"],
+                        "ratio_new_over_base": c[f"new_over_base_{k}"]["ratio_of_medians"],
+                        "per_round_ratio": {
+                            q: c[f"new_over_base_{k}"][f"per_round_{q}"]
+                            for q in ("median", "min", "max")
+                        },
+                    }
+                    for k in ("euler_run_s", "expeuler_run_s")
+                },
+                "brian2_cpp_run_s": c.get("brian2_cpp_run_s"),
+                "new_vs_brian2_cpp": {
+                    k: c[f"new_{k}_vs_brian2_cpp"] for k in ("euler_run_s", "expeuler_run_s")
+                },
+            }
+    return None
+
+
 def write_summary(args, sides, benches, raw, runs, load_start, rounds_done):
     result = {
         "description": "base vs new, interleaved rounds (A B, B A, ...), each run a fresh "
@@ -176,35 +210,9 @@ def write_summary(args, sides, benches, raw, runs, load_start, rounds_done):
                 "values": vals,
             }
         result["benchmarks"][b] = entry
-    coba = os.path.join(RESULTS, "coba_interleaved_1core.json")
-    if os.path.exists(coba):
-        with open(coba) as f:
-            c = json.load(f)
-        if "base_euler_run_s" in c:
-            result["benchmarks"]["coba4000_1core"] = {
-                "source": "coba_interleaved_1core.json (bench_coba_interleaved.py --base)",
-                "time": c.get("time"),
-                "rounds": c.get("rounds"),
-                "jax": c.get("machine", {}).get("jax"),
-                "load_at_start": c.get("machine", {}).get("loadavg_at_start"),
-                "load_at_end": c.get("machine", {}).get("loadavg_at_end"),
-                "metrics": {
-                    k: {
-                        "base": c[f"base_{k}"],
-                        "new": c[f"new_{k}"],
-                        "ratio_new_over_base": c[f"new_over_base_{k}"]["ratio_of_medians"],
-                        "per_round_ratio": {
-                            q: c[f"new_over_base_{k}"][f"per_round_{q}"]
-                            for q in ("median", "min", "max")
-                        },
-                    }
-                    for k in ("euler_run_s", "expeuler_run_s")
-                },
-                "brian2_cpp_run_s": c.get("brian2_cpp_run_s"),
-                "new_vs_brian2_cpp": {
-                    k: c[f"new_{k}_vs_brian2_cpp"] for k in ("euler_run_s", "expeuler_run_s")
-                },
-            }
+    coba = coba_section()
+    if coba:
+        result["benchmarks"]["coba4000_1core"] = coba
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     for b, e in result["benchmarks"].items():
@@ -233,6 +241,14 @@ def main(argv=None) -> int:
     runs = {b: [] for b in benches}
     last_out = {}
     load_start = os.getloadavg()
+    if args.rounds == 0:  # refresh the COBA section of an existing summary only
+        with open(args.out) as f:
+            result = json.load(f)
+        result["benchmarks"]["coba4000_1core"] = coba_section()
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+        print("wrote", args.out)
+        return 0
     for r in range(args.rounds):
         for b in benches:
             order = ["base", "new"] if r % 2 == 0 else ["new", "base"]
