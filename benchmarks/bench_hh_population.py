@@ -168,7 +168,10 @@ def run_spikejax(args) -> dict:
         "us_per_step": run_s / n_steps * 1e6,
         "mean_rate_hz": float(np.mean(res.n_spikes) * 1000.0 / args.duration),
         "total_spikes": int(np.sum(res.n_spikes)),
-        "dtype": str(res.spike_times.dtype),
+        # the simulation's precision (the state's dtype); spike times may be assembled in
+        # float64 on the host (integer step + offset within the step) whatever the state's
+        "dtype": str(np.asarray(res.final_state["V"]).dtype),
+        "spike_times_dtype": str(res.spike_times.dtype),
         "method": args.method,
         "jax_version": jax.__version__,
         "backend": jax.default_backend(),
@@ -251,6 +254,28 @@ def main(argv=None) -> int:
         suffix = "" if default else f"_n{args.n}_T{args.duration:g}_dt{args.dt:g}"
         out = RESULTS / f"hh_population{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    results["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if out.exists():  # keep the Brian2 targets not re-run now, and the history
+        old = json.loads(out.read_text())
+        if old.get("config") == config:
+            for key, value in old.items():
+                if key.startswith("brian2_") and key not in results:
+                    value.setdefault("note", f"not re-run; measured before {results['time']}")
+                    results[key] = value
+                elif key in ("before", "repeats"):
+                    results[key] = value
+    cpp = results.get("brian2_cpp_standalone", {})
+    if "brian2_cpp_standalone" in [f"brian2_{t}" for t in targets] and "run_s" in cpp:
+        results.setdefault("repeats", []).append(
+            {
+                "time": results["time"],
+                "spikejax_run_s": sj_res["run_s"],
+                "spikejax_run_cpu_s": sj_res["run_cpu_s"],
+                "brian2_cpp_standalone_run_s": cpp["run_s"],
+                "ratio": sj_res["run_s"] / cpp["run_s"],
+                "load_avg_1min_at_start": results["machine"]["load_avg_1min_at_start"],
+            }
+        )
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {out}")
     return 0
