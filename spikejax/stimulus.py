@@ -353,7 +353,9 @@ class Sampled(Stimulus):
     def _at(self, x):
         n = jnp.shape(self.values)[0]
         k = jnp.clip(jnp.floor(x), 0, n - 1).astype(jnp.int32)
-        return _float(self.values)[k]
+        # A dynamic slice rather than a gather: its transpose (a dynamic update of one row)
+        # keeps differentiated loops as fast as reading a per-step input.
+        return jax.lax.dynamic_index_in_dim(_float(self.values), k, axis=0, keepdims=False)
 
     def __call__(self, t):
         return self._at((_float(t) - self.t0) / self.dt)
