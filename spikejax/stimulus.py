@@ -355,7 +355,9 @@ class Sampled(Stimulus):
         k = jnp.clip(jnp.floor(x), 0, n - 1).astype(jnp.int32)
         # A dynamic slice rather than a gather: its transpose (a dynamic update of one row)
         # keeps differentiated loops as fast as reading a per-step input.
-        return jax.lax.dynamic_index_in_dim(_float(self.values), k, axis=0, keepdims=False)
+        if k.ndim == 0:
+            return jax.lax.dynamic_index_in_dim(_float(self.values), k, axis=0, keepdims=False)
+        return _float(self.values)[k]  # several times at once (plots, adaptive solvers)
 
     def __call__(self, t):
         return self._at((_float(t) - self.t0) / self.dt)
