@@ -248,20 +248,36 @@ def solve_fixed(
     dt_arr = jnp.asarray(dt, dtype=dtype)
     t0_arr = jnp.asarray(t0, dtype=dtype)
 
-    def one_step(y, sstate, k):
+    def sample(sstate, k):
         t = t0_arr + k.astype(dtype) * dt_arr
-        I_k, sstate = sample_step(stim, sstate, t, dt_arr, koffset + k, key=key)
+        return sample_step(stim, sstate, t, dt_arr, koffset + k, key=key)
+
+    ks = jnp.arange(n_steps, dtype=jnp.int32)
+    # A deterministic stimulus is sampled for every step at once, outside the loop (the same
+    # `sample_step` values), and read as the scan's per-step input: no table lookups and no
+    # stimulus work inside the differentiated loop.
+    table = None
+    if not stim.is_stochastic and n_steps > 0:
+        table = jax.vmap(lambda k: sample(sstate0, k)[0])(ks)
+
+    def one_step(y, sstate, k, I_k):
+        t = t0_arr + k.astype(dtype) * dt_arr
+        if I_k is None:
+            I_k, sstate = sample(sstate, k)
         out = advance(
             model, scheme, t, y, I_k, dt_arr, spike_fn=spike_fn, detach_reset=detach_reset
         )
         return out.state, sstate, out.spikes, t + dt_arr
 
-    ks = jnp.arange(n_steps, dtype=jnp.int32)
-    xs = (ks, data)
+    xs = (ks, data, table)
 
     if accumulate:
         y_s, _, s_s, t_s = jax.eval_shape(
-            lambda y, st: one_step(y, st, jnp.zeros((), jnp.int32)), y0, sstate0
+            lambda y, st: one_step(
+                y, st, jnp.zeros((), jnp.int32), None if table is None else table[0]
+            ),
+            y0,
+            sstate0,
         )
         d_s = None if data is None else jax.tree_util.tree_map(lambda a: a[0], data)
         acc_shape = jax.eval_shape(observe, t_s, y_s, s_s, d_s)
@@ -269,8 +285,8 @@ def solve_fixed(
 
         def accumulate_step(carry, x):
             y, sstate, acc = carry
-            k, d_k = x
-            y, sstate, s, t = one_step(y, sstate, k)
+            k, d_k, I_k = x
+            y, sstate, s, t = one_step(y, sstate, k, I_k)
             obs = observe(t, y, s, d_k)
             return (y, sstate, jax.tree_util.tree_map(jnp.add, acc, obs)), None
 
@@ -285,8 +301,8 @@ def solve_fixed(
 
         def record_step(carry, x):
             y, sstate = carry
-            k, d_k = x
-            y, sstate, s, t = one_step(y, sstate, k)
+            k, d_k, I_k = x
+            y, sstate, s, t = one_step(y, sstate, k, I_k)
             return (y, sstate), observe(t, y, s, d_k)
 
         (y_final, s_final), ys = scan_checkpointed(
