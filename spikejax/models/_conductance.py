@@ -50,21 +50,25 @@ def linoid(x: ArrayLike, k: ArrayLike) -> Array:
     r"""$x / (1 - e^{-x/k})$, finite (values and gradients) at its removable singularity $x = 0$.
 
     The limit at $x = 0$ is $k$ and the slope there is $1/2$. For $|x/k|$ below a
-    dtype-dependent bound (0.1 in float64, 1 in float32) the Taylor series to $u^8$ is used,
+    dtype-dependent bound the Taylor series is used (to $u^4$ below 0.01 in float64, to $u^8$
+    below 1 in float32),
     so values and slopes keep the type's full precision on both sides of the singularity.
     Uses the double-`where` idiom: the unused branch sees a safe argument, so its gradient is
     not NaN.
     """
     u = jnp.asarray(x) / k
-    bound = series_bound(jnp.result_type(u), float64=0.1, float32=1.0)
+    # float64: the series to u^4 below |u| = 0.01 (omitted u^6/30240: 3e-17 relative in the
+    # value, 2e-14 in the slope; the closed form's slope loses about eps/|u| = 2e-14 there).
+    # float32 and coarser: the series to u^8 below |u| = 1 (see _LINOID_EVEN).
+    bound = series_bound(jnp.result_type(u), float64=0.01, float32=1.0)
+    coeffs = _LINOID_EVEN[:3] if bound < 0.5 else _LINOID_EVEN
     small = jnp.abs(u) < bound
     u_safe = jnp.where(small, 2.0 * bound, u)
-    u_small = jnp.where(small, u, 0.0)
-    u2 = u_small * u_small
-    even = _LINOID_EVEN[-1]
-    for c in reversed(_LINOID_EVEN[:-1]):
+    u2 = u * u  # the polynomial is finite everywhere: no safe argument needed
+    even = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
         even = c + u2 * even
-    series = even + 0.5 * u_small
+    series = even + 0.5 * u
     closed = u_safe / (-jnp.expm1(-u_safe))
     return jnp.asarray(k) * jnp.where(small, series, closed)
 
