@@ -552,7 +552,8 @@ def _adaptive_segment(
     )
     # Grid values after an event are not reached (inf); the second sub-save is the final
     # (event or end) time and state.
-    assert sol.ts is not None and sol.ys is not None  # saveat saves: both are set
+    if sol.ts is None or sol.ys is None:  # saveat saves both: an internal invariant
+        raise RuntimeError("diffrax returned no saved states")
     (_, t_last), (ys_grid, ys_last) = sol.ts, sol.ys
     y_last = {k: v[-1] for k, v in ys_last.items()}
     return ys_grid, t_last[-1], y_last, sol.result == diffrax.RESULTS.event_occurred

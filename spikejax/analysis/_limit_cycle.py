@@ -91,7 +91,8 @@ def _shoot(system, x0, T, p, rtol, atol, max_steps: int = 200_000):
         max_steps=max_steps,
         throw=False,
     )
-    assert sol.ys is not None  # saveat saves ts
+    if sol.ys is None:  # saveat saves ts: an internal invariant
+        raise RuntimeError("diffrax returned no saved states")
     zT = sol.ys[-1]
     xT = zT[:n]
     Phi = zT[n:].reshape(n, n + 1)

@@ -540,7 +540,8 @@ def event_spike_times(
         )  # fmt: skip
         res = _first_failure(res, RESULTS.where(alive, promote_diffrax(sol.result), res))
         ok = res == RESULTS.successful
-        assert sol.ts is not None  # saveat saves t1
+        if sol.ts is None:  # saveat saves t1: an internal invariant, not user input
+            raise RuntimeError("diffrax returned no save times")
         t_root = sol.ts[-1]
         found = alive & ok & (sol.event_mask is not None) & jnp.asarray(sol.event_mask)
         found = found & (t_root < t1_arr)

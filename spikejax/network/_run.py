@@ -353,8 +353,7 @@ def run(
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
-            else:
-                assert isinstance(m, StateMonitor)  # the third kind a network records
+            elif isinstance(m, StateMonitor):
                 n_rec = (k0 + m_steps) // m.every - k0 // m.every
                 first = (k0 // m.every + 1) * m.every
                 times = (first + m.every * np.arange(n_rec)) * net.dt
