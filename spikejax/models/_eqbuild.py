@@ -184,7 +184,7 @@ class _Builder:
         )
         if self.with_units:
             _units.require_registry("the model")
-        self.unit_symbols: dict[str, Any] = {}
+        self.unit_symbols: dict[Any, Any] = {}
         self.symbols = {n: sp.Symbol(n, real=True) for n in (*self.states, *self.subs)}
         for n in self.values:
             self.symbols[n] = sp.Symbol(n, real=True)
@@ -200,8 +200,10 @@ class _Builder:
         if self.with_units:
             unit = _units.lookup_unit(name)
             if unit is not None:
-                sym = sp.Symbol(f"unit:{name}", real=True, positive=True)
-                self.unit_symbols[sym.name] = unit
+                # Model names shadow unit names, so a unit's symbol never meets a model
+                # symbol of the same name; it is told apart by `unit_symbols`.
+                sym = sp.Symbol(name, real=True, positive=True)
+                self.unit_symbols[sym] = unit
                 return sym
         return None
 
@@ -244,8 +246,8 @@ class _Builder:
 
     def unit_of(self, sym: Any, where: str):
         name = sym.name
-        if name.startswith("unit:"):
-            return self.unit_symbols[name]
+        if sym in self.unit_symbols:
+            return self.unit_symbols[sym]
         unit = self.units.get(name)
         if unit is None and name == self.current:
             raise _units.UnitError(
@@ -330,8 +332,9 @@ class _Builder:
             return
         got = self.dims(expr, where)
         if got is not None and not _units.same_dimension(got, expected):
+            prefix = "" if where == lhs else f"{where}: "
             raise _units.UnitError(
-                f"{lhs} has units {_units.display(expected)} but the right-hand side "
+                f"{prefix}{lhs} has units {_units.display(expected)} but the right-hand side "
                 f"`{expr}` has units {_units.display(got)}"
             )
 
@@ -349,8 +352,8 @@ class _Builder:
             return expr
         rep: dict[Any, Any] = {}
         for s in expr.free_symbols:
-            if s.name.startswith("unit:"):  # pyright: ignore[reportAttributeAccessIssue]
-                rep[s] = _units.si_scale(self.unit_symbols[s.name])  # pyright: ignore
+            if s in self.unit_symbols:
+                rep[s] = _units.si_scale(self.unit_symbols[s])
             elif s.name not in self.subs:  # pyright: ignore[reportAttributeAccessIssue]
                 rep[s] = self.working_scale(s.name) * s  # pyright: ignore
         return expr.xreplace(rep)
@@ -471,9 +474,9 @@ def build(
     for e in list(sub_exprs.values()) + list(rhs.values()):
         for node in sp.preorder_traversal(e):
             if node.is_Pow and node.exp.is_negative and node.base.free_symbols:  # pyright: ignore
-                names = {s.name for s in node.base.free_symbols}  # pyright: ignore
-                params_in = names & param_names
-                if params_in and all(x in param_names or x.startswith("unit:") for x in names):
+                free = node.base.free_symbols  # pyright: ignore[reportAttributeAccessIssue]
+                names = {s.name for s in free if s not in b.unit_symbols}
+                if names and names <= param_names:
                     denominators[str(node.base)] = b.to_si(node.base)  # pyright: ignore
 
     # voltage ----------------------------------------------------------------------------------

@@ -253,8 +253,10 @@ def from_equations(
     - `refractory`: the refractory period: a parameter name, a number (ms) or a quantity
       (`"2 ms"`); adds the state variable `refractory` (ms left) that blocks the threshold
       and holds the `(unless refractory)` variables, as in `spikejax.models.LIF`.
-    - `parameters`: name -> value: a number or array (in working units: ms, mV, ...), a
-      string with a unit (`"20 ms"`), a pair `(20.0, "ms")` or a pint quantity. They become
+    - `parameters`: name -> value: a string with a unit (`"20 ms"`), a pair
+      `(20.0, "ms")`, a pint quantity, or a number or array: dimensionless, or in the working
+      unit of the parameter's declared unit (`tau : second` and `tau=20.0` mean 20 ms). In
+      a model without units, numbers are in ms, mV and the model's own units. They become
       the model's fields, converted to working units.
     - `init`: state variable -> initial value (number or expression in the parameters and
       earlier state variables); `resting_state()` returns these (0 where none is given).

@@ -103,9 +103,13 @@ def working_unit(unit: Any) -> Any:
     dims = unit.dimensionality
     a = -dims.get("[current]", 0)
     b = dims.get("[time]", 0) + 3 * a
-    candidate = ureg.mV**a * ureg.ms**b
+    candidate = ureg.dimensionless
+    if a != 0:
+        candidate = candidate * ureg.mV**a
+    if b != 0:
+        candidate = candidate * ureg.ms**b
     if candidate.dimensionality == dims:
-        return ureg.dimensionless if a == 0 and b == 0 else candidate
+        return candidate
     return unit
 
 
