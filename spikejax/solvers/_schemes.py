@@ -17,7 +17,9 @@ from typing import Any, ClassVar
 
 import diffrax
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import jax.scipy.linalg as jsl
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
@@ -27,6 +29,7 @@ __all__ = [
     "AbstractScheme",
     "Adaptive",
     "Euler",
+    "ExactLinear",
     "ExponentialEuler",
     "RK4",
     "SCHEMES",
@@ -145,12 +148,58 @@ def exponential_euler_step(model: Any, t: ArrayLike, y: State, I: ArrayLike, dt:
     return {name: y[name] + dt * phi1(a[name] * dt) * fy[name] for name in y}
 
 
+class ExactLinear(AbstractScheme):
+    r"""Exact for linear systems: $x \leftarrow x + \Delta t\,\varphi_1(J \Delta t)\, f(x)$
+    with the full Jacobian $J = \partial f/\partial x$ of each cell (Brian2's `exact`).
+
+    For a vector field that is affine in the state, $f(x) = J x + b$ with $J$ and $b$
+    constant over the step (the input current is held), this is the exact solution
+    $x(t + \Delta t) = e^{J \Delta t} x + \int_0^{\Delta t} e^{J s} ds\, b$, computed as one
+    matrix exponential of the augmented matrix $[[J, f], [0, 0]]\,\Delta t$ (Van Loan 1978),
+    so a singular $J$ (an integrator, a clock) needs no special case. For a nonlinear vector
+    field it is the exponential Rosenbrock-Euler method (Hochbruck, Ostermann & Schweitzer
+    2009), order 2. The Jacobian takes one forward-mode derivative per state variable (cells
+    are independent), and each cell one $(n+1) \times (n+1)$ matrix exponential
+    (`jax.scipy.linalg.expm`).
+    """
+
+    order: ClassVar[int] = 2
+    name: ClassVar[str] = "exact"
+
+    def step(self, model, t, y, I, dt):
+        names = list(y)
+
+        def f(state):
+            out = model.vector_field(t, state, I)
+            return jnp.stack(jnp.broadcast_arrays(*[out[n] for n in names]), axis=-1)
+
+        fx = f(y)
+        cols = []
+        for name in names:
+            tangent = {n: (jnp.ones_like(y[n]) if n == name else jnp.zeros_like(y[n])) for n in y}
+            cols.append(jax.jvp(f, (y,), (tangent,))[1])
+        J = jnp.stack(cols, axis=-1)  # (..., n, n): J[..., i, j] = df_i/dx_j
+        n = len(names)
+        dt = jnp.asarray(dt, dtype=fx.dtype)
+        top = jnp.concatenate([J * dt, (fx * dt)[..., None]], axis=-1)
+        M = jnp.concatenate([top, jnp.zeros_like(top[..., :1, :])], axis=-2)
+        expm = jnp.vectorize(jsl.expm, signature="(m,m)->(m,m)")
+        inc = expm(M)[..., :n, n]
+        return {
+            name: (y[name] + inc[..., i]).astype(jnp.result_type(y[name]))
+            for i, name in enumerate(names)
+        }
+
+
 #: The built-in fixed-step schemes by name (the strings `method=` accepts).
-SCHEMES: dict[str, AbstractScheme] = {s.name: s for s in (Euler(), RK4(), ExponentialEuler())}
+SCHEMES: dict[str, AbstractScheme] = {
+    s.name: s for s in (Euler(), RK4(), ExponentialEuler(), ExactLinear())
+}
 
 
 def get_scheme(method: str | AbstractScheme) -> AbstractScheme:
-    """A fixed-step scheme from its name (`"euler"`, `"rk4"`, `"exponential_euler"`) or itself.
+    """A fixed-step scheme from its name (`"euler"`, `"rk4"`, `"exponential_euler"`,
+    `"exact"`) or itself.
 
     **Raises:** `ValueError` naming the allowed names for anything else.
     """
