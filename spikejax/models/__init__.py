@@ -16,8 +16,10 @@ from ._conductance import RateGate as RateGate
 from ._conductance import SigmoidRate as SigmoidRate
 from ._fitzhugh_nagumo import FitzHughNagumo as FitzHughNagumo
 from ._hodgkin_huxley import HodgkinHuxley as HodgkinHuxley
+from ._izhikevich import IZHIKEVICH_2004 as IZHIKEVICH_2004
 from ._izhikevich import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
 from ._izhikevich import Izhikevich as Izhikevich
+from ._izhikevich import IzhikevichRegime as IzhikevichRegime
 from ._lif import LIF as LIF
 from ._persistent_sodium import INaP as INaP
 from ._persistent_sodium import INaPIK as INaPIK
