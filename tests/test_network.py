@@ -51,13 +51,16 @@ def test_synapse_exact_decay(syn, closed):
         assert abs(max(out) - 1.5) < 1.5e-3
 
 
-def _one_spike_net(synapse, delay=0.0, weight=1.0, tau_m=10.0, dt=DT, t_spike=1.0, n_post=1):
+def _one_spike_net(
+    synapse, delay=0.0, weight=1.0, tau_m=10.0, dt=DT, t_spike=1.0, n_post=1, integration="exact"
+):
     src = nw.SpikeSource(1, [0], [t_spike], name="src", dt=dt)
     post = nw.Population(
         LIF(tau_m=tau_m, E_L=0.0, V_th=1e6, V_reset=-1.0, t_ref=0.0),
         n_post,
         name="post",
         initial={"V": 0.0},
+        synapse_integration=integration,
     )
     pre = np.zeros(n_post, int)
     pr = nw.Projection(
@@ -75,9 +78,10 @@ def _one_spike_net(synapse, delay=0.0, weight=1.0, tau_m=10.0, dt=DT, t_spike=1.
 def test_exponential_psp_closed_form_first_order(dt):
     # Current-based exponential synapse into a passive membrane (tau_m = 10, tau_s = 3):
     # V(s) = w tau_s/(tau_s - tau_m) (e^{-s/tau_s} - e^{-s/tau_m}), s after arrival.
-    # The current is held over each step (exact membrane for that current), so the error is
-    # first order in dt: max error < 0.6 * dt * max|V| (measured ~0.3 dt |V|max).
-    net = _one_spike_net(nw.Exponential(3.0), weight=2.0, dt=dt)
+    # With synapse_integration="held" the current is held over each step (exact membrane for
+    # that current), so the error is first order in dt: max error < 0.6 * dt * max|V|
+    # (measured ~0.3 dt |V|max). The default exact propagators: tests/test_propagators.py.
+    net = _one_spike_net(nw.Exponential(3.0), weight=2.0, dt=dt, integration="held")
     res = nw.run(net, 30.0, key=jax.random.key(0), monitors=[nw.StateMonitor("post", "V")])
     t, v = res.states[nw.StateMonitor("post", "V").key]
     v = v[:, 0, 0]
@@ -89,10 +93,10 @@ def test_exponential_psp_closed_form_first_order(dt):
 
 
 def test_psp_convergence_order():
-    # error(dt)/error(dt/2) ~ 2 for a first-order coupling (between 1.6 and 2.4)
+    # error(dt)/error(dt/2) ~ 2 for the held (first-order) coupling (between 1.6 and 2.4)
     errs = []
     for dt in (0.2, 0.1):
-        net = _one_spike_net(nw.Alpha(2.0), weight=1.0, dt=dt)
+        net = _one_spike_net(nw.Alpha(2.0), weight=1.0, dt=dt, integration="held")
         mon = nw.StateMonitor("post", "V")
         res = nw.run(net, 20.0, key=jax.random.key(0), monitors=[mon])
         t, v = res.states[mon.key]

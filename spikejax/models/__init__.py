@@ -18,8 +18,10 @@ from ._equations import EquationModel as EquationModel
 from ._equations import from_equations as from_equations
 from ._fitzhugh_nagumo import FitzHughNagumo as FitzHughNagumo
 from ._hodgkin_huxley import HodgkinHuxley as HodgkinHuxley
+from ._izhikevich import IZHIKEVICH_2004 as IZHIKEVICH_2004
 from ._izhikevich import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
 from ._izhikevich import Izhikevich as Izhikevich
+from ._izhikevich import IzhikevichRegime as IzhikevichRegime
 from ._lif import LIF as LIF
 from ._persistent_sodium import INaP as INaP
 from ._persistent_sodium import INaPIK as INaPIK

@@ -45,6 +45,7 @@ from ._sharding import simulate_batch as simulate_batch
 from ._sharding import simulate_sharded as simulate_sharded
 from ._sharding import state_shardings as state_shardings
 from ._synapse import Alpha as Alpha
+from ._synapse import CurrentPulse as CurrentPulse
 from ._synapse import Delta as Delta
 from ._synapse import DualExponential as DualExponential
 from ._synapse import Exponential as Exponential

@@ -12,13 +12,14 @@ import jax
 import numpy as np
 
 from ..models import LIF, Izhikevich
+from ..solvers import SplitEuler
 from ._connectivity import AllToAll, FixedInDegree, FixedProbability
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import SpikeMonitor
 from ._network import Network
 from ._population import Population
 from ._projection import Projection, _rng_from_key
-from ._synapse import Delta, Exponential
+from ._synapse import CurrentPulse, Delta, Exponential
 
 
 def _vogels_abbott(
@@ -128,16 +129,47 @@ def cuba(
     return _vogels_abbott(n, key, False, *args)
 
 
-def izhikevich2003(n_exc: int = 800, n_inh: int = 200, *, key, dt: float = 0.5, dtype=None):
+def izhikevich2003(
+    n_exc: int = 800,
+    n_inh: int = 200,
+    *,
+    key,
+    dt: float | None = None,
+    dtype=None,
+    update: str = "net.m",
+):
     r"""Izhikevich (2003) network: `n_exc` RS-like excitatory cells
     ($a = 0.02$, $b = 0.2$, $c = -65 + 15 r^2$, $d = 8 - 6 r^2$) and `n_inh` FS/LTS-like
     inhibitory cells ($a = 0.02 + 0.08 r$, $b = 0.25 - 0.05 r$, $c = -65$, $d = 2$), all-to-all
-    weights $0.5\,U[0,1]$ (excitatory) and $-U[0,1]$ (inhibitory) as instantaneous jumps;
-    thalamic input $5\xi$ (exc) and $2\xi$ (inh), $\xi \sim N(0, 1)$ redrawn every 1 ms.
-    Euler steps of `dt` = 0.5 ms (the paper's two half steps for $v$ per 1 ms).
-    Initial $v = -65$, $u = b v$."""
+    weights $0.5\,U[0,1]$ (excitatory) and $-U[0,1]$ (inhibitory); thalamic input $5\xi$ (exc)
+    and $2\xi$ (inh), $\xi \sim N(0, 1)$ redrawn every 1 ms. Initial $v = -65$, $u = b v$.
+
+    **Arguments:**
+
+    - `n_exc`, `n_inh`, `key` (connectivity and parameters), `dtype`.
+    - `update`: `"net.m"` (default) follows the paper's script exactly: steps of 1 ms in
+      which the weights of the neurons that fired are added to the input current of the
+      same step (`CurrentPulse` synapses, delay 0), $v$ takes two Euler half-steps of 0.5 ms
+      and $u$ one step of 1 ms with the new $v$ (`spikejax.solvers.SplitEuler(2)`), the
+      fired neurons being reset before the update. `"euler"`: the earlier scheme, Euler
+      steps of `dt` for $v$ and $u$ together (default 0.5 ms) with the spikes as
+      instantaneous jumps of $v$ (`Delta`); a jump of the summed inhibition moves $v$ far
+      below rest, where the quadratic term makes one Euler step overshoot the peak, and
+      some seeds run away (every neuron firing every step).
+    - `dt`: the step (ms): 1 for `"net.m"` (the only value), default 0.5 for `"euler"`
+      (must divide 1 ms).
+
+    **Raises:** `ValueError` for another `update` or an invalid `dt`.
+    """
+    if update not in ("net.m", "euler"):
+        raise ValueError(f"izhikevich2003: update must be 'net.m' or 'euler', got {update!r}")
+    if update == "net.m":
+        if dt is not None and dt != 1.0:
+            raise ValueError(f"izhikevich2003: update='net.m' steps by dt = 1 ms, got dt={dt}")
+        dt = 1.0
+    dt = 0.5 if dt is None else float(dt)
     hold = int(round(1.0 / dt))
-    if not (abs(hold * dt - 1.0) < 1e-9):
+    if not (hold >= 1 and abs(hold * dt - 1.0) < 1e-9):
         raise ValueError(f"izhikevich2003: dt must divide 1 ms, got {dt}")
     k_par, k_ee, k_ei, k_ie, k_ii = jax.random.split(key, 5)
     rng = _rng_from_key(k_par)
@@ -148,9 +180,11 @@ def izhikevich2003(n_exc: int = 800, n_inh: int = 200, *, key, dt: float = 0.5, 
     inh = Izhikevich(
         a=0.02 + 0.08 * ri, b=0.25 - 0.05 * ri, c=np.full(n_inh, -65.0), d=np.full(n_inh, 2.0)
     )
-    E = Population(exc, name="E", method="euler", initial={"V": -65.0, "u": -65.0 * 0.2})
+    method = SplitEuler(2) if update == "net.m" else "euler"
+    syn = CurrentPulse() if update == "net.m" else Delta()
+    E = Population(exc, name="E", method=method, initial={"V": -65.0, "u": -65.0 * 0.2})
     I = Population(
-        inh, name="I", method="euler", initial={"V": -65.0, "u": -65.0 * (0.25 - 0.05 * ri)}
+        inh, name="I", method=method, initial={"V": -65.0, "u": -65.0 * (0.25 - 0.05 * ri)}
     )
 
     def w_exc(r, n):
@@ -160,10 +194,10 @@ def izhikevich2003(n_exc: int = 800, n_inh: int = 200, *, key, dt: float = 0.5, 
         return -r.random(n)
 
     projs = [
-        Projection(E, E, AllToAll(), weight=w_exc, synapse=Delta(), receptor="syn", key=k_ee),
-        Projection(E, I, AllToAll(), weight=w_exc, synapse=Delta(), receptor="syn", key=k_ei),
-        Projection(I, E, AllToAll(), weight=w_inh, synapse=Delta(), receptor="syn", key=k_ie),
-        Projection(I, I, AllToAll(), weight=w_inh, synapse=Delta(), receptor="syn", key=k_ii),
+        Projection(E, E, AllToAll(), weight=w_exc, synapse=syn, receptor="syn", key=k_ee),
+        Projection(E, I, AllToAll(), weight=w_exc, synapse=syn, receptor="syn", key=k_ei),
+        Projection(I, E, AllToAll(), weight=w_inh, synapse=syn, receptor="syn", key=k_ie),
+        Projection(I, I, AllToAll(), weight=w_inh, synapse=syn, receptor="syn", key=k_ii),
     ]
     inputs = [NoiseCurrent("E", 5.0, hold_steps=hold), NoiseCurrent("I", 2.0, hold_steps=hold)]
     net = Network([E, I], projs, inputs, dt=dt, dtype=dtype)

@@ -25,11 +25,16 @@ Parameters follow the paper (Table 5) and the reference implementation
   $\Delta I_i = \tau_s (1 - \sqrt{k}) \sum_j J_{ij} K_{ij} \nu_j$ with the full-scale rates
   $\nu_j$ (and likewise for the Poisson background), as in the reference implementation.
 
-The engine integrates the membrane with exponential Euler for a current held over each
-step; an exponential PSC of weight $J$ then delivers the charge
+Membrane and exponential PSCs are integrated exactly with their propagators (Rotter &
+Diesmann 1999), as NEST's `iaf_psc_exp` does (`Population(synapse_integration="exact")`, the
+default), so every PSC carries its exact charge $J\tau_s$ and the PSP does not depend on
+$\Delta t$. With `synapse_integration="held"` the current of each step's start is held over
+the step, and a PSC of weight $J$ then delivers the charge
 $J\,\Delta t / (1 - e^{-\Delta t/\tau_s})$ instead of $J \tau_s$ (10 % more at
-$\Delta t = 0.1$, $\tau_s = 0.5$ ms). `charge_correction=True` (default) multiplies every PSC
-by $(\tau_s/\Delta t)(1 - e^{-\Delta t/\tau_s})$ so that each PSC carries the exact charge.
+$\Delta t = 0.1$, $\tau_s = 0.5$ ms); only there `charge_correction` (default: on with
+`"held"`) multiplies every PSC by $(\tau_s/\Delta t)(1 - e^{-\Delta t/\tau_s})$ so that
+each PSC carries the exact charge (its PSP is still first order in $\Delta t$). With the exact
+propagators a charge correction would count the correction twice, and is refused.
 
 Measured rates (Hz, 0.2-1.2 s, seed 0; published full-scale values in brackets), L2/3e, L2/3i,
 L4e, L4i, L5e, L5i, L6e, L6i: scale 0.1: 0.51 (0.90), 2.18 (2.97), 3.93 (4.41), 4.99 (5.88),
@@ -269,7 +274,8 @@ def microcircuit(
     background: str = "poisson",
     dt: float = 0.1,
     dtype=None,
-    charge_correction: bool = True,
+    synapse_integration: str = "exact",
+    charge_correction: bool | None = None,
     layout: str = "merged",
     propagation: str = "auto",
     spike_buffer: int | None = None,
@@ -285,7 +291,11 @@ def microcircuit(
     - `key`: PRNG key for connectivity, weights, delays and initial potentials
       ($V_0 \sim N(\mu_p, \sigma_p)$, the reference's "optimized" per-population values).
     - `background`: `"poisson"` (binomial draws per neuron and step, as the paper) or `"dc"`.
-    - `dt`: time step (ms); `charge_correction`: see the module docstring.
+    - `dt`: time step (ms).
+    - `synapse_integration`: `"exact"` (default; exact propagators, as NEST) or `"held"`
+      (the PSC held over each step, first order); see `Population`.
+    - `charge_correction`: scale the PSCs to the exact charge; only with
+      `synapse_integration="held"` (default there: on; see the module docstring).
     - `layout`: `"merged"` (default): one population `"microcircuit"` of all neurons in
       `MICROCIRCUIT_POPULATIONS` order and one projection holding every synapse (one event
       delivery per step; compiles in seconds); `"populations"`: 8 populations and one
@@ -304,6 +314,17 @@ def microcircuit(
         raise ValueError(f"layout must be 'merged' or 'populations', got {layout!r}")
     if not (float(dt) > 0):
         raise ValueError(f"dt must be > 0 ms, got {dt!r}")
+    if synapse_integration not in ("exact", "held"):
+        raise ValueError(
+            f"synapse_integration must be 'exact' or 'held', got {synapse_integration!r}"
+        )
+    if charge_correction is None:
+        charge_correction = synapse_integration == "held"
+    if charge_correction and synapse_integration == "exact":
+        raise ValueError(
+            "charge_correction=True needs synapse_integration='held': the exact propagators "
+            "already give every PSC its exact charge (the correction would count twice)"
+        )
     corr = (_TAU_SYN / dt) * (1.0 - math.exp(-dt / _TAU_SYN)) if charge_correction else 1.0
     lif = LIF(tau_m=_TAU_M, E_L=_E_L, V_th=_V_TH, V_reset=_V_RESET, t_ref=_T_REF, R=_TAU_M / _C_M)
     syn = Exponential(_TAU_SYN)
@@ -325,6 +346,7 @@ def microcircuit(
             name=MICROCIRCUIT_NAME,
             I=np.repeat(prm["dc"], prm["n"]),
             initial={"V": np.concatenate(v0)},
+            synapse_integration=synapse_integration,
         )
         pre = np.concatenate([offs[j] + b[2] for b in blocks for j in [b[1]]])
         post = np.concatenate([offs[i] + b[3] for b in blocks for i in [b[0]]])
@@ -351,7 +373,14 @@ def microcircuit(
         net = Network([pop], projs, inputs, dt=dt, dtype=dtype)
         return net, (SpikeMonitor(MICROCIRCUIT_NAME),)
     pops = [
-        Population(lif, int(prm["n"][i]), name=name, I=float(prm["dc"][i]), initial={"V": v0[i]})
+        Population(
+            lif,
+            int(prm["n"][i]),
+            name=name,
+            I=float(prm["dc"][i]),
+            initial={"V": v0[i]},
+            synapse_integration=synapse_integration,
+        )
         for i, name in enumerate(MICROCIRCUIT_POPULATIONS)
     ]
     projs = [

@@ -7,7 +7,8 @@ One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
 2. add the arrivals to the synapses (`Delta`: jump of $V$, except in a refractory period);
 3. advance every neuron with `spikejax.solvers.advance` (the one fixed step of every
    engine: the population's scheme, `post_step`, spike detection and reset), input
-   $I = I_\mathrm{stim}(t_k) + \sum I_\mathrm{syn}$ plus the conductance currents
+   $I = I_\mathrm{stim}(t_k) + \sum I_\mathrm{syn}$ (current synapses into an LIF: their
+   exact mean over the step, `Population.synaptic_current`) plus the conductance currents
    $\sum_r g_r (E_r - V)$ (held over the step; the $V$-dependence is inside the vector field,
    so exponential Euler integrates the membrane exactly for frozen $g$, and LIF and
    Hodgkin-Huxley take them in their fused exponential Euler steps);
@@ -443,14 +444,17 @@ class Network(eqx.Module):
             if name in extra_current:
                 I = I + extra_current[name]
             conds = []
-            for r, sy in self.synapses.items():
-                if r.split(":")[0] != name or isinstance(sy, Delta):
-                    continue
-                out = sy.output(syn[r])
+            mine = [
+                (r, sy)
+                for r, sy in self.synapses.items()
+                if r.split(":")[0] == name and not isinstance(sy, Delta)
+            ]
+            exact = pop.exact_synapses(any(sy.conductance_based for _, sy in mine))
+            for r, sy in mine:
                 if sy.conductance_based:
-                    conds.append((out, jnp.asarray(sy.E_rev, dtype)))
+                    conds.append((sy.output(syn[r]), jnp.asarray(sy.E_rev, dtype)))
                 else:
-                    I = I + out
+                    I = I + pop.synaptic_current(sy, syn[r], dt, exact=exact)
             I = jnp.broadcast_to(I, (pop.n,))
             out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
             neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}

@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_finite, check_nonnegative
+from ..models import LIF
 from ..models._base import NeuronModel
-from ..solvers import AbstractScheme, get_scheme
+from ..solvers import AbstractScheme, ExponentialEuler, get_scheme
 from ..stimulus import Constant, Stimulus, as_stimulus
 from ..surrogate import Heaviside, SpikeFunction
 
@@ -51,11 +52,22 @@ class Population(eqx.Module):
       occurred, with a surrogate it is $y \leftarrow (1-s)\,y + s\,\mathrm{reset}(y)$.
     - `sign`: Dale's law: `+1` (excitatory) or `-1` (inhibitory) or `None`; projections from a
       signed population into current-based synapses get weights of that sign.
+    - `synapse_integration`: how current-based synapses (`Exponential`, `Alpha`,
+      `DualExponential` with `E_rev=None`) drive the membrane over a step. `"exact"`
+      (default): an `LIF` population stepped with exponential Euler and without conductance
+      synapses integrates membrane and synaptic currents exactly with their propagators
+      (Rotter & Diesmann 1999; NEST's `iaf_psc_*`), so PSPs do not depend on `dt`
+      (`Synapse.membrane_current`); any other population holds the current of the step's
+      start over the step. `"held"`: every population holds it (first order in `dt`: an
+      exponential current of $\tau_s$ delivers the charge
+      $w\,\Delta t/(1 - e^{-\Delta t/\tau_s})$ instead of $w\tau_s$, 10 % more at
+      $\Delta t = 0.1$, $\tau_s = 0.5$ ms), kept for comparison. Conductance synapses are
+      always frozen over the step (exponential Euler, exact for the membrane given $g$).
 
     **Raises:** `ValueError` naming the population and the argument: a model that is not a
     `NeuronModel` or whose shape does not match `n`, an `I` that is a bare function (wrap it
     as `spikejax.stimulus.Function`), not finite, or of another shape, unknown or non-finite
-    `initial` values.
+    `initial` values, a `synapse_integration` other than `"exact"` or `"held"`.
     """
 
     model: NeuronModel
@@ -66,6 +78,7 @@ class Population(eqx.Module):
     name: str = eqx.field(static=True)
     method: AbstractScheme = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
+    synapse_integration: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -78,8 +91,15 @@ class Population(eqx.Module):
         method: str | AbstractScheme = "exponential_euler",
         spike_fn: SpikeFunction | None = None,
         sign: int | None = None,
+        synapse_integration: str = "exact",
     ):
         _check_name(name)
+        if synapse_integration not in ("exact", "held"):
+            raise ValueError(
+                f"Population {name!r}: synapse_integration must be 'exact' or 'held', got "
+                f"{synapse_integration!r}"
+            )
+        self.synapse_integration = synapse_integration
         if not isinstance(model, NeuronModel):
             raise ValueError(f"Population.model must be a NeuronModel, got {type(model).__name__}")
         shape = model.shape
@@ -140,6 +160,38 @@ class Population(eqx.Module):
     @property
     def state_names(self) -> tuple[str, ...]:
         return self.model.state_names
+
+    def exact_synapses(self, conductances: bool) -> bool:
+        """Whether current synapses into this population use exact propagators: an `LIF`
+        stepped with exponential Euler, `synapse_integration="exact"`, and no conductance
+        synapses (`conductances`: whether the population has any).
+
+        **Arguments:** `conductances`: whether conductance synapses target the population.
+
+        **Returns:** a bool.
+        """
+        return (
+            self.synapse_integration == "exact"
+            and not conductances
+            and isinstance(self.model, LIF)
+            and isinstance(self.method, ExponentialEuler)
+        )
+
+    def synaptic_current(self, synapse: Any, s: dict, dt: float, *, exact: bool) -> Any:
+        """The current of the current-based `synapse` (state `s` at the start of the step)
+        held over the step: its exact mean (`Synapse.membrane_current`) when `exact`, else its
+        value at the start of the step.
+
+        **Arguments:** `synapse`, its state `s`, the step `dt` (ms), `exact` (from
+        `exact_synapses`).
+
+        **Returns:** the current, shape `(n,)` or broadcastable.
+        """
+        if not exact:
+            return synapse.output(s)
+        if not isinstance(self.model, LIF):
+            raise RuntimeError("exact synaptic propagators need an LIF population")
+        return synapse.membrane_current(s, dt, self.model.tau_m)
 
     def init_state(self, dtype) -> dict:
         y = self.model.resting_state()

@@ -30,6 +30,7 @@ from ._schemes import Adaptive as Adaptive
 from ._schemes import Euler as Euler
 from ._schemes import ExactLinear as ExactLinear
 from ._schemes import ExponentialEuler as ExponentialEuler
+from ._schemes import SplitEuler as SplitEuler
 from ._schemes import default_tolerances as default_tolerances
 from ._schemes import exponential_euler_step as exponential_euler_step
 from ._schemes import get_scheme as get_scheme

@@ -33,6 +33,7 @@ __all__ = [
     "ExponentialEuler",
     "RK4",
     "SCHEMES",
+    "SplitEuler",
     "default_tolerances",
     "exponential_euler_step",
     "get_scheme",
@@ -97,16 +98,17 @@ class RK4(AbstractScheme):
         return {n: y[n] + dt / 6 * (k1[n] + 2 * k2[n] + 2 * k3[n] + k4[n]) for n in y}
 
 
-def phi1(z: ArrayLike) -> Array:
+def phi1(z: ArrayLike, xp: Any = jnp) -> Array:
     """$(e^z - 1)/z$ with the removable singularity at 0 handled (values and gradients).
 
     The series branch $1 + z/2 + z^2/6$ is used for $|z| < 10^{-6}$, where its truncation
-    error $z^3/24$ is below float64 resolution.
+    error $z^3/24$ is below float64 resolution. `xp`: the array module (`jax.numpy`, or
+    `numpy` for float64 constants computed on the host).
     """
-    z = jnp.asarray(z)
-    small = jnp.abs(z) < 1e-6
-    z_safe = jnp.where(small, 1.0, z)
-    return jnp.where(small, 1.0 + z / 2 + z * z / 6, jnp.expm1(z_safe) / z_safe)
+    z = xp.asarray(z)
+    small = xp.abs(z) < 1e-6
+    z_safe = xp.where(small, 1.0, z)
+    return xp.where(small, 1.0 + z / 2 + z * z / 6, xp.expm1(z_safe) / z_safe)
 
 
 class ExponentialEuler(AbstractScheme):
@@ -189,6 +191,41 @@ class ExactLinear(AbstractScheme):
             name: (y[name] + inc[..., i]).astype(jnp.result_type(y[name]))
             for i, name in enumerate(names)
         }
+
+
+class SplitEuler(AbstractScheme):
+    r"""Izhikevich's update (2003, `net.m`; 2004, `figure1.m`): explicit Euler for the
+    membrane potential in `voltage_substeps` sub-steps of $\Delta t / n$ with every other
+    variable frozen, then one explicit Euler step of $\Delta t$ for the other variables
+    evaluated at the **new** potential (order 1):
+    $$v \leftarrow v + \tfrac{\Delta t}{n} f_v(v, u, I)\ (n\text{ times}),\qquad
+      u \leftarrow u + \Delta t\, f_u(v, u).$$
+    `SplitEuler(2)` at $\Delta t = 1$ ms is the 2003 network's scheme ("two 0.5 ms steps for
+    $v$ for numerical stability", one 1 ms step for $u$); `SplitEuler(1)` is the scheme of
+    the 2004 paper's figure script. The voltage is the model's `voltage_name`.
+
+    **Arguments:** `voltage_substeps`: the number $n \ge 1$ of voltage sub-steps.
+    """
+
+    voltage_substeps: int = eqx.field(default=2, static=True)
+
+    order: ClassVar[int] = 1
+    name: ClassVar[str] = "split_euler"
+
+    def __check_init__(self):
+        n = self.voltage_substeps
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"SplitEuler.voltage_substeps must be an integer >= 1, got {n!r}")
+
+    def step(self, model, t, y, I, dt):
+        vname = model.voltage_name
+        n = int(self.voltage_substeps)
+        h = dt / n
+        y = dict(y)
+        for j in range(n):
+            y[vname] = y[vname] + h * model.vector_field(t + j * h, y, I)[vname]
+        f = model.vector_field(t, y, I)
+        return {k: v if k == vname else v + dt * f[k] for k, v in y.items()}
 
 
 #: The built-in fixed-step schemes by name (the strings `method=` accepts).
