@@ -12,6 +12,7 @@ from ._connectivity import FixedInDegree as FixedInDegree
 from ._connectivity import FixedOutDegree as FixedOutDegree
 from ._connectivity import FixedProbability as FixedProbability
 from ._connectivity import OneToOne as OneToOne
+from ._gap import GapJunctions as GapJunctions
 from ._input import NoiseCurrent as NoiseCurrent
 from ._input import PoissonInput as PoissonInput
 from ._io import load_result as load_result
@@ -28,8 +29,15 @@ from ._monitor import Monitor as Monitor
 from ._monitor import RateMonitor as RateMonitor
 from ._monitor import SpikeMonitor as SpikeMonitor
 from ._monitor import StateMonitor as StateMonitor
+from ._monitor import WeightHistogram as WeightHistogram
+from ._monitor import WeightMonitor as WeightMonitor
 from ._monitor import unpack_spikes as unpack_spikes
 from ._network import Network as Network
+from ._plasticity import PairSTDP as PairSTDP
+from ._plasticity import PlasticityRule as PlasticityRule
+from ._plasticity import TripletSTDP as TripletSTDP
+from ._plasticity import TsodyksMarkram as TsodyksMarkram
+from ._plasticity import VogelsSTDP as VogelsSTDP
 from ._population import PoissonPopulation as PoissonPopulation
 from ._population import Population as Population
 from ._population import SpikeSource as SpikeSource

@@ -107,3 +107,93 @@ class StateMonitor(Monitor):
     @property
     def key(self):
         return f"state/{self.population}/{'+'.join(self.variables)}/{self.every}"
+
+
+class WeightMonitor(Monitor):
+    """The weights of a plastic projection: synapses `indices` (default: all; synapse order
+    as in `Network.plastic_weights`) every `every` steps (at global steps that are multiples
+    of `every`). The run's `states[key]` is `(times, values (n_records, n_indices))`.
+
+    **Arguments:**
+
+    - `projection`: the plastic projection's name (or the `Projection`).
+    - `indices`: the synapses to record (default: all).
+    - `every`: record every `every` steps (>= 1).
+
+    **Raises:** `ValueError` for empty or non-integer `indices` or `every` < 1 (and, when
+    run, an unknown or non-plastic projection or indices out of range).
+    """
+
+    indices: tuple | None = eqx.field(static=True)
+    every: int = eqx.field(static=True)
+
+    def __init__(self, projection, *, indices=None, every: int = 1):
+        self.population = _name(projection)
+        self.indices = _check_indices("WeightMonitor", indices)
+        self.every = _check_every("WeightMonitor", every)
+
+    @property
+    def projection(self) -> str:
+        """The monitored projection's name."""
+        return self.population
+
+    @property
+    def key(self):
+        return f"weights/{self.population}/{self.every}"
+
+
+class WeightHistogram(Monitor):
+    """The distribution of a plastic projection's weights every `every` steps: counts in the
+    bins `edges` (the last bin includes its right edge; weights outside the edges are not
+    counted). The run's `states[key]` is `(times, counts (n_records, n_bins))`.
+
+    **Arguments:**
+
+    - `projection`: the plastic projection's name (or the `Projection`).
+    - `edges`: increasing bin edges (at least 2).
+    - `every`: record every `every` steps (>= 1).
+
+    **Raises:** `ValueError` for fewer than 2, non-finite or non-increasing edges, or
+    `every` < 1.
+    """
+
+    edges: tuple = eqx.field(static=True)
+    every: int = eqx.field(static=True)
+
+    def __init__(self, projection, edges, *, every: int = 1):
+        self.population = _name(projection)
+        e = np.asarray(edges, dtype=float).reshape(-1)
+        if e.size < 2 or not np.all(np.isfinite(e)) or not np.all(np.diff(e) > 0):
+            raise ValueError(
+                f"WeightHistogram.edges must be at least 2 finite increasing values, got {edges!r}"
+            )
+        self.edges = tuple(float(x) for x in e)
+        self.every = _check_every("WeightHistogram", every)
+
+    @property
+    def projection(self) -> str:
+        """The monitored projection's name."""
+        return self.population
+
+    @property
+    def key(self):
+        return f"weight_histogram/{self.population}/{self.every}"
+
+
+def _check_indices(owner: str, indices):
+    if indices is None:
+        return None
+    idx = np.asarray(indices).reshape(-1)
+    if idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{owner}.indices must be a non-empty sequence of integers")
+    return tuple(int(i) for i in idx)
+
+
+def _check_every(owner: str, every) -> int:
+    if not (int(every) == every and every >= 1):
+        raise ValueError(f"{owner}.every must be an integer >= 1, got {every!r}")
+    return int(every)
+
+
+#: monitors that record a value every `every` steps (rows at multiples of `every`)
+RECORDERS = (StateMonitor, WeightMonitor, WeightHistogram)

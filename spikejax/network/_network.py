@@ -36,8 +36,18 @@ import numpy as np
 from .._validation import check_positive, require_float64
 from ..solvers import advance
 from ..spikes._poisson import bernoulli_spikes
+from ._gap import GapJunctions
 from ._input import NoiseCurrent, PoissonInput
-from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor
+from ._monitor import (
+    RECORDERS,
+    Monitor,
+    RateMonitor,
+    SpikeMonitor,
+    StateMonitor,
+    WeightHistogram,
+    WeightMonitor,
+)
+from ._plasticity import CompiledPlastic
 from ._population import PoissonPopulation, Population, SpikeSource
 from ._projection import (
     CompiledProjection,
@@ -96,6 +106,7 @@ class Network(eqx.Module):
       names).
     - `projections`: sequence of `Projection`.
     - `inputs`: sequence of `PoissonInput` / `NoiseCurrent`.
+    - `gap_junctions`: sequence of `GapJunctions` (electrical coupling inside the step).
     - `dt`: time step in ms (> 0).
     - `dtype`: floating dtype of the state, float32 or float64 (default: JAX's default
       float, float32 unless x64 is enabled; `jnp.float64` needs x64 enabled).
@@ -120,6 +131,8 @@ class Network(eqx.Module):
     inputs: tuple
     synapses: dict
     poisson_tables: tuple
+    plastic: tuple
+    gaps: tuple
     dt: float = eqx.field(static=True)
     dtype: Any = eqx.field(static=True)
     buffer_depth: int = eqx.field(static=True)
@@ -150,6 +163,7 @@ class Network(eqx.Module):
         projections=(),
         inputs=(),
         *,
+        gap_junctions=(),
         dt: float = 0.1,
         dtype=None,
         delivery: str = "auto",
@@ -187,7 +201,7 @@ class Network(eqx.Module):
         self.populations = pops
         synapses: dict[str, Synapse] = {}
         slots: dict[str, int] = {}
-        compiled = []
+        compiled, static, plastic = [], [], []
         names = set()
         for pr in projections:
             if not isinstance(pr, Projection):
@@ -200,11 +214,28 @@ class Network(eqx.Module):
             if pr.name in names:
                 raise ValueError(f"Network: duplicate projection name {pr.name!r}")
             names.add(pr.name)
-            cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")
             r = f"{pr.post_name}:{pr.receptor}"
             self._add_receptor(synapses, r, pr.synapse)
+            if pr.plasticity is not None:
+                # delivered when the spikes arrive, into the slot read by the next step
+                plastic.append(CompiledPlastic(pr, self.dt, self.dtype))
+                slots[r] = max(slots.get(r, 1), 1)
+                continue
+            cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")
             slots[r] = max(slots.get(r, 1), cp.max_delay + 1)
             compiled.append(cp)
+            static.append(pr)
+        self.plastic = tuple(plastic)
+        gaps = []
+        for gj in gap_junctions:
+            if not isinstance(gj, GapJunctions):
+                raise ValueError(f"Network.gap_junctions: expected GapJunctions, got {type(gj)}")
+            if not isinstance(pops.get(gj.population), Population):
+                raise ValueError(
+                    f"GapJunctions: {gj.population!r} is not a neuron population of the network"
+                )
+            gaps.append(gj.compile(pops[gj.population].n, self.dtype))
+        self.gaps = tuple(gaps)
         ins = []
         for inp in inputs:
             if not isinstance(inp, (PoissonInput, NoiseCurrent)):
@@ -251,7 +282,7 @@ class Network(eqx.Module):
             )
         buffer_bytes = self.buffer_depth * width * itemsize
         if memory is not None and buffer_bytes > memory:
-            longest = max(compiled, key=lambda cp: cp.max_delay)
+            longest = max(compiled + plastic, key=lambda cp: cp.max_delay)
             raise ValueError(
                 f"Network: the synaptic delay buffer would need {buffer_bytes / 2**30:.3g} GiB "
                 f"({self.buffer_depth} steps of dt={self.dt} ms x {width} columns), more than "
@@ -259,7 +290,7 @@ class Network(eqx.Module):
                 f"{longest.name}'s {longest.max_delay * self.dt:.6g} ms (delays are in ms)"
             )
         caps: dict[str, int] = {}
-        for pr, cp in zip(projections, compiled):
+        for pr, cp in zip(static, compiled):
             if cp.mode == "event":
                 n = pops[cp.pre].n
                 # the loop delivery costs nothing per unused buffer slot: by default it takes
@@ -345,7 +376,7 @@ class Network(eqx.Module):
                 leaves = jax.tree.leaves(p.I.init((p.n,), self.dtype, key=skey))
                 if leaves:
                     stimuli[name] = {str(i): leaf for i, leaf in enumerate(leaves)}
-        return {
+        state = {
             "step": jnp.zeros((), jnp.int32),
             "key": jax.random.key_data(key),
             "neurons": neurons,
@@ -358,6 +389,10 @@ class Network(eqx.Module):
             "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
             "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
         }
+        if self.plastic:
+            # weights and traces of the plastic projections
+            state["plastic"] = {cp.name: cp.init_state(self.dtype) for cp in self.plastic}
+        return state
 
     def _sample_stimulus(self, j: int, pop: Population, flat, t, base, k):
         """The current of population `j` over step `k` starting at `t` (from its stimulus,
@@ -449,12 +484,18 @@ class Network(eqx.Module):
                 for r, sy in self.synapses.items()
                 if r.split(":")[0] == name and not isinstance(sy, Delta)
             ]
-            exact = pop.exact_synapses(any(sy.conductance_based for _, sy in mine))
+            gaps = [gap for gap in self.gaps if gap.population == name]
+            # Gap junctions are conductances too: the exact propagators assume none.
+            exact = pop.exact_synapses(
+                any(sy.conductance_based for _, sy in mine) or bool(gaps)
+            )
             for r, sy in mine:
                 if sy.conductance_based:
                     conds.append((sy.output(syn[r]), jnp.asarray(sy.E_rev, dtype)))
                 else:
                     I = I + pop.synaptic_current(sy, syn[r], dt, exact=exact)
+            for gap in gaps:
+                conds.append(gap.conductances(y[vname]))
             I = jnp.broadcast_to(I, (pop.n,))
             out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
             neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
@@ -487,6 +528,17 @@ class Network(eqx.Module):
                 kernel = dict(self.event_kernels_)[p]
                 flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
             buffer = flat.reshape(D, W)
+        plastic = {}
+        if self.plastic:
+            flat = buffer.reshape(-1)
+            slot = (k + 1) % D if D > 1 else 0
+            for cp in self.plastic:
+                base = slot * W + cols[cp.receptor_key][0]
+                pre, post = spikes[cp.pre], spikes[cp.post]
+                plastic[cp.name], flat = cp.step(
+                    state["plastic"][cp.name], pre, post, flat, k, base, dt
+                )
+            buffer = flat.reshape(D, W)
         new_state = {
             "step": k + 1,
             "key": state["key"],
@@ -497,6 +549,8 @@ class Network(eqx.Module):
             "overflow": overflow,
             "max_spikes": max_spikes,
         }
+        if self.plastic:
+            new_state["plastic"] = plastic
         return new_state, spikes
 
     # ------------------------------------------------------------------------------------------
@@ -518,11 +572,11 @@ class Network(eqx.Module):
         for m in monitors:
             self._check_monitor(m)
         k0 = state["step"]
-        state_mons = [m for m in monitors if isinstance(m, StateMonitor)]
+        state_mons = [m for m in monitors if isinstance(m, RECORDERS)]
         rec0 = {}
         for m in state_mons:
-            n_idx = self.populations[m.population].n if m.indices is None else len(m.indices)
-            rec0[m.key] = jnp.zeros((n_steps // m.every + 2, len(m.variables), n_idx), self.dtype)
+            shape = jax.eval_shape(lambda m=m: self._record(m, state)).shape
+            rec0[m.key] = jnp.zeros((n_steps // m.every + 2, *shape), self.dtype)
 
         def body(carry, _):
             st, rec = carry
@@ -536,10 +590,7 @@ class Network(eqx.Module):
             rec = dict(rec)
             kk = st["step"]
             for m in state_mons:
-                y = st["neurons"][m.population]
-                vals = jnp.stack([y[v] for v in m.variables])
-                if m.indices is not None:
-                    vals = vals[:, jnp.asarray(m.indices)]
+                vals = self._record(m, st)
                 buf = rec[m.key]
                 row = kk // m.every - k0 // m.every - 1
                 row = jnp.where(kk % m.every == 0, row, buf.shape[0] - 1)
@@ -552,9 +603,52 @@ class Network(eqx.Module):
             outs[m.key] = rec[m.key][:-1]
         return state, outs
 
+    def _record(self, m, st):
+        """What a recording monitor `m` stores from state `st`."""
+        if isinstance(m, StateMonitor):
+            y = st["neurons"][m.population]
+            vals = jnp.stack([y[v] for v in m.variables])
+            if m.indices is not None:
+                vals = vals[:, jnp.asarray(m.indices)]
+            return vals
+        w = st["plastic"][m.population]["w"]
+        if isinstance(m, WeightMonitor):
+            return w if m.indices is None else w[jnp.asarray(m.indices)]
+        counts = jnp.histogram(w, bins=jnp.asarray(m.edges, w.dtype))[0]
+        return counts.astype(self.dtype)
+
+    def _plastic(self, name: str) -> CompiledPlastic:
+        for cp in self.plastic:
+            if cp.name == name:
+                return cp
+        raise ValueError(
+            f"no plastic projection named {name!r}; have {[cp.name for cp in self.plastic]}"
+        )
+
+    def plastic_weights(self, state: State, name: str):
+        """The synapses of plastic projection `name` and their weights in `state`.
+
+        **Arguments:** `state` (a state of this network), `name` (the projection's).
+
+        **Returns:** `(pre, post, w)` numpy arrays, one entry per synapse, sorted by pre-
+        then post-synaptic index (the order of `WeightMonitor.indices`); `w` are the stored
+        weights (magnitudes for a pre population with a Dale sign).
+
+        **Raises:** `ValueError` if there is no plastic projection `name`.
+        """
+        cp = self._plastic(name)
+        w = np.asarray(state["plastic"][name]["w"])
+        return np.asarray(cp.pre_of), np.asarray(cp.post_of), w
+
     def _check_monitor(self, m):
         if not isinstance(m, Monitor):
             raise ValueError(f"monitors must be Monitor objects, got {type(m)}")
+        if isinstance(m, WeightMonitor | WeightHistogram):
+            cp = self._plastic(m.population)
+            if isinstance(m, WeightMonitor) and m.indices is not None:
+                if not all(0 <= i < cp.n_synapses for i in m.indices):
+                    raise ValueError(f"WeightMonitor.indices must be in [0, {cp.n_synapses})")
+            return
         if m.population not in self.populations:
             raise ValueError(f"monitor: unknown population {m.population!r}")
         if isinstance(m, StateMonitor):

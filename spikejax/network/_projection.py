@@ -31,6 +31,7 @@ import numpy as np
 
 from .._validation import check_finite, check_key
 from ._connectivity import Connectivity, Explicit
+from ._plasticity import PlasticityRule
 from ._synapse import Delta, Synapse
 
 _DENSE_MAX_ENTRIES = 4_000_000
@@ -79,7 +80,18 @@ class Projection:
       the population size with `Network(delivery="loop")`, 4 % of it (>= 32) with
       `"padded"`; `run` enlarges it and repeats a chunk whenever it fills, so no spike is
       lost).
+    - `plasticity`: a `PlasticityRule` (`PairSTDP`, `TripletSTDP`, `VogelsSTDP`,
+      `TsodyksMarkram`, or your own) to make the synapses plastic: their weights and traces
+      then live in the network state (`state["plastic"][name]`) and are updated event by
+      event (see `spikejax.network` docs, "Plasticity"). The initial weights must lie in
+      the rule's `[w_min, w_max]`; with Dale's law the rule acts on weight magnitudes.
     - `key`: JAX PRNG key for the random connectivity (keyword-only).
+
+    **Raises:** `ValueError` naming the argument: not a connectivity rule, an unknown
+    `propagation`, a bad `spike_buffer`, weights or delays of the wrong shape or not finite,
+    negative delays, weights against Dale's law or negative conductances, a `plasticity`
+    that is not a `PlasticityRule`, with `propagation="dense"`, or initial weights outside
+    its bounds (or conductance bounds below 0).
     """
 
     def __init__(
@@ -95,6 +107,7 @@ class Projection:
         name: str | None = None,
         propagation: Literal["auto", "dense", "event"] = "auto",
         spike_buffer: int | None = None,
+        plasticity: PlasticityRule | None = None,
         key=None,
     ):
         if not isinstance(connectivity, Connectivity):
@@ -160,6 +173,31 @@ class Projection:
         self.post_idx = post_idx[order]
         self.weight = w if w.ndim == 0 else w[order]
         self.delay = d if d.ndim == 0 else d[order]
+        self.plasticity = plasticity
+        # plastic weights are stored as magnitudes and get the pre population's sign when
+        # transmitted (current-based synapses under Dale's law)
+        self.plastic_sign = 1 if (self.synapse.conductance_based or sign is None) else sign
+        if plasticity is not None:
+            self._check_plasticity(plasticity)
+
+    def _check_plasticity(self, rule) -> None:
+        if not isinstance(rule, PlasticityRule):
+            raise ValueError(
+                f"Projection {self.name}: plasticity must be a PlasticityRule, got {type(rule)}"
+            )
+        if self.propagation == "dense":
+            raise ValueError(
+                f"Projection {self.name}: a plastic projection (plasticity={type(rule).__name__})"
+                " is updated event by event; it cannot have propagation='dense' (use 'auto' or "
+                "'event')"
+            )
+        if self.synapse.conductance_based and not (float(rule.w_min) >= 0):
+            raise ValueError(
+                f"Projection {self.name}: conductance weights must stay >= 0, but "
+                f"{type(rule).__name__}.w_min = {rule.w_min!r}"
+            )
+        w = np.broadcast_to(self.weight * self.plastic_sign, self.pre_idx.shape)
+        rule.check_weights(f"Projection {self.name}", w)
 
     @property
     def n_synapses(self) -> int:

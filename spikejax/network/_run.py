@@ -17,7 +17,14 @@ import numpy as np
 from .._validation import float64_enabled
 from ..cpu import compiler_options
 from ..spikes import mean_rate, spike_trains
-from ._monitor import Monitor, RateMonitor, SpikeMonitor, StateMonitor, unpack_spikes
+from ._monitor import (
+    RECORDERS,
+    Monitor,
+    RateMonitor,
+    SpikeMonitor,
+    StateMonitor,
+    unpack_spikes,
+)
 from ._network import Network, State
 
 
@@ -310,7 +317,7 @@ def run(
         m.population: [] for m in monitors if isinstance(m, SpikeMonitor)
     }
     rate_parts: dict[str, list] = {m.population: [] for m in monitors if isinstance(m, RateMonitor)}
-    state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, StateMonitor)}
+    state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, RECORDERS)}
     stores = {
         m.key: _StateStore(m.store)
         for m in monitors
@@ -353,7 +360,7 @@ def run(
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
-            elif isinstance(m, StateMonitor):
+            elif isinstance(m, RECORDERS):
                 n_rec = (k0 + m_steps) // m.every - k0 // m.every
                 first = (k0 // m.every + 1) * m.every
                 times = (first + m.every * np.arange(n_rec)) * net.dt

@@ -1,0 +1,586 @@
+r"""Synaptic plasticity: rules written once as small `eqx.Module`s, and the event-driven update
+of a plastic projection inside the network step.
+
+A **rule** (`PlasticityRule`) describes what happens at one synapse:
+
+- `on_pre(w, pre, post) -> (w, pre, psc)` when a pre-synaptic spike *arrives* at the synapse
+  (after its delay): the new weight, the new per-synapse traces and the value transmitted
+  to the post-synaptic receptor (for most rules the weight before the update);
+- `on_post(w, pre, post) -> w` when the post-synaptic neuron spikes;
+- `post_spike(post) -> post`: the post-synaptic traces' jump at a post-synaptic spike;
+- `decay_pre(pre, elapsed)`, `decay_post(post, dt)`: the exact evolution of the traces
+  between spikes (default: exponential decay with the time constants of `pre_taus` and
+  `post_taus`).
+
+`pre` holds the rule's per-synapse traces (`pre_traces`), `post` the traces of the synapse's
+post-synaptic neuron (`post_traces`), both as scalars at the current time.
+
+**Timing convention (the delay is axonal).** A spike emitted by neuron $j$ at $t_j$ reaches
+a synapse of delay $d$ at $t_j + d$: `on_pre` runs then, the pre-synaptic traces jump then,
+and the transmitted value enters the post-synaptic receptor then (it acts in the step
+that starts at $t_j + d$, as for a static projection). A post-synaptic spike at $t_i$
+acts on the synapse at $t_i$ (no back-propagation delay). The pairing interval seen by
+the rule is therefore $\Delta t = t_i - (t_j + d)$. Within one time step, arrivals are
+processed before the post-synaptic spikes of the same instant (Brian2's order: a pair
+with $\Delta t = 0$ potentiates). This is Brian2's convention for `Synapses(delay=...)`
+with `on_pre`/`on_post` pathways.
+
+**Exactness.** Per-synapse traces are decayed exactly from their last update (an integer
+step count is stored per synapse), the post-synaptic traces per step with their exact
+propagator; weights change only at spikes, so the update is event-driven: a step touches
+the synapses of the neurons whose spikes arrive or are emitted, nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._validation import (
+    check_finite,
+    check_less,
+    check_nonnegative,
+    check_positive,
+    is_concrete,
+)
+
+
+def _exp_decay(traces: dict, taus: tuple, elapsed) -> dict:
+    out = {}
+    for (name, x), tau in zip(traces.items(), taus):
+        out[name] = x * jnp.exp(-elapsed / jnp.asarray(tau, jnp.result_type(x)))
+    return out
+
+
+class PlasticityRule(eqx.Module):
+    r"""Abstract plasticity rule of one synapse (see the module docstring for the interface
+    and the timing convention).
+
+    Subclasses set the class variables `pre_traces` (names of per-synapse traces, updated at
+    pre-synaptic arrivals) and `post_traces` (per post-synaptic neuron, updated at its
+    spikes), the fields `w_min` and `w_max` (the weight range), and implement `on_pre`,
+    `on_post` and `post_spike`. The traces decay exponentially with `pre_taus()` /
+    `post_taus()` unless `decay_pre` / `decay_post` are overridden. A rule that does nothing
+    at post-synaptic spikes sets `uses_post = False`, so that step skips them.
+    """
+
+    pre_traces: ClassVar[tuple[str, ...]] = ()
+    post_traces: ClassVar[tuple[str, ...]] = ()
+    #: whether `on_post` is called at post-synaptic spikes
+    uses_post: ClassVar[bool] = True
+
+    #: the weight range (keyword-only in every rule)
+    w_min: Any = eqx.field(default=-np.inf, kw_only=True)
+    w_max: Any = eqx.field(default=np.inf, kw_only=True)
+
+    def pre_taus(self) -> tuple:
+        """Time constants (ms) of the per-synapse traces, in `pre_traces` order."""
+        return ()
+
+    def post_taus(self) -> tuple:
+        """Time constants (ms) of the post-synaptic traces, in `post_traces` order."""
+        return ()
+
+    def pre_initial(self) -> dict[str, float]:
+        """Initial values of the per-synapse traces (default 0)."""
+        return {n: 0.0 for n in self.pre_traces}
+
+    def decay_pre(self, pre: dict, elapsed) -> dict:
+        """The per-synapse traces `elapsed` ms later with no spike (exact)."""
+        return _exp_decay(pre, self.pre_taus(), elapsed)
+
+    def decay_post(self, post: dict, dt) -> dict:
+        """The post-synaptic traces `dt` ms later with no spike (exact)."""
+        return _exp_decay(post, self.post_taus(), dt)
+
+    def on_pre(self, w, pre: dict, post: dict):
+        """At a pre-synaptic arrival: `(new weight, new per-synapse traces, transmitted
+        value)`. `pre` and `post` are the traces just before the arrival."""
+        raise NotImplementedError
+
+    def on_post(self, w, pre: dict, post: dict):
+        """At a post-synaptic spike: the new weight (`post`: traces just before the spike)."""
+        return w
+
+    def post_spike(self, post: dict) -> dict:
+        """The post-synaptic traces just after a post-synaptic spike."""
+        return post
+
+    def clip(self, w):
+        """`w` clipped to `[w_min, w_max]`."""
+        return jnp.clip(w, self.w_min, self.w_max)
+
+    def check_weights(self, where: str, w) -> None:
+        """Raise `ValueError` if an initial weight lies outside `[w_min, w_max]`."""
+        w = np.asarray(w, dtype=float)
+        lo, hi = float(self.w_min), float(self.w_max)
+        bad = ~((w >= lo) & (w <= hi))
+        if np.any(bad):
+            i = int(np.flatnonzero(bad.reshape(-1))[0])
+            raise ValueError(
+                f"{where}: initial weights must lie in [w_min, w_max] = [{lo}, {hi}] of "
+                f"{type(self).__name__}, got {float(w.reshape(-1)[i])!r} at synapse {i}"
+            )
+
+
+def _check_bounds(owner: str, w_min, w_max) -> None:
+    check_finite(f"{owner}.w_min", w_min)
+    check_finite(f"{owner}.w_max", w_max)
+    check_less(f"{owner}.w_min", w_min, f"{owner}.w_max", w_max)
+
+
+_PAIRINGS = ("all", "nearest")
+
+
+class PairSTDP(PlasticityRule):
+    r"""Pair-based spike-timing-dependent plasticity (Song, Miller & Abbott 2000; Morrison,
+    Diesmann & Gerstner 2008, *Biol. Cybern.* 98:459).
+
+    A pair with $\Delta t = t_\mathrm{post} - t_\mathrm{pre,arrival}$ changes the weight by
+    $$\Delta w = \begin{cases} A_+\,e^{-\Delta t/\tau_+} & \Delta t \ge 0 \\
+      -A_-\,e^{\Delta t/\tau_-} & \Delta t < 0 \end{cases}$$
+    (additive), or by $A_+ (w_\max - w)\,e^{-\Delta t/\tau_+}$ and
+    $-A_- (w - w_\min)\,e^{\Delta t/\tau_-}$ (`multiplicative=True`, soft bounds). Additive
+    updates are clipped to $[w_\min, w_\max]$. It is computed with a per-synapse trace
+    $x$ ($\tau_+$) and a post-synaptic trace $y$ ($\tau_-$): at an arrival
+    $w \leftarrow w - A_- y$, $x \leftarrow x + 1$; at a post spike $w \leftarrow w + A_+ x$,
+    $y \leftarrow y + 1$. `pairing="nearest"` sets the traces to 1 instead of adding 1
+    (symmetric nearest-spike pairing: each spike pairs with the nearest spike of the other
+    side before it). The transmitted value is the weight before the arrival's update.
+
+    **Arguments:** `A_plus`, `A_minus` (>= 0, weight units), `tau_plus`, `tau_minus` (ms,
+    > 0), `w_min` < `w_max`, `multiplicative` (bool), `pairing` (`"all"` or `"nearest"`).
+    """
+
+    A_plus: Any = 0.01
+    A_minus: Any = 0.0105
+    tau_plus: Any = 20.0
+    tau_minus: Any = 20.0
+    w_min: Any = eqx.field(default=0.0, kw_only=True)
+    w_max: Any = eqx.field(default=1.0, kw_only=True)
+    multiplicative: bool = eqx.field(default=False, static=True)
+    pairing: str = eqx.field(default="all", static=True)
+
+    pre_traces: ClassVar[tuple[str, ...]] = ("x",)
+    post_traces: ClassVar[tuple[str, ...]] = ("y",)
+
+    def __check_init__(self):
+        check_nonnegative("PairSTDP.A_plus", self.A_plus)
+        check_nonnegative("PairSTDP.A_minus", self.A_minus)
+        check_positive("PairSTDP.tau_plus", self.tau_plus, "ms")
+        check_positive("PairSTDP.tau_minus", self.tau_minus, "ms")
+        _check_bounds("PairSTDP", self.w_min, self.w_max)
+        if self.pairing not in _PAIRINGS:
+            raise ValueError(f"PairSTDP.pairing must be 'all' or 'nearest', got {self.pairing!r}")
+
+    def pre_taus(self):
+        return (self.tau_plus,)
+
+    def post_taus(self):
+        return (self.tau_minus,)
+
+    def _jump(self, x):
+        return jnp.ones_like(x) if self.pairing == "nearest" else x + 1
+
+    def on_pre(self, w, pre, post):
+        y = post["y"]
+        if self.multiplicative:
+            new = w - self.A_minus * (w - self.w_min) * y
+        else:
+            new = self.clip(w - self.A_minus * y)
+        return new, {"x": self._jump(pre["x"])}, w
+
+    def on_post(self, w, pre, post):
+        x = pre["x"]
+        if self.multiplicative:
+            return w + self.A_plus * (self.w_max - w) * x
+        return self.clip(w + self.A_plus * x)
+
+    def post_spike(self, post):
+        return {"y": self._jump(post["y"])}
+
+
+class TripletSTDP(PlasticityRule):
+    r"""Triplet spike-timing-dependent plasticity, all-to-all interactions (Pfister &
+    Gerstner 2006, *J. Neurosci.* 26:9673, eqs. 1-2).
+
+    Pre-synaptic traces $r_1$ ($\tau_+$), $r_2$ ($\tau_x$), post-synaptic $o_1$ ($\tau_-$),
+    $o_2$ ($\tau_y$), each jumping by 1 at its neuron's spikes. At a pre-synaptic arrival
+    $w \leftarrow w - o_1 (A_2^- + A_3^- r_2)$; at a post-synaptic spike
+    $w \leftarrow w + r_1 (A_2^+ + A_3^+ o_2)$ ($r_2$, $o_2$ taken just before the
+    spike's own jump). Weights are clipped to $[w_\min, w_\max]$. Published parameter sets:
+    `TripletSTDP.visual_cortex()` and `TripletSTDP.hippocampal()`.
+
+    **Arguments:** `A2_plus`, `A3_plus`, `A2_minus`, `A3_minus` (>= 0), `tau_plus`,
+    `tau_minus`, `tau_x`, `tau_y` (ms, > 0), `w_min` < `w_max`.
+    """
+
+    A2_plus: Any = 5e-10
+    A3_plus: Any = 6.2e-3
+    A2_minus: Any = 7e-3
+    A3_minus: Any = 2.3e-4
+    tau_plus: Any = 16.8
+    tau_minus: Any = 33.7
+    tau_x: Any = 101.0
+    tau_y: Any = 125.0
+    w_min: Any = eqx.field(default=0.0, kw_only=True)
+    w_max: Any = eqx.field(default=1.0, kw_only=True)
+
+    pre_traces: ClassVar[tuple[str, ...]] = ("r1", "r2")
+    post_traces: ClassVar[tuple[str, ...]] = ("o1", "o2")
+
+    def __check_init__(self):
+        for n in ("A2_plus", "A3_plus", "A2_minus", "A3_minus"):
+            check_nonnegative(f"TripletSTDP.{n}", getattr(self, n))
+        for n in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
+            check_positive(f"TripletSTDP.{n}", getattr(self, n), "ms")
+        _check_bounds("TripletSTDP", self.w_min, self.w_max)
+
+    @classmethod
+    def visual_cortex(cls, **kw) -> TripletSTDP:
+        """Pfister & Gerstner (2006), Table 4, visual cortex data (Sjöström et al. 2001),
+        all-to-all interactions, full model: $A_2^+ = 5\\times10^{-10}$,
+        $A_3^+ = 6.2\\times10^{-3}$, $A_2^- = 7\\times10^{-3}$, $A_3^- = 2.3\\times10^{-4}$,
+        $\\tau_x = 101$, $\\tau_y = 125$ ms ($\\tau_+ = 16.8$, $\\tau_- = 33.7$ ms).
+
+        **Arguments:** `kw`: fields to override (e.g. `w_max`).
+
+        **Returns:** the rule.
+        """
+        p = dict(A2_plus=5e-10, A3_plus=6.2e-3, A2_minus=7e-3, A3_minus=2.3e-4)
+        p.update(tau_x=101.0, tau_y=125.0, tau_plus=16.8, tau_minus=33.7)
+        return cls(**{**p, **kw})
+
+    @classmethod
+    def hippocampal(cls, **kw) -> TripletSTDP:
+        """Pfister & Gerstner (2006), Table 4, hippocampal culture data (Wang et al. 2005),
+        all-to-all interactions, full model: $A_2^+ = 6.1\\times10^{-3}$,
+        $A_3^+ = 6.7\\times10^{-3}$, $A_2^- = 1.6\\times10^{-3}$, $A_3^- = 1.4\\times10^{-3}$,
+        $\\tau_x = 946$, $\\tau_y = 27$ ms ($\\tau_+ = 16.8$, $\\tau_- = 33.7$ ms).
+
+        **Arguments:** `kw`: fields to override.
+
+        **Returns:** the rule.
+        """
+        p = dict(A2_plus=6.1e-3, A3_plus=6.7e-3, A2_minus=1.6e-3, A3_minus=1.4e-3)
+        p.update(tau_x=946.0, tau_y=27.0, tau_plus=16.8, tau_minus=33.7)
+        return cls(**{**p, **kw})
+
+    def pre_taus(self):
+        return (self.tau_plus, self.tau_x)
+
+    def post_taus(self):
+        return (self.tau_minus, self.tau_y)
+
+    def on_pre(self, w, pre, post):
+        new = self.clip(w - post["o1"] * (self.A2_minus + self.A3_minus * pre["r2"]))
+        return new, {"r1": pre["r1"] + 1, "r2": pre["r2"] + 1}, w
+
+    def on_post(self, w, pre, post):
+        return self.clip(w + pre["r1"] * (self.A2_plus + self.A3_plus * post["o2"]))
+
+    def post_spike(self, post):
+        return {"o1": post["o1"] + 1, "o2": post["o2"] + 1}
+
+
+class VogelsSTDP(PlasticityRule):
+    r"""Inhibitory spike-timing-dependent plasticity (Vogels, Sprekeler, Zenke, Clopath &
+    Gerstner 2011, *Science* 334:1569): a symmetric window that balances excitation.
+
+    Traces $x$ (per synapse) and $y$ (post-synaptic), time constant $\tau$, jump 1. At a
+    pre-synaptic arrival $w \leftarrow w + \eta\,(y - \alpha)$; at a post-synaptic spike
+    $w \leftarrow w + \eta\,x$; clipped to $[w_\min, w_\max]$. The depression factor
+    $\alpha = 2\rho_0\tau$ sets the post-synaptic target rate $\rho_0$ (Vogels et al.:
+    $\tau = 20$ ms, $\rho_0 = 5$ Hz, $\alpha = 0.2$).
+
+    **Arguments:** `eta` (learning rate, >= 0), `alpha` (>= 0), `tau` (ms, > 0), `w_min` <
+    `w_max`.
+    """
+
+    eta: Any = 1e-3
+    alpha: Any = 0.2
+    tau: Any = 20.0
+    w_min: Any = eqx.field(default=0.0, kw_only=True)
+    w_max: Any = eqx.field(default=1.0, kw_only=True)
+
+    pre_traces: ClassVar[tuple[str, ...]] = ("x",)
+    post_traces: ClassVar[tuple[str, ...]] = ("y",)
+
+    def __check_init__(self):
+        check_nonnegative("VogelsSTDP.eta", self.eta)
+        check_nonnegative("VogelsSTDP.alpha", self.alpha)
+        check_positive("VogelsSTDP.tau", self.tau, "ms")
+        _check_bounds("VogelsSTDP", self.w_min, self.w_max)
+
+    @staticmethod
+    def alpha_for_rate(rate_hz: float, tau: float = 20.0) -> float:
+        """The depression factor $\\alpha = 2\\rho_0\\tau$ of a target rate `rate_hz` (Hz)
+        with trace time constant `tau` (ms).
+
+        **Arguments:** `rate_hz` (Hz), `tau` (ms).
+
+        **Returns:** $\\alpha$ (dimensionless).
+        """
+        return 2.0 * rate_hz * tau * 1e-3
+
+    def pre_taus(self):
+        return (self.tau,)
+
+    def post_taus(self):
+        return (self.tau,)
+
+    def on_pre(self, w, pre, post):
+        new = self.clip(w + self.eta * (post["y"] - self.alpha))
+        return new, {"x": pre["x"] + 1}, w
+
+    def on_post(self, w, pre, post):
+        return self.clip(w + self.eta * pre["x"])
+
+    def post_spike(self, post):
+        return {"y": post["y"] + 1}
+
+
+class TsodyksMarkram(PlasticityRule):
+    r"""Short-term depression and facilitation (Tsodyks & Markram 1997; Tsodyks, Pawelzik &
+    Markram 1998, *Neural Comput.* 10:821).
+
+    Per synapse, the utilisation $u$ relaxes to 0 with $\tau_f$ and the available resources
+    $x$ recover to 1 with $\tau_d$, exactly between spikes:
+    $u \leftarrow u\,e^{-\Delta/\tau_f}$, $x \leftarrow 1 + (x - 1)\,e^{-\Delta/\tau_d}$.
+    At an arrival $u \leftarrow u + U(1 - u)$, the transmitted value is $w\,u\,x$, then
+    $x \leftarrow x\,(1 - u)$. The weight itself does not change. For a regular train of
+    period $T$ the steady state is
+    $u^* = U / (1 - (1 - U)e^{-T/\tau_f})$,
+    $x^* = (1 - e^{-T/\tau_d}) / (1 - (1 - u^*) e^{-T/\tau_d})$.
+    Markram, Wang & Tsodyks (1998) fit depressing synapses with $U = 0.5$,
+    $\tau_d = 800$, $\tau_f$ small, facilitating ones with $U = 0.03$, $\tau_f = 530$,
+    $\tau_d = 130$ ms.
+
+    **Arguments:** `U` (in (0, 1]), `tau_d`, `tau_f` (ms, > 0), `w_min` < `w_max` (the range
+    the initial weights must lie in; default unbounded).
+    """
+
+    U: Any = 0.5
+    tau_d: Any = 800.0
+    tau_f: Any = 1.0
+    pre_traces: ClassVar[tuple[str, ...]] = ("u", "x")
+    uses_post: ClassVar[bool] = False
+
+    def __check_init__(self):
+        check_positive("TsodyksMarkram.U", self.U)
+        if is_concrete(self.U) and not np.all(np.asarray(self.U) <= 1):
+            raise ValueError(f"TsodyksMarkram.U must be in (0, 1], got {self.U!r}")
+        check_positive("TsodyksMarkram.tau_d", self.tau_d, "ms")
+        check_positive("TsodyksMarkram.tau_f", self.tau_f, "ms")
+        if not (float(self.w_min) < float(self.w_max)):
+            raise ValueError(
+                f"TsodyksMarkram.w_min must be < TsodyksMarkram.w_max, got {self.w_min!r}, "
+                f"{self.w_max!r}"
+            )
+
+    def pre_initial(self):
+        return {"u": 0.0, "x": 1.0}
+
+    def decay_pre(self, pre, elapsed):
+        u, x = pre["u"], pre["x"]
+        dtype = jnp.result_type(x)
+        ef = jnp.exp(-elapsed / jnp.asarray(self.tau_f, dtype))
+        ed = jnp.exp(-elapsed / jnp.asarray(self.tau_d, dtype))
+        return {"u": u * ef, "x": 1 + (x - 1) * ed}
+
+    def on_pre(self, w, pre, post):
+        u = pre["u"] + self.U * (1 - pre["u"])
+        x = pre["x"]
+        return w, {"u": u, "x": x * (1 - u)}, w * u * x
+
+    def steady_state(self, rate_hz: float) -> float:
+        """The transmitted fraction $u^* x^*$ per spike of a regular train of `rate_hz` Hz in
+        the steady state (the closed form above).
+
+        **Arguments:** `rate_hz` (Hz, > 0).
+
+        **Returns:** $u^* x^*$.
+        """
+        T = 1e3 / rate_hz
+        ef, ed = np.exp(-T / float(self.tau_f)), np.exp(-T / float(self.tau_d))
+        u = float(self.U) / (1 - (1 - float(self.U)) * ef)
+        x = (1 - ed) / (1 - (1 - u) * ed)
+        return u * x
+
+
+# ----------------------------------------------------------------------------------------------
+# the compiled (device) form of a plastic projection and its step
+
+
+def _read(tree: dict, i) -> dict:
+    return {n: jax.lax.dynamic_index_in_dim(v, i, 0, keepdims=False) for n, v in tree.items()}
+
+
+def _write(tree: dict, i, values: dict) -> dict:
+    return {
+        n: jax.lax.dynamic_update_index_in_dim(v, jnp.asarray(values[n]).astype(v.dtype), i, 0)
+        for n, v in tree.items()
+    }
+
+
+def _table(keys: np.ndarray, values: np.ndarray, n_rows: int):
+    """ELL table: row `r` lists `values[keys == r]` (in order), padded with 0; and the row
+    lengths. `n_rows + 1` rows (the last, a dummy, empty)."""
+    counts = np.bincount(keys, minlength=n_rows)
+    K = max(1, int(counts.max()) if counts.size else 1)
+    order = np.argsort(keys, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(keys.size) - starts[keys[order]]
+    table = np.zeros((n_rows + 1, K), np.int32)
+    table[keys[order], col] = values[order]
+    lengths = np.zeros((n_rows + 1,), np.int32)
+    lengths[:n_rows] = counts
+    return jnp.asarray(table), jnp.asarray(lengths)
+
+
+class CompiledPlastic(eqx.Module):
+    """Device form of a plastic `Projection` (built by `Network`): the synapse tables (rows
+    per pre-synaptic neuron, one table per distinct delay; columns per post-synaptic neuron)
+    and the rule. The weights and traces live in the network state,
+    `state["plastic"][name]`."""
+
+    rule: PlasticityRule
+    rows: tuple  # per delay group: (n_pre + 1, K) int32 synapse ids, and the row lengths
+    row_lengths: tuple
+    cols: Any  # (n_post + 1, Kc) int32 synapse ids of each post neuron (None: no on_post)
+    col_lengths: Any
+    pre_of: Any  # (n_syn,) int32
+    post_of: Any  # (n_syn,) int32
+    weight0: Any  # (n_syn,) initial weights (magnitudes for a signed pre population)
+    name: str = eqx.field(static=True)
+    pre: str = eqx.field(static=True)
+    post: str = eqx.field(static=True)
+    receptor: str = eqx.field(static=True)
+    n_pre: int = eqx.field(static=True)
+    n_post: int = eqx.field(static=True)
+    n_synapses: int = eqx.field(static=True)
+    delay_steps: tuple = eqx.field(static=True)
+    max_delay: int = eqx.field(static=True)
+    sign: float = eqx.field(static=True)
+
+    def __init__(self, p, dt: float, dtype):
+        rule = p.plasticity
+        self.rule = rule
+        self.name, self.pre, self.post, self.receptor = p.name, p.pre_name, p.post_name, p.receptor
+        self.n_pre, self.n_post, self.n_synapses = p.n_pre, p.n_post, p.n_synapses
+        self.sign = float(p.plastic_sign)
+        n = p.n_synapses
+        dsteps = np.broadcast_to(np.rint(np.asarray(p.delay) / dt).astype(np.int64), (n,))
+        values = tuple(int(v) for v in np.unique(dsteps)) if n else (0,)
+        self.delay_steps = values
+        self.max_delay = max(values)
+        ids = np.arange(n)
+        rows, lengths = [], []
+        for d in values:
+            sel = dsteps == d
+            t, ln = _table(p.pre_idx[sel], ids[sel], p.n_pre)
+            rows.append(t)
+            lengths.append(ln)
+        self.rows, self.row_lengths = tuple(rows), tuple(lengths)
+        if rule.uses_post:
+            self.cols, self.col_lengths = _table(p.post_idx, ids, p.n_post)
+        else:
+            self.cols, self.col_lengths = None, None
+        self.pre_of = jnp.asarray(p.pre_idx.astype(np.int32))
+        self.post_of = jnp.asarray(p.post_idx.astype(np.int32))
+        w = np.broadcast_to(np.asarray(p.weight, dtype=float) * self.sign, (n,))
+        self.weight0 = jnp.asarray(w, dtype)
+
+    @property
+    def receptor_key(self) -> str:
+        """The post-synaptic receptor this projection feeds: `"<post>:<receptor>"`."""
+        return f"{self.post}:{self.receptor}"
+
+    def init_state(self, dtype) -> dict:
+        """Weights (the projection's), per-synapse traces at their initial values, the step
+        of their last update (0), post-synaptic traces (0) and the pre-synaptic spike history
+        (the spike words of the last `max_delay + 1` steps)."""
+        n = self.n_synapses
+        n_words = -(-self.n_pre // 32)
+        init = self.rule.pre_initial()
+        return {
+            "w": jnp.asarray(self.weight0, dtype),
+            "pre": {t: jnp.full((n,), init[t], dtype) for t in self.rule.pre_traces},
+            "last": jnp.zeros((n,), jnp.int32),
+            "post": {t: jnp.zeros((self.n_post,), dtype) for t in self.rule.post_traces},
+            "history": jnp.zeros((self.max_delay + 1, n_words), jnp.uint32),
+        }
+
+    def step(self, ps: dict, pre_spikes, post_spikes, flat, k, base, dt: float):
+        """The plastic part of step `k` (spikes emitted at its end, time $t_{k+1}$): decay the
+        post-synaptic traces to $t_{k+1}$, process the pre-synaptic spikes arriving at
+        $t_{k+1}$ (emitted `d` steps earlier for each delay `d`; their transmitted values go
+        to `flat[base + post]`, the ring-buffer slot read in step $k + 1$), then the
+        post-synaptic spikes at $t_{k+1}$. Returns `(new plastic state, flat)`."""
+        from ._projection import _add_at, _walk_spike_bits, spike_words
+
+        rule = self.rule
+        w, pre, last = ps["w"], ps["pre"], ps["last"]
+        dtype = w.dtype
+        now = k + 1
+        H = ps["history"].shape[0]
+        words_now = spike_words(pre_spikes > 0)
+        history = jax.lax.dynamic_update_index_in_dim(ps["history"], words_now, k % H, 0)
+        post = rule.decay_post(ps["post"], jnp.asarray(dt, dtype))
+        dtc = jnp.asarray(dt, dtype)
+        sign = self.sign
+        no_limit = jnp.asarray(self.n_pre + 1, jnp.int32)
+
+        def traces_at(pre, last, s):
+            elapsed = (now - last[s]).astype(dtype) * dtc
+            return rule.decay_pre(_read(pre, s), elapsed)
+
+        for d, table, lengths in zip(self.delay_steps, self.rows, self.row_lengths):
+            words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
+
+            def arrival(b, j, carry, table=table, lengths=lengths):
+                def synapse(q, carry):
+                    flat, w, pre, last = carry
+                    s = table[j, q]
+                    i = self.post_of[s]
+                    x = traces_at(pre, last, s)
+                    w_new, x_new, psc = rule.on_pre(w[s], x, _read(post, i))
+                    flat = _add_at(flat, base + i, (sign * psc).astype(flat.dtype))
+                    w = jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
+                    pre = _write(pre, s, x_new)
+                    last = jax.lax.dynamic_update_index_in_dim(last, now, s, 0)
+                    return flat, w, pre, last
+
+                return jax.lax.fori_loop(0, lengths[j], synapse, carry)
+
+            n_words = words.shape[0]
+            flat, w, pre, last = _walk_spike_bits(
+                words, no_limit, n_words, self.n_pre, arrival, (flat, w, pre, last)
+            )
+
+        if rule.uses_post:
+            post_words = spike_words(post_spikes > 0)
+            cols, col_lengths = self.cols, self.col_lengths
+
+            def post_spike(b, i, w):
+                y = _read(post, i)
+
+                def synapse(q, w):
+                    s = cols[i, q]
+                    w_new = rule.on_post(w[s], traces_at(pre, last, s), y)
+                    return jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
+
+                return jax.lax.fori_loop(0, col_lengths[i], synapse, w)
+
+            n_words = post_words.shape[0]
+            limit = jnp.asarray(self.n_post + 1, jnp.int32)
+            w = _walk_spike_bits(post_words, limit, n_words, self.n_post, post_spike, w)
+            spiking = post_spikes > 0
+            jumped = rule.post_spike(post)
+            post = {n: jnp.where(spiking, jumped[n], v).astype(dtype) for n, v in post.items()}
+        new = {"w": w, "pre": pre, "last": last, "post": post, "history": history}
+        return new, flat
