@@ -94,7 +94,7 @@ def test_enums_equal_todays_strings():
         "amplitude_vanished",
         "omega_zero",
     ]
-    assert {str(k) for k in SpecialPointKind} == {"LP", "H", "TH", "LPC"}
+    assert {str(k) for k in SpecialPointKind} == {"LP", "H", "TH", "LPC", "PD", "NS", "BP"}
     assert BranchStatus("reached_stop") is BranchStatus.reached_stop
 
 

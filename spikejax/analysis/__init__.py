@@ -7,6 +7,10 @@ from ._classify import planar_type as planar_type
 from ._classify import trace_determinant as trace_determinant
 from ._classify import trace_determinant_chart_data as trace_determinant_chart_data
 from ._classify import unstable_dimension as unstable_dimension
+from ._collocation import CollocationProblem as CollocationProblem
+from ._collocation import continue_cycles_collocation as continue_cycles_collocation
+from ._collocation import floquet_multipliers as floquet_multipliers
+from ._collocation import hopf_normal_form as hopf_normal_form
 from ._continuation import Branch as Branch
 from ._continuation import ContinuationError as ContinuationError
 from ._continuation import EquilibriumProblem as EquilibriumProblem

@@ -80,6 +80,9 @@ class SpecialPointKind(enum.StrEnum):
     H = "H"  # Andronov-Hopf
     TH = "TH"  # a hybrid model's equilibrium reaches the spike threshold
     LPC = "LPC"  # fold of cycles
+    PD = "PD"  # period doubling (flip) of cycles
+    NS = "NS"  # Neimark-Sacker (torus) bifurcation of cycles
+    BP = "BP"  # branch point of equilibria
 
 
 class ContinuationError(ValueError):
@@ -133,7 +136,9 @@ class ContinuationProblem(eqx.Module):
     - `point_data(u, jacobian)`: anything stored with each point (eigenvalues, Floquet
       multipliers, an orbit);
     - `update(u, jacobian)`: the problem for the next step (a renewed normalisation vector,
-      a new phase reference orbit, an adapted mesh);
+      a new phase reference orbit);
+    - `adapt(u, t)`: a problem with new coordinates (an adapted mesh) and the accepted
+      point and tangent expressed in them, or None (default: no change of coordinates);
     - `admissible(u)`: reject corrector results outside the problem's domain (a period
       $\le 0$);
     - `stop_condition(u, data, history)`: end the branch for a reason of the problem's own.
@@ -169,6 +174,13 @@ class ContinuationProblem(eqx.Module):
     def update(self, u: np.ndarray, jacobian: np.ndarray) -> ContinuationProblem:
         """The problem for the step from the accepted point `u` (default: unchanged)."""
         return self
+
+    def adapt(
+        self, u: np.ndarray, t: np.ndarray
+    ) -> tuple[ContinuationProblem, np.ndarray, np.ndarray] | None:
+        """`(problem, u, t)` in new coordinates for the step from the accepted point `u` with
+        tangent `t` (a collocation mesh adapted to the orbit), or None to keep them (default)."""
+        return None
 
     def admissible(self, u: np.ndarray) -> bool:
         """Whether a corrector result lies in the problem's domain (default: True)."""
@@ -490,6 +502,11 @@ def continue_branch(
     ds = float(algorithm.ds)
     step = 0
     prob = problem.update(u, J)
+    adapted = prob.adapt(u, t)
+    if adapted is not None:
+        prob, u, t = adapted
+    # the start of each step (point k in the coordinates of the problem that produced k + 1)
+    starts = [(u, t)]
     while step < max_steps:
         sol = algorithm.correct(prob, u + ds * t, t)
         ok = algorithm.accept(prob, sol)
@@ -549,6 +566,10 @@ def continue_branch(
             status, message = own.status, own.message
             break
         prob = prob.update(u, J_new)
+        adapted = prob.adapt(u, t)
+        if adapted is not None:
+            prob, u, t = adapted
+        starts.append((u, t))
         ds = algorithm.next_ds(ds, sol.n_steps)
 
     if throw and status == BranchStatus.newton_failed:
@@ -561,9 +582,9 @@ def continue_branch(
                 if values[k][name] * values[k + 1][name] < 0:
                     seg = Segment(
                         k,
-                        us[k],
+                        starts[k][0],
                         us[k + 1],
-                        ts[k],
+                        starts[k][1],
                         ts[k + 1],
                         values[k],
                         values[k + 1],

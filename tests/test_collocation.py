@@ -1,0 +1,230 @@
+"""Periodic orbits by orthogonal collocation: closed-form cycles, Floquet multipliers, PD and NS
+points of systems whose multipliers are known exactly, scipy monodromy for Hodgkin-Huxley, bad
+starts."""
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from hh_reference import hh_rhs
+from scipy.integrate import solve_ivp
+
+import spikejax as sj
+from spikejax.analysis import (
+    ContinuationError,
+    LimitCycle,
+    SpecialPoint,
+    continuation,
+    continue_cycles_collocation,
+)
+from spikejax.models import NeuronModel, fill, input_current
+
+
+class StuartLandau(NeuronModel):
+    r"""Hopf normal form $\dot z = (\mu + i(\omega + b|z|^2)) z - c|z|^2 z - |z|^4 z$,
+    $z = V + i w$: for $\mu > 0$ (c = 1) the cycle $|z|^2 + |z|^4 = \mu$, period
+    $2\pi/(\omega + b|z|^2)$; c = 0 makes the Hopf point degenerate ($\ell_1 = 0$)."""
+
+    mu: float = -0.5
+    omega: float = 1.0
+    b: float = 0.5
+    c: float = 1.0
+    state_names: ClassVar[tuple[str, ...]] = ("V", "w")
+    voltage_unit: ClassVar[str] = "1"
+
+    def vector_field(self, t, y, args):
+        I = input_current(args)
+        x, z = y["V"], y["w"]
+        r2 = x * x + z * z
+        om = self.omega + self.b * r2
+        return {
+            "V": self.mu * x - om * z - self.c * r2 * x - r2 * r2 * x + I,
+            "w": om * x + self.mu * z - self.c * r2 * z - r2 * r2 * z,
+        }
+
+    def resting_state(self):
+        return {"V": fill(0.0, self.shape), "w": fill(0.0, self.shape)}
+
+
+class Twist(NeuronModel):
+    r"""The cycle $(V, y) = (\cos t, \sin t)$ (period $2\pi$ for every $\mu$) carrying two
+    linear bundles with known multipliers: $w$ turns by half a revolution per period in the
+    frame $w = R(t/2) s$, $\dot s = \mathrm{diag}(\mu, -1) s$, so its multipliers are
+    $-e^{2\pi\mu}$ and $-e^{-2\pi}$ (PD at $\mu = 0$); $(a, b)$ is a focus with eigenvalues
+    $\mu - 0.2 \pm i\beta$ (multipliers $e^{2\pi(\mu - 0.2 \pm i\beta)}$: NS at $\mu = 0.2$,
+    angle $2\pi\beta$); the radial multiplier is $e^{-4\pi}$."""
+
+    mu: float = -0.1
+    beta: float = 0.3
+    state_names: ClassVar[tuple[str, ...]] = ("V", "y", "w1", "w2", "a", "b")
+    voltage_unit: ClassVar[str] = "1"
+
+    def vector_field(self, t, s, args):
+        I = input_current(args)
+        x, y, w1, w2, a, b = (s[k] for k in self.state_names)
+        r2 = x * x + y * y
+        mu, ww, aa, nu = self.mu, w1 * w1 + w2 * w2, a * a + b * b, self.mu - 0.2
+        return {
+            "V": x - y - r2 * x + I,
+            "y": x + y - r2 * y,
+            "w1": -0.5 * w2 + 0.5 * (mu - 1) * w1 + 0.5 * (mu + 1) * (x * w1 + y * w2) - ww * w1,
+            "w2": 0.5 * w1 + 0.5 * (mu - 1) * w2 + 0.5 * (mu + 1) * (y * w1 - x * w2) - ww * w2,
+            "a": nu * a - self.beta * b - aa * a,
+            "b": self.beta * a + nu * b - aa * b,
+        }
+
+    def resting_state(self):
+        return {k: fill(0.0, self.shape) for k in self.state_names}
+
+
+def _sampled_cycle(traj, period, param, names, param_name):
+    """A `LimitCycle` from samples over one period (as a simulation gives)."""
+    return LimitCycle(
+        param=param,
+        x0=traj[0],
+        period=period,
+        trajectory=traj,
+        v_min=float(traj[:, 0].min()),
+        v_max=float(traj[:, 0].max()),
+        multipliers=np.ones(traj.shape[1]),
+        stable=True,
+        state_names=names,
+        param_name=param_name,
+    )
+
+
+def test_stuart_landau_cycles_from_hopf_match_closed_form():
+    m = StuartLandau()
+    hopf = continuation(m, "mu", -0.5, 0.5).hopf_points[0]
+    assert hopf.param == pytest.approx(0.0, abs=1e-12)
+    cb = continue_cycles_collocation(
+        m, hopf, param="mu", bounds=(-1.0, 0.6), n_intervals=20, ds=0.1, ds_max=0.4
+    )
+    assert cb.status == "left_bounds" and cb.params[-1] == pytest.approx(0.6)
+    # the first cycle is built from the normal form (l1 = -2 here) at 1% amplitude: its mu is
+    # amplitude^2 to first order, and the branch grows from it
+    assert 0 < cb.params[0] < 1e-3 and np.all(np.diff(cb.params) > 0)
+    assert not cb.special_points
+    for c in cb.cycles:
+        mu = c.param
+        r = np.hypot(c.trajectory[:, 0], c.trajectory[:, 1])
+        # closed forms; 20 intervals of degree 4: the orbit between nodes to ~1e-8 (O(h^5)),
+        # the period (superconvergent, O(h^8)) to 1e-10
+        r2 = 0.5 * (np.sqrt(1 + 4 * mu) - 1)  # mu = |z|^2 + |z|^4
+        assert np.max(np.abs(r - np.sqrt(r2))) < 1e-8
+        assert c.period == pytest.approx(2 * np.pi / (1 + 0.5 * r2), rel=1e-10)
+        # radial multiplier exp(T d/dr (mu r - r^3 - r^5))
+        exact = np.exp(-(2 * r2 + 4 * r2**2) * c.period)
+        assert abs(c.nontrivial_multipliers[0] - exact) < 1e-9
+        assert c.stable
+
+
+def test_period_doubling_and_neimark_sacker_located_at_closed_form_values():
+    m = Twist()
+    tau = np.linspace(0, 1, 401)
+    traj = np.zeros((401, 6))
+    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    cb = continue_cycles_collocation(
+        m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
+    )
+    kinds = [str(sp.kind) for sp in cb.special_points]
+    assert kinds == ["PD", "NS"]
+    pd, ns = cb.special_points
+    # exact values: PD at mu = 0 (multiplier -e^{2 pi mu}), NS at mu = 0.2 with angle
+    # 2 pi beta; the collocation transfer matrices are exact to ~1e-13 here (smooth orbit)
+    assert pd.param == pytest.approx(0.0, abs=1e-8)
+    assert pd.info["multiplier"] == pytest.approx(-1.0, abs=1e-8)
+    assert ns.param == pytest.approx(0.2, abs=1e-8)
+    assert ns.info["theta"] == pytest.approx(2 * np.pi * 0.3, abs=1e-8)
+    for c in cb.cycles:
+        mu = c.param
+        exact = np.concatenate(
+            [
+                [1.0, -np.exp(2 * np.pi * mu), -np.exp(-2 * np.pi), np.exp(-4 * np.pi)],
+                np.exp(2 * np.pi * (mu - 0.2 + 0.3j * np.array([1, -1]))),
+            ]
+        )
+        got = np.sort_complex(c.multipliers)
+        assert np.max(np.abs(got - np.sort_complex(exact))) < 1e-9
+        assert c.period == pytest.approx(2 * np.pi, rel=1e-10)
+
+
+def _hh_monodromy(x0, T, I):
+    """Multipliers by scipy: the variational equations with a central-difference Jacobian of
+    the independent numpy HH right-hand side."""
+
+    def jac(x):
+        h = 1e-6 * np.maximum(1.0, np.abs(x))
+        return np.stack(
+            [
+                (hh_rhs(x + h[i] * e, I) - hh_rhs(x - h[i] * e, I)) / (2 * h[i])
+                for i, e in enumerate(np.eye(4))
+            ],
+            axis=1,
+        )
+
+    def rhs(t, z):
+        x, P = z[:4], z[4:].reshape(4, 4)
+        return np.concatenate([hh_rhs(x, I), (jac(x) @ P).reshape(-1)])
+
+    sol = solve_ivp(
+        rhs,
+        (0, T),
+        np.concatenate([x0, np.eye(4).reshape(-1)]),
+        rtol=1e-11,
+        atol=1e-11,
+        method="DOP853",
+    )
+    return np.linalg.eigvals(sol.y[4:, -1].reshape(4, 4))
+
+
+@pytest.mark.slow
+def test_hh_floquet_multipliers_against_scipy_monodromy():
+    hh = sj.models.HodgkinHuxley()
+    # a firing orbit at I = 8 from a scipy run (the start "from a simulated cycle")
+    run = solve_ivp(
+        lambda t, x: hh_rhs(x, 8.0),
+        (0, 200),
+        [-30.0, 0.5, 0.3, 0.5],
+        rtol=1e-9,
+        atol=1e-9,
+        dense_output=True,
+        max_step=0.1,
+    )
+    t = np.linspace(100, 200, 20001)
+    V = run.sol(t)[0]
+    up = np.where((V[:-1] < 0) & (V[1:] >= 0))[0]
+    tc = t[up] - V[up] * (t[up + 1] - t[up]) / (V[up + 1] - V[up])  # interpolated crossings
+    T = float(np.mean(np.diff(tc[-4:])))
+    traj = run.sol(np.linspace(t[up[-2]], t[up[-2]] + T, 401)).T
+    start = _sampled_cycle(traj, T, 8.0, hh.state_names, "I")
+    cb = continue_cycles_collocation(hh, start, bounds=(7.0, 9.0), max_steps=1, ds=0.2)
+    c = cb.cycles[0]
+    mu_ref = _hh_monodromy(c.trajectory[0], c.period, 8.0)
+    # period against the scipy run's crossings (2e-6: linear crossing interpolation); multipliers:
+    # the two not tiny ones (1 and ~0.07) to 1e-6 (scipy's tolerance 1e-11 over 16 ms)
+    assert c.period == pytest.approx(T, rel=2e-6)
+    for mu in np.sort(np.abs(mu_ref))[-2:]:
+        assert np.min(np.abs(np.abs(c.multipliers) - mu)) < 1e-6
+    assert c.stable
+
+
+def test_bad_starts_raise_named_errors():
+    m = StuartLandau()
+    branch = continuation(m, "mu", -0.5, 0.5)
+    hopf = branch.hopf_points[0]
+    not_hopf = SpecialPoint(hopf.kind.__class__("LP"), hopf.param, hopf.state, 0)
+    with pytest.raises(ValueError, match="located Hopf point"):
+        continue_cycles_collocation(m, not_hopf, param="mu", bounds=(-1, 1))
+    # a degenerate Hopf point (the cubic coefficient c = 0: l1 = 0, a Bautin point)
+    m0 = StuartLandau(c=0.0)
+    h0 = continuation(m0, "mu", -0.5, 0.5).hopf_points[0]
+    with pytest.raises(ContinuationError, match="l1"):
+        continue_cycles_collocation(m0, h0, param="mu", bounds=(-1, 1))
+    # a constant "orbit" (an equilibrium) is not a cycle
+    flat = _sampled_cycle(np.zeros((401, 2)), 6.0, 0.3, StuartLandau.state_names, "mu")
+    with pytest.raises(ContinuationError, match="not a periodic orbit"):
+        continue_cycles_collocation(m, flat, param="mu", bounds=(-1, 1))
+    with pytest.raises(ValueError, match="n_intervals"):
+        continue_cycles_collocation(m, hopf, param="mu", bounds=(-1, 1), n_intervals=2)
