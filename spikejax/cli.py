@@ -4,6 +4,7 @@
     spikejax network --network brunel --n 5000 --duration 500
     spikejax network --network microcircuit --scale 0.1
     spikejax cell --model hh --amplitude 10 --duration 200 --out spikejax_output/
+    spikejax explore --port 5006 --no-browser   # the interactive explorer (`app` extra)
 
 Jobs are argparse subcommands registered in `_JOBS`; `DEFAULT_JOB` runs when none is named.
 The jobs live in `spikejax._cli`, the top layer (nothing in the library imports it). A bad
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._cli._args import finite_float, nonnegative_float, positive_float
+from ._cli._explore import add_explore_arguments, run_explore
 from ._cli._network import add_network_arguments, check_network_arguments, run_network_cli
 
 #: The job that `spikejax` runs when no job is named.
@@ -174,6 +176,16 @@ register_job(
     "a classic network (COBA by default) or the cortical microcircuit: rates, compile/run "
     "time, real-time factor, figures",
     check_network_arguments,
+)
+
+
+# ----- `spikejax explore`: the interactive explorer --------------------------------------------
+register_job(
+    "explore",
+    add_explore_arguments,
+    run_explore,
+    "the interactive explorer: models, phase planes, bifurcations and F-I curves, live in a "
+    "browser (needs the `app` extra: Panel)",
 )
 
 
