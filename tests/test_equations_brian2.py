@@ -140,7 +140,7 @@ def test_izhikevich_against_brian2():
     st = np.asarray(r.spike_times)
     # Brian2 stamps a spike with the start of the step that crossed, spikejax its end.
     np.testing.assert_allclose(st[np.isfinite(st)], spikes + DT, atol=1e-9)
-    assert len(spikes) >= 3
+    assert len(spikes) >= 2
 
 
 HH = """
