@@ -7,6 +7,7 @@ from ._base import input_current as input_current
 from ._conductance import BoltzmannGate as BoltzmannGate
 from ._conductance import ConductanceModel as ConductanceModel
 from ._conductance import ExpRate as ExpRate
+from ._conductance import ExpressionRate as ExpressionRate
 from ._conductance import FunctionRate as FunctionRate
 from ._conductance import Gate as Gate
 from ._conductance import IonCurrent as IonCurrent

@@ -189,7 +189,7 @@ def _taylor(expr: Any, x: Any, x0: Any, n: int) -> list[Any]:
     return out
 
 
-def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> Any | None:
+def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> tuple[Any, Any] | None:
     """`term` with the removable singularity of its denominator in `x` made safe (a series
     branch and the closed form at a safe argument), or None when it has none."""
     dens = [d for d in _denominators(term) if x in d.free_symbols]
@@ -228,12 +228,12 @@ def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> Any | None:
     small = sp.Abs(d) < bound
     x_safe = sp.Piecewise((x0 + 1 / dc[1], small), (x, True))
     closed = term.subs(x, x_safe)
-    return sp.Piecewise((series, small), (closed, True))
+    return sp.Piecewise((series, small), (closed, True)), x0
 
 
 def make_safe(
     expr: Any, states: Sequence[Any], bound: Any
-) -> tuple[sp.Expr, list[tuple[Any, Any]]]:
+) -> tuple[Any, list[tuple[Any, Any, Any]]]:
     r"""`expr` with every removable singularity in one state variable made safe.
 
     A term $N(x)/d(x)$ (one denominator depending on one state variable $x$ and parameters)
@@ -244,9 +244,9 @@ def make_safe(
     $x_s$ = `where(|d| < bound, x0 + 1/d'(x0), x)`: the double-`where` idiom, so that values
     and gradients are finite at the singular point.
 
-    **Returns:** the safe expression and the list of `(term, x0)` made safe.
+    **Returns:** the safe expression and the list of `(term, x, x0)` made safe.
     """
-    made: list[tuple[Any, Any]] = []
+    made: list[tuple[Any, Any, Any]] = []
     state_set = set(states)
 
     def visit(e):
@@ -255,11 +255,11 @@ def make_safe(
         args = [visit(a) for a in e.args]
         e = e.func(*args) if tuple(args) != e.args else e
         if e.is_Mul:
-            for x in state_set & e.free_symbols:
+            for x in sorted(state_set & e.free_symbols, key=str):
                 safe = _safe_term(e, x, state_set - {x}, bound)
                 if safe is not None:
-                    made.append((e, x))
-                    return safe
+                    made.append((e, x, safe[1]))
+                    return safe[0]
         return e
 
     return visit(expr), made

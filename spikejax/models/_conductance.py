@@ -231,12 +231,67 @@ class FunctionRate(RateFunction):
         return self.fn(jnp.asarray(V))
 
 
-def _as_rate(name: str, r: RateFunction | Callable[[Array], Array]) -> RateFunction:
+@functools.cache
+def _compiled_rate(text: str) -> tuple[Callable[..., tuple[Any, ...]], tuple[float, ...]]:
+    """The generated function `(V, bound) -> (rate,)` of a rate written as text, and the
+    voltages of the removable singularities made safe (cached per text)."""
+    import sympy as sp
+
+    from ._codegen import compile_functions, make_safe, parse
+
+    V = sp.Symbol("V", real=True)
+    expr = parse(text, lambda name: V if name == "V" else None, f"the rate `{text}`")
+    bound = sp.Symbol("series_bound", positive=True)
+    safe, made = make_safe(expr, [V], bound)
+    points = tuple(float(x0) for _, _, x0 in made)
+    return compile_functions([V, bound], [safe]), points
+
+
+class ExpressionRate(RateFunction):
+    r"""A rate written as text, in `V` (mV) and numbers, in 1/ms: e.g. HH's
+    $\alpha_m$ as `"0.1*(V + 40)/(1 - exp(-(V + 40)/10))"`.
+
+    The text is read by `spikejax.models.from_equations`' expression reader (the same
+    grammar and functions, no units, `V` the only name). A removable singularity (a
+    denominator with one real zero where the numerator vanishes too, such as $\alpha_m$ at
+    $V = -40$) is detected symbolically (sympy's `solveset` and `limit`) and replaced near
+    its point by the term's Taylor series (degree 8) with the double-`where` idiom, so that
+    values and gradients are finite and accurate there: `singular_points` lists the voltages
+    handled. The text is static structure (no fittable fields).
+
+    **Raises:** `SyntaxError` or `NameError` (naming the term) for text outside the grammar.
+    """
+
+    text: str = eqx.field(static=True)
+
+    def __check_init__(self):
+        if not isinstance(self.text, str):
+            raise TypeError(f"ExpressionRate.text must be a string, got {self.text!r}")
+        _compiled_rate(self.text)
+
+    @property
+    def singular_points(self) -> tuple[float, ...]:
+        """The voltages (mV) of the removable singularities made safe."""
+        return _compiled_rate(self.text)[1]
+
+    def __call__(self, V: ArrayLike) -> Array:
+        V = jnp.asarray(V, dtype=jnp.result_type(V, float))
+        fn, _ = _compiled_rate(self.text)
+        bound = series_bound(V.dtype, float64=0.01, float32=0.5)
+        (rate,) = fn(V, bound)
+        return rate + jnp.zeros_like(V)
+
+
+def _as_rate(name: str, r: RateFunction | Callable[[Array], Array] | str) -> RateFunction:
     if isinstance(r, RateFunction):
         return r
+    if isinstance(r, str):
+        return ExpressionRate(r)
     if callable(r):
         return FunctionRate(r)
-    raise ValueError(f"{name} must be a RateFunction or a callable V -> rate, got {r!r}")
+    raise ValueError(
+        f"{name} must be a RateFunction, a callable V -> rate or an expression string, got {r!r}"
+    )
 
 
 # ----- gates ----------------------------------------------------------------------------------
@@ -326,7 +381,8 @@ class RateGate(Gate):
     $$\dot x = \alpha(V)(1 - x) - \beta(V)\, x, \quad x_\infty = \frac{\alpha}{\alpha + \beta},
     \quad \tau = \frac{1}{\alpha + \beta}$$
     `alpha` and `beta` are `RateFunction`s (`ExpRate`, `SigmoidRate`, `LinoidRate`: their
-    fields are fittable) or plain callables `V -> rate` (1/ms; held as static structure).
+    fields are fittable), plain callables `V -> rate` (1/ms; held as static structure) or
+    expressions in `V` as text (`ExpressionRate`, removable singularities made safe).
     """
 
     name: str = eqx.field(static=True)

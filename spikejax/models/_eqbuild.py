@@ -372,21 +372,12 @@ def _as_quantity_expr(value: Any, what: str, builder: _Builder) -> Any:
     raise TypeError(f"{what} must be a number or an expression string, got {value!r}")
 
 
-def build(
-    equations: str,
-    *,
-    threshold: str | None = None,
-    reset: str | None = None,
-    refractory: str | float | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    init: Mapping[str, Any] | None = None,
-    name: str = "EquationModel",
-    voltage: str | None = None,
-    current: str = "I",
-    spike_detection_threshold: float | str | None = None,
-    method: str | AbstractScheme | None = None,
-) -> EquationModel:
-    """`spikejax.models.from_equations` (documented there)."""
+def build(equations: str, **options: Any) -> EquationModel:
+    """`spikejax.models.from_equations` (documented there; `options` are its keywords)."""
+    threshold, reset, refractory = options["threshold"], options["reset"], options["refractory"]
+    parameters, init, name = options["parameters"], options["init"], options["name"]
+    voltage, current, method = options["voltage"], options["current"], options["method"]
+    spike_detection_threshold = options["spike_detection_threshold"]
     lines = _read(equations)
     parameters = {} if parameters is None else dict(parameters)
     if not isinstance(current, str) or not current.isidentifier():

@@ -279,18 +279,7 @@ def from_equations(
     undefined variable, a parameter without value or unused, or a division by an expression
     of parameters that is zero; each message names the offending term.
     """
+    options = dict(locals())  # the keywords above, as given
     from ._eqbuild import build
 
-    return build(
-        equations,
-        threshold=threshold,
-        reset=reset,
-        refractory=refractory,
-        parameters=parameters,
-        init=init,
-        name=name,
-        voltage=voltage,
-        current=current,
-        spike_detection_threshold=spike_detection_threshold,
-        method=method,
-    )
+    return build(options.pop("equations"), **options)

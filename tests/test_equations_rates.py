@@ -1,0 +1,104 @@
+"""Rate functions written as text in the conductance builder (`ExpressionRate`).
+
+Truths: the closed-form rate classes (`LinoidRate`, `ExpRate`, `SigmoidRate`) and the
+built-in Hodgkin-Huxley model; the limits and slopes at the removable singularities
+($\\alpha_m(-40) = 1$, $\\alpha_m'(-40) = 0.05$; $\\alpha_n(-55) = 0.1$, slope 0.005, from
+$A k$ and $A/2$ of the linoid $A x/(1 - e^{-x/k})$).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from spikejax.models import (
+    ConductanceModel,
+    ExpRate,
+    ExpressionRate,
+    Gate,
+    HodgkinHuxley,
+    IonCurrent,
+    LinoidRate,
+)
+
+ALPHA_M = "0.1*(V + 40)/(1 - exp(-(V + 40)/10))"
+ALPHA_N = "0.01*(V + 55)/(1 - exp(-(V + 55)/10))"
+
+
+def test_text_rate_matches_the_closed_form_rate():
+    V = np.random.default_rng(0).uniform(-100.0, 60.0, 500)
+    for text, ref in (
+        (ALPHA_M, LinoidRate(0.1, -40.0, 10.0)),
+        (ALPHA_N, LinoidRate(0.01, -55.0, 10.0)),
+    ):
+        np.testing.assert_allclose(ExpressionRate(text)(V), ref(V), rtol=1e-12)
+    np.testing.assert_allclose(
+        ExpressionRate("4*exp(-(V + 65)/18)")(V), ExpRate(4.0, -65.0, -18.0)(V), rtol=1e-14
+    )
+
+
+@pytest.mark.parametrize(
+    "text,V0,value,slope", [(ALPHA_M, -40.0, 1.0, 0.05), (ALPHA_N, -55.0, 0.1, 0.005)]
+)
+def test_singularity_is_detected_and_exact_at_its_point(text, V0, value, slope):
+    rate = ExpressionRate(text)
+    assert rate.singular_points == (V0,)
+    # Exactly at the singular point, and on either side of the switch to the series.
+    for V in (V0, V0 + 1e-12, V0 - 1e-7, V0 + 0.0999, V0 + 0.1001):
+        got = float(rate(jnp.asarray(V)))
+        ref = float(LinoidRate(value / 10.0, V0, 10.0)(V))
+        assert abs(got - ref) <= 1e-14 * abs(ref), (V, got, ref)
+    g = jax.grad(lambda v: rate(v))(jnp.asarray(V0))
+    g2 = jax.grad(jax.grad(lambda v: rate(v)))(jnp.asarray(V0))
+    assert np.isfinite(g) and np.isfinite(g2)
+    assert abs(float(g) - slope) < 1e-15
+    # Second derivative: 2 * A / (12 k) from the series u/(1 - e^-u) = 1 + u/2 + u^2/12 + ...
+    assert abs(float(g2) - 2 * (value / 10.0) / (12 * 10.0)) < 1e-15
+
+
+def test_singularity_is_finite_in_float32():
+    rate = ExpressionRate(ALPHA_M)
+    V = jnp.asarray([-40.0, -40.0 + 1e-5, -39.5], dtype=jnp.float32)
+    got = rate(V)
+    assert got.dtype == jnp.float32
+    np.testing.assert_allclose(got, LinoidRate(0.1, -40.0, 10.0)(np.asarray(V, float)), rtol=1e-6)
+    g = jax.vmap(jax.grad(lambda v: rate(v)))(V)
+    assert np.all(np.isfinite(g))
+    ref = LinoidRate(0.1, -40.0, 10.0)
+    want = jax.vmap(jax.grad(lambda v: ref(v)))(jnp.asarray(V, dtype=jnp.float64))
+    # float32 slopes: the series branch is exact to float32 resolution.
+    np.testing.assert_allclose(g, want, rtol=1e-5)
+
+
+def test_a_pole_is_not_a_removable_singularity():
+    rate = ExpressionRate("1/(V + 40)")
+    assert rate.singular_points == ()
+    assert not np.isfinite(float(rate(-40.0)))
+
+
+def test_hh_from_text_rates_matches_the_builtin_model():
+    m = Gate.alpha_beta("m", ALPHA_M, "4*exp(-(V + 65)/18)")
+    h = Gate.alpha_beta("h", "0.07*exp(-(V + 65)/20)", "1/(1 + exp(-(V + 35)/10))")
+    n = Gate.alpha_beta("n", ALPHA_N, "0.125*exp(-(V + 65)/80)")
+    model = ConductanceModel(
+        [IonCurrent("Na", 120.0, 50.0, [(m, 3), h]), IonCurrent("K", 36.0, -77.0, [(n, 4)])],
+        C=1.0,
+        gL=0.3,
+        EL=-54.387,
+    )
+    ref = HodgkinHuxley()
+    rng = np.random.default_rng(1)
+    y = {"V": rng.uniform(-90, 50, 300), **{k: rng.uniform(0, 1, 300) for k in "mhn"}}
+    y["V"][:2] = (-40.0, -55.0)
+    got, want = model.vector_field(0.0, y, 5.0), ref.vector_field(0.0, y, 5.0)
+    for k in want:
+        np.testing.assert_allclose(
+            got[k], want[k], rtol=1e-12, atol=1e-12 * np.max(np.abs(want[k]))
+        )
+
+
+def test_bad_text_names_the_term():
+    with pytest.raises(NameError, match="unknown identifier `v`"):
+        ExpressionRate("0.1*(v + 40)")
+    with pytest.raises(SyntaxError, match="syntax error"):
+        Gate.alpha_beta("m", "0.1*(V + ", "1")
