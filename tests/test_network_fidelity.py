@@ -137,6 +137,7 @@ def _brian2_rates(seed, duration_ms=1000.0):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # brian2's use of pyparsing
 @pytest.mark.skipif(importlib.util.find_spec("brian2") is None, reason="brian2 not installed")
 def test_izhikevich2003_rates_match_brian2_over_seeds():
     # 1000 cells, 1 s, five seeds each, side by side: the mean rates over seeds differ by less
@@ -149,6 +150,7 @@ def test_izhikevich2003_rates_match_brian2_over_seeds():
         ours.append(n_spikes / 1000 / 1.0)
         theirs.append(_brian2_rates(seed))
     ours, theirs = np.array(ours), np.array(theirs)
+    print("spikejax", ours, "brian2", theirs)  # shown with pytest -s
     se = np.sqrt(ours.var(ddof=1) / ours.size + theirs.var(ddof=1) / theirs.size)
     assert abs(ours.mean() - theirs.mean()) < 3 * se, (ours, theirs)
     assert ours.max() < 15.0

@@ -36,12 +36,17 @@ $\Delta t = 0.1$, $\tau_s = 0.5$ ms); only there `charge_correction` (default: o
 each PSC carries the exact charge (its PSP is still first order in $\Delta t$). With the exact
 propagators a charge correction would count the correction twice, and is refused.
 
-Measured rates (Hz, 0.2-1.2 s, seed 0; published full-scale values in brackets), L2/3e, L2/3i,
-L4e, L4i, L5e, L5i, L6e, L6i: scale 0.1: 0.51 (0.90), 2.18 (2.97), 3.93 (4.41), 4.99 (5.88),
-7.03 (7.57), 7.71 (8.63), 0.87 (1.11), 7.06 (7.83); scale 0.05: 0.27, 1.34, 3.24, 3.86, 5.56,
-6.49, 0.53, 6.05. The rates approach the published ones as the in-degree scaling approaches
-1 (at 0.02 the upper layers nearly fall silent); without the charge correction (10 % stronger
-PSCs) scale 0.1 gives 0.70, 2.90, 4.40, 5.95, 7.73, 8.93, 1.03, 8.14.
+Against NEST 3.10 run side by side on the same derived parameters
+(`benchmarks/bench_microcircuit_nest.py`; scale 0.1, float64, 5 seeds each, rates over
+0.2-1.2 s; `benchmarks/results/microcircuit_nest_0.1_200-1200ms.json`), mean $\pm$ sd over
+seeds (Hz), spikejax / NEST: L2/3e 0.478 $\pm$ 0.028 / 0.494 $\pm$ 0.030, L2/3i 2.14 $\pm$ 0.05
+/ 2.13 $\pm$ 0.02, L4e 4.01 $\pm$ 0.05 / 4.00 $\pm$ 0.04, L4i 5.01 $\pm$ 0.01 / 5.03 $\pm$
+0.04, L5e 6.80 $\pm$ 0.28 / 6.64 $\pm$ 0.23, L5i 7.83 $\pm$ 0.04 / 7.80 $\pm$ 0.05, L6e 0.85
+$\pm$ 0.04 / 0.85 $\pm$ 0.04, L6i 7.01 $\pm$ 0.04 / 7.02 $\pm$ 0.02: every population within
+NEST's spread over seeds. The held path with the charge correction gives 0.497 Hz for
+L2/3e (seed 0), within the same spread. The rates are below the published full-scale ones
+(`MICROCIRCUIT_REFERENCE_RATES`) at scale 0.1 in both simulators, and approach them as the
+in-degree scaling approaches 1 (at 0.02 the upper layers nearly fall silent).
 
 Reference: Potjans TC, Diesmann M (2014) The cell-type specific cortical microcircuit:
 relating structure and activity in a full-scale spiking network model. Cereb Cortex
