@@ -72,6 +72,9 @@ class PlasticityRule(eqx.Module):
     post_traces: ClassVar[tuple[str, ...]] = ()
     #: whether `on_post` is called at post-synaptic spikes
     uses_post: ClassVar[bool] = True
+    #: whether the rule changes the weights (False: only what is transmitted, as in
+    #: short-term plasticity; the weight bounds are then not enforced)
+    changes_weights: ClassVar[bool] = True
 
     #: the weight range (keyword-only in every rule)
     w_min: Any = eqx.field(default=-np.inf, kw_only=True)
@@ -369,6 +372,7 @@ class TsodyksMarkram(PlasticityRule):
     tau_f: Any = 1.0
     pre_traces: ClassVar[tuple[str, ...]] = ("u", "x")
     uses_post: ClassVar[bool] = False
+    changes_weights: ClassVar[bool] = False
 
     def __check_init__(self):
         check_positive("TsodyksMarkram.U", self.U)
@@ -449,8 +453,9 @@ class CompiledPlastic(eqx.Module):
     `state["plastic"][name]`."""
 
     rule: PlasticityRule
-    rows: tuple  # per delay group: (n_pre + 1, K) int32 synapse ids, and the row lengths
-    row_lengths: tuple
+    rows: Any  # per delay group: (G, n_pre + 1, K) int32 synapse ids, and the row lengths
+    row_lengths: Any  # (G, n_pre + 1)
+    delays: Any  # (G,) int32 delay steps of the groups
     cols: Any  # (n_post + 1, Kc) int32 synapse ids of each post neuron (None: no on_post)
     col_lengths: Any
     pre_of: Any  # (n_syn,) int32
@@ -485,7 +490,12 @@ class CompiledPlastic(eqx.Module):
             t, ln = _table(p.pre_idx[sel], ids[sel], p.n_pre)
             rows.append(t)
             lengths.append(ln)
-        self.rows, self.row_lengths = tuple(rows), tuple(lengths)
+        # one table per delay, padded to a common width (one loop walks them all)
+        K = max(t.shape[1] for t in rows)
+        rows = [np.pad(np.asarray(t), ((0, 0), (0, K - t.shape[1]))) for t in rows]
+        self.rows = jnp.asarray(np.stack(rows))
+        self.row_lengths = jnp.asarray(np.stack([np.asarray(x) for x in lengths]))
+        self.delays = jnp.asarray(np.asarray(values, np.int32))
         if rule.uses_post:
             self.cols, self.col_lengths = _table(p.post_idx, ids, p.n_post)
         else:
@@ -539,13 +549,19 @@ class CompiledPlastic(eqx.Module):
             elapsed = (now - last[s]).astype(dtype) * dtc
             return rule.decay_pre(_read(pre, s), elapsed)
 
-        for d, table, lengths in zip(self.delay_steps, self.rows, self.row_lengths):
-            words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
+        n_words = history.shape[1]
 
-            def arrival(b, j, carry, table=table, lengths=lengths):
+        def group(g, carry):
+            """The arrivals of the synapses of delay `delays[g]`: the spikes emitted that
+            many steps before this step's end."""
+            words = jax.lax.dynamic_index_in_dim(
+                history, (k - self.delays[g]) % H, 0, keepdims=False
+            )
+
+            def arrival(b, j, carry):
                 def synapse(q, carry):
                     flat, w, pre, last = carry
-                    s = table[j, q]
+                    s = self.rows[g, j, q]
                     i = self.post_of[s]
                     x = traces_at(pre, last, s)
                     w_new, x_new, psc = rule.on_pre(w[s], x, _read(post, i))
@@ -555,12 +571,16 @@ class CompiledPlastic(eqx.Module):
                     last = jax.lax.dynamic_update_index_in_dim(last, now, s, 0)
                     return flat, w, pre, last
 
-                return jax.lax.fori_loop(0, lengths[j], synapse, carry)
+                return jax.lax.fori_loop(0, self.row_lengths[g, j], synapse, carry)
 
-            n_words = words.shape[0]
-            flat, w, pre, last = _walk_spike_bits(
-                words, no_limit, n_words, self.n_pre, arrival, (flat, w, pre, last)
-            )
+            return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
+
+        # one walk per delay value, unrolled (a `fori_loop` over the groups was wrong with
+        # 64-bit indices enabled on XLA CPU; the unrolled form is right in both)
+        carry = (flat, w, pre, last)
+        for g in range(len(self.delay_steps)):
+            carry = group(g, carry)
+        flat, w, pre, last = carry
 
         if rule.uses_post:
             post_words = spike_words(post_spikes > 0)

@@ -191,7 +191,8 @@ class Projection:
                 " is updated event by event; it cannot have propagation='dense' (use 'auto' or "
                 "'event')"
             )
-        if self.synapse.conductance_based and not (float(rule.w_min) >= 0):
+        grows = rule.changes_weights
+        if self.synapse.conductance_based and grows and not (float(rule.w_min) >= 0):
             raise ValueError(
                 f"Projection {self.name}: conductance weights must stay >= 0, but "
                 f"{type(rule).__name__}.w_min = {rule.w_min!r}"
