@@ -150,33 +150,35 @@ def test_period_doubling_and_neimark_sacker_located_at_closed_form_values():
         assert c.period == pytest.approx(2 * np.pi, rel=1e-10)
 
 
-def _hh_monodromy(x0, T, I):
+def _hh_monodromy(traj, T, I, n_seg=1):
     """Multipliers by scipy: the variational equations with a central-difference Jacobian of
-    the independent numpy HH right-hand side."""
+    the independent numpy HH right-hand side, integrated over `n_seg` pieces of the period,
+    each started on the orbit's sample `traj[k]` (multiple shooting: an orbit with a
+    multiplier of 1e8 is not followed over a whole period from one point)."""
 
     def jac(x):
-        h = 1e-6 * np.maximum(1.0, np.abs(x))
-        return np.stack(
-            [
-                (hh_rhs(x + h[i] * e, I) - hh_rhs(x - h[i] * e, I)) / (2 * h[i])
-                for i, e in enumerate(np.eye(4))
-            ],
-            axis=1,
-        )
+        H = np.diag(1e-6 * np.maximum(1.0, np.abs(x)))
+        X = np.concatenate([x[:, None] + H, x[:, None] - H], axis=1)  # one vectorised call
+        F = hh_rhs(X, I)
+        return (F[:, :4] - F[:, 4:]) / (2 * np.diag(H))[None, :]
 
     def rhs(t, z):
         x, P = z[:4], z[4:].reshape(4, 4)
         return np.concatenate([hh_rhs(x, I), (jac(x) @ P).reshape(-1)])
 
-    sol = solve_ivp(
-        rhs,
-        (0, T),
-        np.concatenate([x0, np.eye(4).reshape(-1)]),
-        rtol=1e-11,
-        atol=1e-11,
-        method="DOP853",
-    )
-    return np.linalg.eigvals(sol.y[4:, -1].reshape(4, 4))
+    M = np.eye(4)
+    step = (traj.shape[0] - 1) // n_seg
+    for k in range(n_seg):
+        sol = solve_ivp(
+            rhs,
+            (0, T / n_seg),
+            np.concatenate([traj[k * step], np.eye(4).reshape(-1)]),
+            rtol=1e-11,
+            atol=1e-11,
+            method="DOP853",
+        )
+        M = sol.y[4:, -1].reshape(4, 4) @ M
+    return np.linalg.eigvals(M)
 
 
 @pytest.mark.slow
@@ -201,7 +203,7 @@ def test_hh_floquet_multipliers_against_scipy_monodromy():
     start = _sampled_cycle(traj, T, 8.0, hh.state_names, "I")
     cb = continue_cycles_collocation(hh, start, bounds=(7.0, 9.0), max_steps=1, ds=0.2)
     c = cb.cycles[0]
-    mu_ref = _hh_monodromy(c.trajectory[0], c.period, 8.0)
+    mu_ref = _hh_monodromy(c.trajectory, c.period, 8.0)
     # period against the scipy run's crossings (2e-6: linear crossing interpolation); multipliers:
     # the two not tiny ones (1 and ~0.07) to 1e-6 (scipy's tolerance 1e-11 over 16 ms)
     assert c.period == pytest.approx(T, rel=2e-6)
@@ -228,3 +230,100 @@ def test_bad_starts_raise_named_errors():
         continue_cycles_collocation(m, flat, param="mu", bounds=(-1, 1))
     with pytest.raises(ValueError, match="n_intervals"):
         continue_cycles_collocation(m, hopf, param="mu", bounds=(-1, 1), n_intervals=2)
+
+
+@pytest.mark.slow
+def test_hh_cycles_from_subcritical_hopf_reach_fold_and_upper_hopf():
+    import time
+
+    hh = sj.models.HodgkinHuxley()
+    eq = continuation(hh, "I", 0.0, 200.0)
+    h_low, h_up = eq.hopf_points
+    t0 = time.perf_counter()
+    cb = continue_cycles_collocation(hh, h_low, bounds=(0.0, 200.0), ds=1.0, ds_max=20.0)
+    elapsed = time.perf_counter() - t0
+    print(f"HH cycle branch: {len(cb)} points in {elapsed:.1f} s")
+    assert cb.status == "amplitude_vanished"  # ends at the upper Hopf point
+    assert cb.params[-1] == pytest.approx(h_up.param, abs=0.5)
+    lpc_points = [sp for sp in cb.special_points if sp.kind == "LPC"]
+    lpcs = [sp.param for sp in lpc_points]
+    pds = [sp for sp in cb.special_points if sp.kind == "PD"]
+    # the unstable family's two folds near 7.84 and 7.92 (with the period doublings next to
+    # them, Guckenheimer & Labouriau 1993), then the fold that bounds bistability
+    assert len(lpcs) == 3 and len(pds) == 2
+    assert lpcs[0] == pytest.approx(7.84, abs=0.01) and lpcs[1] == pytest.approx(7.92, abs=0.01)
+    lpc = lpcs[2]
+    assert lpc == pytest.approx(6.26, abs=0.01)  # Rinzel & Miller (1980): 6.26
+    # stable spiking cycles above the fold up to near the upper Hopf point
+    after = np.arange(len(cb)) > lpc_points[2].index
+    assert cb.stable[after & (cb.params > lpc + 0.05) & (cb.params < 150)].all()
+    assert not cb.stable[~after].any()
+    # independent: scipy runs started on the firing orbit keep firing 0.02 above the fold and
+    # stop 0.02 below it (600 ms; the slow passage near the fold is shorter than that there)
+    k = int(np.argmin(np.where(after, np.abs(cb.params - (lpc + 0.5)), np.inf)))
+    x_fire = cb.cycles[k].trajectory[0]
+
+    def fires(I):
+        sol = solve_ivp(
+            lambda t, x: hh_rhs(x, I), (0, 600), x_fire, rtol=1e-8, atol=1e-8, max_step=0.1
+        )
+        return sol.y[0][sol.t > 500].max() > 0.0
+
+    assert fires(lpc + 0.02) and not fires(lpc - 0.02)
+    # the PD multiplier -1 and a huge multiplier against scipy's monodromy
+    pd = pds[0]
+    i_pd = pd.index
+    c_pd = cb.cycles[i_pd]
+    mu_ref = _hh_monodromy(c_pd.trajectory, c_pd.period, c_pd.param, 40)
+    for mu in c_pd.multipliers:
+        if abs(mu) > 1e-3:
+            assert np.min(np.abs(mu_ref - mu)) < 1e-5 * max(1.0, abs(mu))
+    big = max(cb.cycles, key=lambda c: np.abs(c.multipliers).max())
+    mu_big = np.abs(big.multipliers).max()
+    assert mu_big > 1e6
+    mu_ref = np.abs(_hh_monodromy(big.trajectory, big.period, big.param, 40)).max()
+    # 40 intervals: the multiplier ~6e8 to 3e-3 (the mesh's discretisation error, measured
+    # 1.2e-3); the same orbit on 160 intervals to 1e-6 (measured 1e-8): the condensed
+    # monodromy itself loses nothing to the size of the multiplier
+    assert mu_big == pytest.approx(mu_ref, rel=3e-3)
+    fine = continue_cycles_collocation(
+        hh, big, bounds=(0.0, 200.0), n_intervals=160, max_steps=1, ds=1e-3
+    )
+    assert np.abs(fine.cycles[0].multipliers).max() == pytest.approx(mu_ref, rel=1e-6)
+    assert np.min(np.abs(fine.cycles[0].multipliers - 1.0)) < 1e-7
+    # a twice finer mesh moves the bistability fold by less than 1e-5
+    near = cb.cycles[int(np.argmin(np.where(after, np.abs(cb.params - (lpc + 0.2)), np.inf)))]
+    fine = continue_cycles_collocation(
+        hh, near, bounds=(6.0, 6.6), n_intervals=80, direction=-1, ds=0.5, max_steps=40
+    )
+    (lpc_fine,) = [sp.param for sp in fine.special_points if sp.kind == "LPC"]
+    assert lpc_fine == pytest.approx(lpc, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_doubled_cycle_from_period_doubling_matches_closed_form():
+    m = Twist()
+    tau = np.linspace(0, 1, 401)
+    traj = np.zeros((401, 6))
+    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    cb = continue_cycles_collocation(
+        m, start, param="mu", bounds=(-0.1, 0.1), n_intervals=20, ds=0.1, ds_max=0.2
+    )
+    (pd,) = cb.special_points
+    doubled = continue_cycles_collocation(
+        m, pd, param="mu", bounds=(-0.1, 0.15), n_intervals=20, ds=0.05, ds_max=1.0
+    )
+    assert doubled.status == "left_bounds" and doubled.params[-1] == pytest.approx(0.15)
+    assert np.all(doubled.params > 0)  # supercritical: the doubled cycles exist for mu > 0
+    for c in doubled.cycles:
+        # closed form: w = R(t/2) (sqrt(mu), 0), period 4 pi, stable for 0 < mu < 0.2
+        w = np.hypot(c.trajectory[:, 2], c.trajectory[:, 3])
+        assert np.max(np.abs(w - np.sqrt(c.param))) < 1e-9
+        assert c.period == pytest.approx(4 * np.pi, rel=1e-10)
+        assert c.stable
+    # a start that is not a PD point of a collocation branch
+    with pytest.raises(ValueError, match="PD"):
+        continue_cycles_collocation(
+            m, SpecialPoint(pd.kind, pd.param, pd.state, 0), param="mu", bounds=(-1, 1)
+        )

@@ -15,8 +15,10 @@ from ._continuation import Branch as Branch
 from ._continuation import ContinuationError as ContinuationError
 from ._continuation import EquilibriumProblem as EquilibriumProblem
 from ._continuation import SpecialPoint as SpecialPoint
+from ._continuation import branch_directions as branch_directions
 from ._continuation import continuation as continuation
 from ._continuation import first_lyapunov_coefficient as first_lyapunov_coefficient
+from ._continuation import switch_branch as switch_branch
 from ._equilibria import FixedPoint as FixedPoint
 from ._equilibria import fixed_points as fixed_points
 from ._equilibria import jacobian as jacobian

@@ -160,16 +160,40 @@ def _adapted_mesh(mesh: np.ndarray, X: np.ndarray, m: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-def _transfer_matrices(J: np.ndarray, N: int, m: int, n: int) -> np.ndarray:
-    """(N, n, n): for each interval, the map from its start node to its end node of the
-    linearised collocation equations (the interior nodes eliminated)."""
+def _condensed(J: np.ndarray, N: int, m: int, n: int) -> np.ndarray:
+    """(N, m n, n): for each interval, its interior and end nodes as linear functions of its
+    start node, from the linearised collocation equations (condensation of parameters)."""
     idx = _node_index(N, m)
     cols = (idx[:, :, None] * n + np.arange(n)[None, None, :]).reshape(N, (m + 1) * n)
     rows = np.arange(N * m * n).reshape(N, m * n)
     blocks = J[rows[:, :, None], cols[:, None, :]]  # (N, m n, (m+1) n)
     A, B = blocks[:, :, n:], blocks[:, :, :n]
-    S = np.linalg.solve(A, -B)  # (N, m n, n)
-    return S[:, -n:, :]
+    return np.linalg.solve(A, -B)
+
+
+def _transfer_matrices(J: np.ndarray, N: int, m: int, n: int) -> np.ndarray:
+    """(N, n, n): for each interval, the map from its start node to its end node of the
+    linearised collocation equations (the interior nodes eliminated)."""
+    return _condensed(J, N, m, n)[:, -n:, :]
+
+
+def _floquet_function(J: np.ndarray, N: int, m: int, n: int, target: complex):
+    """The multiplier nearest `target` and the real part of its eigenfunction at the `N m`
+    nodes (max-norm 1), propagated interval by interval from the monodromy's eigenvector."""
+    S = _condensed(J, N, m, n)
+    M = np.eye(n)
+    for Sj in S:
+        M = Sj[-n:] @ M
+    ev, V = np.linalg.eig(M)
+    k = int(np.argmin(np.abs(ev - target)))
+    cur = np.real(V[:, k])
+    nodes = np.zeros((N * m, n))
+    for j in range(N):
+        nodes[j * m] = cur
+        inner = S[j] @ cur
+        nodes[j * m + 1 : (j + 1) * m] = inner[:-n].reshape(m - 1, n)
+        cur = inner[-n:]
+    return ev[k], nodes / np.max(np.abs(nodes))
 
 
 def floquet_multipliers(jacobian: np.ndarray, n_intervals: int, degree: int, n: int) -> np.ndarray:
@@ -415,6 +439,13 @@ class CollocationProblem(ContinuationProblem):
                     return None
                 info["theta"] = float(abs(np.angle(crit)))  # rotation number x 2 pi
             info["multiplier"] = complex(crit)
+            if name == "PD":  # what `continue_cycles_collocation` needs to start the doubled cycle
+                info.update(
+                    mesh=np.asarray(self.mesh).copy(),
+                    degree=self.degree,
+                    active=tuple(self.system.active),
+                    jacobian=np.asarray(pt.jacobian),
+                )
         cyc = self.cycle(pt.u, mult)
         state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
         info.update(
@@ -555,6 +586,52 @@ def _start_from_hopf(model, hopf, param, I, N, m, amplitude, algorithm, max_peri
     return prob.with_reference(sol.value), sol.value, float(np.sign(delta))
 
 
+def _start_from_pd(model, pd, param, I, algorithm, max_period, adapt_every, amplitude):
+    """The doubled cycle next to a located PD point: the orbit traversed twice, displaced by
+    `amplitude` along the (-1)-multiplier's eigenfunction, which changes sign from one turn to
+    the next; on the doubled period, the branch leaves the PD point along that eigenfunction
+    (a pitchfork of the doubled system), so one corrector on the hyperplane normal to it
+    lands on the new branch."""
+    info = pd.info
+    mesh, m = np.asarray(info["mesh"], float), int(info["degree"])
+    u = np.asarray(info["u"], float)
+    N = mesh.size - 1
+    at = {k: jnp.asarray(v) for k, v in pd.state.items()}
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **at}), float)
+    system = dataclasses.replace(
+        _prepare(model, param, I, x_full, pd.param),
+        active=tuple(info["active"]),
+    )
+    n = len(system.active)
+    if u.size != N * m * n + 2:
+        raise ValueError("start does not belong to this model and parameter")
+    mu, V = _floquet_function(np.asarray(info["jacobian"]), N, m, n, -1.0)
+    if not (abs(mu + 1.0) < 1e-3):
+        raise ContinuationError(f"no multiplier -1 at the PD point (nearest: {complex(mu):.6g})")
+    X = u[: N * m * n].reshape(N * m, n)
+    T, p = float(u[-2]), float(u[-1])
+    mesh2 = np.concatenate([0.5 * mesh, 0.5 + 0.5 * mesh[1:]])
+    X2 = np.concatenate([X, X])
+    V2 = np.concatenate([V, -V])
+    scale = 1e-2 * (1.0 + float(np.max(np.abs(X))))
+    eps = scale if amplitude is None else float(amplitude)
+    check_positive("amplitude", eps)
+    prob = _problem(system, mesh2, X2, m, param, max_period, adapt_every)
+    t2 = np.concatenate([V2.reshape(-1), [0.0, 0.0]])
+    t2 /= np.linalg.norm(t2)
+    u2 = np.concatenate([X2.reshape(-1), [2.0 * T, p]])
+    eps_u = eps * np.linalg.norm(V2) / np.max(np.abs(V2))  # state amplitude eps
+    sol = algorithm.correct(prob, u2 + eps_u * t2, t2)
+    if not algorithm.accept(prob, sol):
+        raise ContinuationError(f"no doubled cycle found next to the PD point at {param}={p}")
+    X_new = prob.split(sol.value)[0]
+    if not (np.max(np.abs(X_new[: N * m] - X_new[N * m :])) > 0.1 * eps):
+        raise ContinuationError(
+            f"the corrector fell back onto the original cycle at the PD point at {param}={p}"
+        )
+    return prob.with_reference(sol.value), sol.value, t2
+
+
 def _start_from_cycle(model, cyc, param, I, N, m, algorithm, max_period, adapt_every):
     system = _prepare(model, param, I, cyc.trajectory[0], cyc.param)
     act = np.asarray(system.active)
@@ -618,11 +695,13 @@ def continue_cycles_collocation(
 
     - `model`, `param`, `I`: the single-cell model, the continuation parameter (`"I"` or a
       model field) and the input current when `param` is a field.
-    - `start`: a `LimitCycle` (from `cycle_from_simulation`, `find_cycle` or another branch)
-      or a located Hopf `SpecialPoint` of an equilibrium branch; from a Hopf point the first
-      cycle is built from the normal form (critical eigenvector, $\ell_1$), at state
-      amplitude `amplitude` (default 1% of the state's scale), and the branch runs the way
-      the amplitude grows.
+    - `start`: a `LimitCycle` (from `cycle_from_simulation`, `find_cycle` or another branch),
+      a located Hopf `SpecialPoint` of an equilibrium branch, or a located PD point of a
+      collocation branch. From a Hopf point the first cycle is built from the normal form
+      (critical eigenvector, $\ell_1$), at state amplitude `amplitude` (default 1% of the
+      state's scale), and the branch runs the way the amplitude grows; from a PD point, the
+      doubled cycle (twice the period, `2 n_intervals` intervals) displaced by `amplitude`
+      along the eigenfunction of the multiplier $-1$.
     - `bounds`: the parameter interval. `n_intervals` ($N$), `degree` ($m$, 2 to 7): the mesh;
       `adapt_every`: re-distribute the mesh every that many points (0: fixed mesh).
     - `ds`, `ds_min`, `ds_max`, `max_steps`, `tol`, `max_newton`: the pseudo-arclength steps
@@ -672,8 +751,14 @@ def continue_cycles_collocation(
         fast_newton=3,
         slow_newton=6,
     )
-    orient: float
-    if isinstance(start, SpecialPoint):
+    orient: float | np.ndarray
+    if isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.PD:
+        if not (start.located and "jacobian" in start.info):
+            raise ValueError("a PD start must be a located PD point of a collocation branch")
+        prob, u0, orient = _start_from_pd(
+            model, start, param, I, algorithm, max_period, adapt_every, amplitude
+        )
+    elif isinstance(start, SpecialPoint):
         prob, u0, orient = _start_from_hopf(
             model,
             start,

@@ -62,7 +62,9 @@ __all__ = [
     "SpecialPointKind",
     "continuation",
     "first_lyapunov_coefficient",
+    "branch_directions",
     "locate_fold",
+    "switch_branch",
     "locate_hopf",
 ]
 
@@ -433,6 +435,7 @@ class EquilibriumProblem(ContinuationProblem):
         tests = {"LP": lambda u, t, J: float(t[-1])}
         if len(self.system.active) >= 2:
             tests["H"] = lambda u, t, J: _psi_hopf(np.linalg.eigvals(J[:, :-1]))
+        tests["BP"] = lambda u, t, J: _bp_test(J, t)
         if self.hybrid:
             tests["TH"] = lambda u, t, J: float(
                 _threshold(self.system, jnp.asarray(u[:-1]), jnp.asarray(u[-1]))
@@ -449,6 +452,8 @@ class EquilibriumProblem(ContinuationProblem):
             return _locate_h(self, segment)
         if name == "TH":
             return _locate_th(self, segment)
+        if name == "BP":
+            return _locate_bp(self, segment)
         return None
 
     def special_point(self, kind, x, p, index, *, located, **kw) -> SpecialPoint:
@@ -542,6 +547,110 @@ def _locate_th(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint:
         else:
             b, g1 = um, gm
     return problem.special_point("TH", um[:-1], um[-1], seg.index, located=ok)
+
+
+def _bp_test(J, t) -> float:
+    r"""$\det\begin{pmatrix} F_u \\ t^\top \end{pmatrix}$ (scaled by its rows' norms): it
+    keeps its sign through folds and changes it at a simple branch point (Allgower & Georg
+    2003, sec. 8.1)."""
+    A = np.vstack([np.asarray(J, float), np.asarray(t, float)[None, :]])
+    A = A / np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-300)
+    return float(np.linalg.det(A))
+
+
+def _bp_residual(system, z, phi0):
+    r"""MatCont's branch-point system in $z = (u, \varphi, b)$: $f(u) + b\varphi = 0$,
+    $f_u^\top \varphi = 0$, $\varphi_0\cdot\varphi - 1 = 0$ ($2n + 2$ equations), regular at
+    a simple branch point."""
+    n = phi0.shape[0]
+    u, phi, b = z[: n + 1], z[n + 1 : 2 * n + 1], z[2 * n + 1]
+    F, vjp = jax.vjp(lambda v: _f_u(system, v), u)
+    return jnp.concatenate([F + b * phi, vjp(phi)[0], jnp.atleast_1d(phi0 @ phi - 1.0)])
+
+
+@eqx.filter_jit
+def _bp_newton(system, z, phi0):
+    return _bp_residual(system, z, phi0), jax.jacfwd(_bp_residual, 1)(system, z, phi0)
+
+
+@eqx.filter_jit
+def _second_derivative(system, u, v, w):
+    """$F_{uu}[v, w]$ of the equilibrium residual."""
+    return jax.jvp(lambda y: jax.jvp(lambda x: _f_u(system, x), (y,), (v,))[1], (u,), (w,))[1]
+
+
+def branch_directions(system, u, t_known) -> tuple[np.ndarray, np.ndarray]:
+    r"""The tangents of the two branches through a simple branch point `u`.
+
+    With $q_1, q_2$ an orthonormal basis of $\ker f_u$ ($q_1$ along `t_known`) and
+    $\varphi$ spanning $\ker f_u^\top$, the directions $\alpha q_1 + \beta q_2$ of the
+    branches solve the algebraic branching equation $c_{11}\alpha^2 + 2c_{12}\alpha\beta +
+    c_{22}\beta^2 = 0$, $c_{ij} = \varphi\cdot f_{uu}[q_i, q_j]$ (Kuznetsov 2004, sec. 10.2.2;
+    Govaerts 2000).
+
+    **Returns:** `(known, other)`: unit tangents, `known` the root nearest `t_known`.
+    """
+    u = np.asarray(u, float)
+    _, J = _equilibrium_f_and_jac(system, u)
+    Vt = np.linalg.svd(np.asarray(J))[2]
+    K = Vt[-2:].T  # (n + 1, 2): the kernel
+    q1 = K @ (K.T @ np.asarray(t_known, float))
+    q1 = q1 / np.linalg.norm(q1)
+    q2 = K[:, 0] - (K[:, 0] @ q1) * q1
+    if np.linalg.norm(q2) < 0.5:
+        q2 = K[:, 1] - (K[:, 1] @ q1) * q1
+    q2 = q2 / np.linalg.norm(q2)
+    phi = np.linalg.svd(np.asarray(J))[0][:, -1]  # spans ker f_u^T
+
+    def c(a, b):
+        return float(
+            phi @ np.asarray(_second_derivative(system, u, jnp.asarray(a), jnp.asarray(b)))
+        )
+
+    c11, c12, c22 = c(q1, q1), c(q1, q2), c(q2, q2)
+    A, B, C = 0.5 * (c11 + c22), 0.5 * (c11 - c22), c12
+    R = float(np.hypot(B, C))
+    if not (R > 1e-12 * (abs(A) + 1.0)) or abs(A) > R:
+        raise ContinuationError(
+            "the branch point is not simple (the algebraic branching equation has no two real "
+            "roots)"
+        )
+    phase = float(np.arctan2(C, B))
+    delta = float(np.arccos(np.clip(-A / R, -1.0, 1.0)))
+    dirs = [
+        np.cos(th) * q1 + np.sin(th) * q2 for th in (0.5 * (phase + delta), 0.5 * (phase - delta))
+    ]
+    dirs.sort(key=lambda d: -abs(d @ q1))
+    known, other = dirs
+    if known @ t_known < 0:
+        known = -known
+    return known / np.linalg.norm(known), other / np.linalg.norm(other)
+
+
+def _locate_bp(problem: EquilibriumProblem, seg: Segment) -> SpecialPoint:
+    """Newton on the branch-point system from the secant zero of the test function."""
+    n = seg.u0.size - 1
+    a, b = seg.values0["BP"], seg.values1["BP"]
+    ug = seg.u0 + a / (a - b) * (seg.u1 - seg.u0)
+    _, J = _equilibrium_f_and_jac(problem.system, ug)
+    phi0 = np.linalg.svd(np.asarray(J))[0][:, -1]
+    z0 = np.concatenate([ug, phi0, [0.0]])
+    z, ok = _solve_extended(
+        lambda zz: _bp_newton(problem.system, zz, jnp.asarray(phi0)), z0, problem.tol, 30
+    )
+    u = z[: n + 1]
+    if ok and not _near(u[:n], u[n], ug, seg.length):
+        ok = False
+    if not ok:
+        u = ug
+    info: dict[str, Any] = {"u": u.copy(), "active": tuple(problem.system.active)}
+    if ok:
+        try:
+            known, other = branch_directions(problem.system, u, seg.t0)
+            info.update(tangent=known, tangent2=other)
+        except ContinuationError:
+            pass
+    return problem.special_point("BP", u[:n], u[n], seg.index, located=ok, info=info)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -731,11 +840,17 @@ def continuation(
         callback=callback,
         param_name=param,
     )
+    return _as_branch(model, param, result, x0_full, active)
+
+
+def _as_branch(model, param, result, x_full, active) -> Branch:
+    """The `Branch` view of a `ContinuationResult` of an `EquilibriumProblem`."""
+    n = active.size
     U = result.points
     E = np.asarray(result.data)
     re_tol = 1e-9 * (1.0 + np.max(np.abs(E), axis=1))
     stable = np.all(np.real(E) < -re_tol[:, None], axis=1)
-    states = np.tile(x0_full, (U.shape[0], 1))
+    states = np.tile(x_full, (U.shape[0], 1))
     states[:, active] = U[:, :n]
     return Branch(
         param_name=param,
@@ -750,3 +865,94 @@ def continuation(
         status=result.status,
         message=result.message,
     )
+
+
+def switch_branch(
+    model: NeuronModel,
+    bp: SpecialPoint,
+    stop: float,
+    *,
+    param: str = "I",
+    I: float = 0.0,
+    bounds: tuple[float, float] | None = None,
+    ds: float = 0.01,
+    ds_min: float = 1e-9,
+    ds_max: float = 0.1,
+    max_steps: int = 1000,
+    tol: float = 1e-10,
+    max_newton: int = 8,
+    detect: bool = True,
+    lyapunov: bool = True,
+    throw: bool = False,
+) -> Branch:
+    r"""Continue the second branch of equilibria through a branch point.
+
+    The branch leaves the located branch point `bp` (a `SpecialPoint` of kind `"BP"` from
+    `continuation`) along the root of the algebraic branching equation that is not the
+    branch it was found on (`branch_directions`), towards `stop` of the parameter.
+
+    **Arguments:** as `continuation`; `bp`: the branch point; `ds`: the first step along the
+    new branch (also the initial arclength step).
+
+    **Returns:** a `Branch` (starting at the first point off the branch point).
+
+    **Raises:** `ValueError` when `bp` is not a located branch point; `ContinuationError` when
+    the new branch cannot be entered.
+    """
+    require_float64("spikejax.analysis.switch_branch")
+    if not (
+        isinstance(bp, SpecialPoint)
+        and bp.kind == SpecialPointKind.BP
+        and bp.located
+        and "tangent2" in bp.info
+        and "active" in bp.info
+    ):
+        raise ValueError(
+            "bp must be a located branch point (a SpecialPoint of kind 'BP' from continuation, "
+            "with its branch directions)"
+        )
+    check_finite("stop", stop)
+    for name, val in (("ds", ds), ("ds_min", ds_min), ("ds_max", ds_max), ("tol", tol)):
+        check_positive(name, val)
+    u_bp = np.asarray(bp.info["u"], float)
+    t2 = np.asarray(bp.info["tangent2"], float)
+    sign = 1.0 if (stop - bp.param) * t2[-1] >= 0 else -1.0
+    if t2[-1] == 0:  # the new branch is vertical (a pitchfork): either side
+        sign = 1.0
+    t2 = sign * t2
+    x_full = np.asarray(
+        model.to_vector(
+            {**model.resting_state(), **{k: jnp.asarray(v) for k, v in bp.state.items()}}
+        ),
+        float,
+    )
+    system = make_system(model, param, I=I)
+    active_bp = tuple(int(i) for i in bp.info.get("active", ()))
+    if len(active_bp) + 1 != u_bp.size or max(active_bp, default=0) >= model.n_states:
+        raise ValueError("bp does not belong to this model and parameter")
+    # the branch's active variables (at the branch point itself a variable may look inert:
+    # a pitchfork's x has a zero row and column there)
+    system = dataclasses.replace(system, active=active_bp, x_template=jnp.asarray(x_full))
+    active = np.asarray(active_bp)
+    problem = EquilibriumProblem(system, bool(model.is_hybrid), bool(lyapunov), float(tol))
+    algorithm = PseudoArclength(
+        ds=ds, ds_min=ds_min, ds_max=max(ds_max, ds), max_newton=max_newton, rtol=tol, atol=tol
+    )
+    pred = u_bp + ds * t2
+    sol = algorithm.correct(problem, pred, t2)
+    if not algorithm.accept(problem, sol) or np.linalg.norm(sol.value - u_bp) < 0.5 * ds:
+        raise ContinuationError(f"could not enter the second branch at {param}={bp.param}")
+    lo, hi = (min(bp.param, stop), max(bp.param, stop)) if bounds is None else map(float, bounds)
+    result = continue_branch(
+        problem,
+        sol.value,
+        algorithm,
+        direction=t2,
+        stop=stop,
+        bounds=(lo, hi),
+        max_steps=max_steps,
+        locate=detect,
+        throw=throw,
+        param_name=param,
+    )
+    return _as_branch(model, param, result, x_full, active)
