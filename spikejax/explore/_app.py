@@ -381,7 +381,14 @@ class Explorer:
         b.add_layout(self.bif_span)
         self.bif_box.objects = [b]
 
-        t = _fig("trace-determinant chart", "trace τ", "determinant Δ", height=260)
+        t = _fig(
+            "trace-determinant chart",
+            "trace τ",
+            "determinant Δ",
+            height=260,
+            x_range=(-1.0, 1.0),
+            y_range=(-0.1, 0.3),
+        )
         self.src_td_par = _cds(x=[], y=[])
         self.src_td_pts = _cds(**_points([]))
         t.line("x", "y", source=self.src_td_par, color="#777777")
@@ -504,6 +511,9 @@ class Explorer:
         self.src_td_par.data = dict(x=par[0], y=par[1])
         self.src_td_pts.data = {**_points(planar), "x": taus, "y": dets}
         self.td_fig.x_range.start, self.td_fig.x_range.end = -w, w
+        top = max([w * w / 4.0, *dets]) * 1.15
+        self.td_fig.y_range.start = min([-0.25 * top, *(1.15 * d for d in dets)])
+        self.td_fig.y_range.end = top
 
     def _update_branches(self, s: _compute.Settings) -> None:
         self.src_bif_stable.data = dict(xs=[], ys=[])
@@ -637,7 +647,7 @@ class Explorer:
         if self._busy:
             return
         I = self.entry.I
-        v = self._parse(f"I ({I.unit})", event.new, I.start, I.end)
+        v = self._parse(I.label, event.new, I.start, I.end)
         if v is None:
             return
         self._say("")
