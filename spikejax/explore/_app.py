@@ -115,26 +115,30 @@ class Explorer:
             "", alert_type="danger", visible=False, css_classes=["sj-message"], width=330
         )
         self.model_select = pn.widgets.Select(
-            name="Model", options=list(self.entries), value=first, width=330
+            label="Model",
+            options=list(self.entries),
+            value=first,
+            width=330,
+            css_classes=["sj-model"],
         )
         self.tour_select = pn.widgets.Select(
-            name="Guided tour", options=["(choose a step)", *[t.title for t in TOUR]], width=330
+            label="Guided tour", options=["(choose a step)", *[t.title for t in TOUR]], width=330
         )
         self.tour_text = pn.pane.Markdown("", width=330, css_classes=["sj-tour"])
-        self.I_slider = pn.widgets.FloatSlider(name="I", start=0, end=1, value=0, width=330)
+        self.I_slider = pn.widgets.FloatSlider(label="I", start=0, end=1, value=0, width=330)
         self.I_text = pn.widgets.TextInput(
-            name="type I", value="0", width=120, css_classes=["sj-I-input"]
+            label="type I", value="0", width=120, css_classes=["sj-I-input"]
         )
         self.stim_select = pn.widgets.RadioButtonGroup(
-            name="stimulus", options=list(_compute.STIMULI), value="constant", width=330
+            label="stimulus", options=list(_compute.STIMULI), value="constant", width=330
         )
-        self.pulse_amp = pn.widgets.FloatInput(name="pulse amplitude", value=1.0, width=105)
+        self.pulse_amp = pn.widgets.FloatInput(label="pulse amplitude", value=1.0, width=105)
         self.pulse_interval = pn.widgets.FloatInput(
-            name="interval", value=5.0, start=0.01, width=105
+            label="interval", value=5.0, start=0.01, width=105
         )
-        self.n_pulses = pn.widgets.IntInput(name="pulses", value=2, start=1, end=20, width=90)
+        self.n_pulses = pn.widgets.IntInput(label="pulses", value=2, start=1, end=20, width=90)
         self.params_box = pn.Column(width=340)
-        self.clear_button = pn.widgets.Button(name="Clear trajectories", width=160)
+        self.clear_button = pn.widgets.Button(label="Clear trajectories", width=160)
         self.png_download = pn.widgets.FileDownload(
             callback=self._png, filename="spikejax_view.png", label="Export PNG", width=160
         )
@@ -142,7 +146,7 @@ class Explorer:
             callback=self._code, filename="spikejax_view.py", label="Export Python", width=160
         )
         self.code_view = pn.widgets.TextAreaInput(
-            name="Python code of this view", height=150, width=330, css_classes=["sj-code"]
+            label="Python code of this view", height=150, width=330, css_classes=["sj-code"]
         )
 
         self.trace_stats = pn.pane.Markdown("", css_classes=["sj-trace-stats"], width=_W)
@@ -151,11 +155,11 @@ class Explorer:
         self.fi_text = pn.pane.Markdown("", css_classes=["sj-fi-verdict"], width=_W)
         self.plane_text = pn.pane.Markdown("", css_classes=["sj-plane-info"], width=_W)
         self.trace_box = pn.Column()
-        self.plane_box = pn.Column()
+        self.plane_box = pn.Column(css_classes=["sj-plane"])
         self.bif_box = pn.Column()
         self.td_box = pn.Column()
         self.fi_box = pn.Column(
-            pn.widgets.Button(name="Compute the F-I curve and the class", width=300)
+            pn.widgets.Button(label="Compute the F-I curve and the class", width=300)
         )
         self.tabs = pn.Tabs(
             ("Trace-determinant", pn.Column(self.td_box)),
@@ -254,7 +258,7 @@ class Explorer:
             self.params = {s.name: s.value for s in self._sliders}
             self.starts = []
             I = entry.I
-            self.I_slider.name = I.label
+            self.I_slider.label = I.label
             self.I_slider.start, self.I_slider.end = I.start, I.end
             self.I_slider.step = I.step
             self.I_slider.value = I.value
@@ -271,9 +275,9 @@ class Explorer:
         self._param_widgets = {}
         for s in self._sliders:
             slider = pn.widgets.FloatSlider(
-                name=s.label, start=s.start, end=s.end, step=s.step, value=s.value, width=220
+                label=s.label, start=s.start, end=s.end, step=s.step, value=s.value, width=220
             )
-            text = pn.widgets.TextInput(value=f"{s.value:g}", width=90, name=" ")
+            text = pn.widgets.TextInput(value=f"{s.value:g}", width=90)
             slider.param.watch(lambda e, n=s.name: self._on_param_slider(n, e), "value")
             slider.param.watch(lambda e: self._on_param_release(), "value_throttled")
             text.param.watch(lambda e, n=s.name: self._on_param_text(n, e), "value")
@@ -377,7 +381,14 @@ class Explorer:
         b.add_layout(self.bif_span)
         self.bif_box.objects = [b]
 
-        t = _fig("trace-determinant chart", "trace τ", "determinant Δ", height=260)
+        t = _fig(
+            "trace-determinant chart",
+            "trace τ",
+            "determinant Δ",
+            height=260,
+            x_range=(-1.0, 1.0),
+            y_range=(-0.1, 0.3),
+        )
         self.src_td_par = _cds(x=[], y=[])
         self.src_td_pts = _cds(**_points([]))
         t.line("x", "y", source=self.src_td_par, color="#777777")
@@ -395,7 +406,7 @@ class Explorer:
         fi.line("x", "y", source=self.src_fi_down, legend_label="from firing", line_dash="dashed")
         fi.legend.location = "top_left"
         self.fi_fig = fi
-        button = pn.widgets.Button(name="Compute the F-I curve and the class", width=300)
+        button = pn.widgets.Button(label="Compute the F-I curve and the class", width=300)
         button.on_click(lambda e: self.refresh_fi())
         self.fi_box.objects = [button, fi]
         self.fi_text.object = ""
@@ -500,6 +511,9 @@ class Explorer:
         self.src_td_par.data = dict(x=par[0], y=par[1])
         self.src_td_pts.data = {**_points(planar), "x": taus, "y": dets}
         self.td_fig.x_range.start, self.td_fig.x_range.end = -w, w
+        top = max([w * w / 4.0, *dets]) * 1.15
+        self.td_fig.y_range.start = min([-0.25 * top, *(1.15 * d for d in dets)])
+        self.td_fig.y_range.end = top
 
     def _update_branches(self, s: _compute.Settings) -> None:
         self.src_bif_stable.data = dict(xs=[], ys=[])
@@ -633,7 +647,7 @@ class Explorer:
         if self._busy:
             return
         I = self.entry.I
-        v = self._parse(f"I ({I.unit})", event.new, I.start, I.end)
+        v = self._parse(I.label, event.new, I.start, I.end)
         if v is None:
             return
         self._say("")
