@@ -43,8 +43,10 @@ seeds (Hz), spikejax / NEST: L2/3e 0.478 $\pm$ 0.028 / 0.494 $\pm$ 0.030, L2/3i 
 / 2.13 $\pm$ 0.02, L4e 4.01 $\pm$ 0.05 / 4.00 $\pm$ 0.04, L4i 5.01 $\pm$ 0.01 / 5.03 $\pm$
 0.04, L5e 6.80 $\pm$ 0.28 / 6.64 $\pm$ 0.23, L5i 7.83 $\pm$ 0.04 / 7.80 $\pm$ 0.05, L6e 0.85
 $\pm$ 0.04 / 0.85 $\pm$ 0.04, L6i 7.01 $\pm$ 0.04 / 7.02 $\pm$ 0.02: every population within
-NEST's spread over seeds. The held path with the charge correction gives 0.497 Hz for
-L2/3e (seed 0), within the same spread. The rates are below the published full-scale ones
+NEST's spread over seeds. Over 0.5-1.5 s (the reference implementation's window; 3 seeds
+each, `microcircuit_nest_0.1_500-1500ms.json`) L2/3e is 0.478 $\pm$ 0.009 / 0.493 $\pm$
+0.044. The held path with the charge correction gives 0.497 Hz for L2/3e (seed 0), within
+the same spread. The rates are below the published full-scale ones
 (`MICROCIRCUIT_REFERENCE_RATES`) at scale 0.1 in both simulators, and approach them as the
 in-degree scaling approaches 1 (at 0.02 the upper layers nearly fall silent).
 
