@@ -93,6 +93,14 @@ def _sampled_cycle(traj, period, param, names, param_name):
     )
 
 
+def _twist_start():
+    """`Twist`'s cycle (cos t, sin t, 0, 0, 0, 0) sampled at mu = -0.1."""
+    tau = np.linspace(0, 1, 401)
+    traj = np.zeros((401, 6))
+    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    return _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+
+
 def test_stuart_landau_cycles_from_hopf_match_closed_form():
     m = StuartLandau()
     hopf = continuation(m, "mu", -0.5, 0.5).hopf_points[0]
@@ -120,11 +128,7 @@ def test_stuart_landau_cycles_from_hopf_match_closed_form():
 
 
 def test_period_doubling_and_neimark_sacker_located_at_closed_form_values():
-    m = Twist()
-    tau = np.linspace(0, 1, 401)
-    traj = np.zeros((401, 6))
-    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    m, start = Twist(), _twist_start()
     cb = continue_cycles_collocation(
         m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
     )
@@ -302,11 +306,7 @@ def test_hh_cycles_from_subcritical_hopf_reach_fold_and_upper_hopf():
 
 @pytest.mark.slow
 def test_doubled_cycle_from_period_doubling_matches_closed_form():
-    m = Twist()
-    tau = np.linspace(0, 1, 401)
-    traj = np.zeros((401, 6))
-    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    m, start = Twist(), _twist_start()
     cb = continue_cycles_collocation(
         m, start, param="mu", bounds=(-0.1, 0.1), n_intervals=20, ds=0.1, ds_max=0.2
     )
