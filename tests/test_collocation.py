@@ -15,6 +15,7 @@ from spikejax.analysis import (
     LimitCycle,
     SpecialPoint,
     continuation,
+    continue_cycles,
     continue_cycles_collocation,
 )
 from spikejax.models import NeuronModel, fill, input_current
@@ -234,6 +235,11 @@ def test_bad_starts_raise_named_errors():
         continue_cycles_collocation(m, flat, param="mu", bounds=(-1, 1))
     with pytest.raises(ValueError, match="n_intervals"):
         continue_cycles_collocation(m, hopf, param="mu", bounds=(-1, 1), n_intervals=2)
+    with pytest.raises(ValueError, match="method"):
+        continue_cycles(m, hopf, param="mu", bounds=(-1, 1), method="multiple shooting")
+    # continue_cycles hands method="collocation" to continue_cycles_collocation
+    cb = continue_cycles(m, hopf, param="mu", bounds=(-1, 1), method="collocation", max_steps=2)
+    assert len(cb) == 3 and cb.multipliers.shape == (3, 2)
 
 
 @pytest.mark.slow
@@ -327,3 +333,18 @@ def test_doubled_cycle_from_period_doubling_matches_closed_form():
         continue_cycles_collocation(
             m, SpecialPoint(pd.kind, pd.param, pd.state, 0), param="mu", bounds=(-1, 1)
         )
+
+
+@pytest.mark.slow
+def test_forward_and_backward_continuation_find_the_same_points():
+    m, start = Twist(), _twist_start()
+    fwd = continue_cycles_collocation(
+        m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
+    )
+    end = fwd.cycles[-1]
+    bwd = continue_cycles_collocation(
+        m, end, param="mu", bounds=(-0.1, 0.3), n_intervals=20, direction=-1, ds=0.1, ds_max=0.2
+    )
+    assert [str(sp.kind) for sp in bwd.special_points] == ["NS", "PD"]
+    for a, b in zip(fwd.special_points, bwd.special_points[::-1], strict=True):
+        assert a.param == pytest.approx(b.param, abs=1e-10)

@@ -548,6 +548,7 @@ def continue_cycles(
     locate_folds: bool = True,
     fold_params: tuple[float, ...] = (),
     throw: bool = False,
+    method: str = "shooting",
 ) -> CycleBranch:
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
@@ -564,6 +565,10 @@ def continue_cycles(
       $dp$; from a Hopf point: ignored, amplitude grows).
     - `throw`: raise `ContinuationError` when the corrector fails (else
       `status=BranchStatus.newton_failed`).
+    - `method`: `"shooting"` (default) or `"collocation"`: the latter hands the same options
+      to `continue_cycles_collocation` (its mesh at the defaults; `rtol`, `atol` unused),
+      which follows strongly unstable orbits that single shooting cannot and also locates PD
+      and NS points.
 
     A `ShootingProblem` on the shared driver (`spikejax.solvers.continue_branch`); the
     phase reference moves to each accepted orbit.
@@ -575,6 +580,28 @@ def continue_cycles(
     cannot be integrated, or with `throw=True`.
     """
     require_float64("spikejax.analysis.continue_cycles")
+    if method == "collocation":
+        from ._collocation import continue_cycles_collocation
+
+        return continue_cycles_collocation(
+            model,
+            start,
+            param=param,
+            I=I,
+            bounds=bounds,
+            ds=ds,
+            ds_min=ds_min,
+            ds_max=ds_max,
+            max_steps=max_steps,
+            max_period=max_period,
+            direction=direction,
+            tol=tol,
+            max_newton=max_newton,
+            locate=locate_folds,
+            throw=throw,
+        )
+    if method != "shooting":
+        raise ValueError(f"method must be 'shooting' or 'collocation', got {method!r}")
     lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
     # `orient`: the first step's direction, the unit vector in which the amplitude grows from
     # a Hopf point, the sign of the initial dp from a cycle.
