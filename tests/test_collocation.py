@@ -15,6 +15,7 @@ from spikejax.analysis import (
     LimitCycle,
     SpecialPoint,
     continuation,
+    continue_cycles,
     continue_cycles_collocation,
 )
 from spikejax.models import NeuronModel, fill, input_current
@@ -93,6 +94,14 @@ def _sampled_cycle(traj, period, param, names, param_name):
     )
 
 
+def _twist_start():
+    """`Twist`'s cycle (cos t, sin t, 0, 0, 0, 0) sampled at mu = -0.1."""
+    tau = np.linspace(0, 1, 401)
+    traj = np.zeros((401, 6))
+    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    return _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+
+
 def test_stuart_landau_cycles_from_hopf_match_closed_form():
     m = StuartLandau()
     hopf = continuation(m, "mu", -0.5, 0.5).hopf_points[0]
@@ -120,11 +129,7 @@ def test_stuart_landau_cycles_from_hopf_match_closed_form():
 
 
 def test_period_doubling_and_neimark_sacker_located_at_closed_form_values():
-    m = Twist()
-    tau = np.linspace(0, 1, 401)
-    traj = np.zeros((401, 6))
-    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    m, start = Twist(), _twist_start()
     cb = continue_cycles_collocation(
         m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
     )
@@ -230,6 +235,11 @@ def test_bad_starts_raise_named_errors():
         continue_cycles_collocation(m, flat, param="mu", bounds=(-1, 1))
     with pytest.raises(ValueError, match="n_intervals"):
         continue_cycles_collocation(m, hopf, param="mu", bounds=(-1, 1), n_intervals=2)
+    with pytest.raises(ValueError, match="method"):
+        continue_cycles(m, hopf, param="mu", bounds=(-1, 1), method="multiple shooting")
+    # continue_cycles hands method="collocation" to continue_cycles_collocation
+    cb = continue_cycles(m, hopf, param="mu", bounds=(-1, 1), method="collocation", max_steps=2)
+    assert len(cb) == 3 and cb.multipliers.shape == (3, 2)
 
 
 @pytest.mark.slow
@@ -302,11 +312,7 @@ def test_hh_cycles_from_subcritical_hopf_reach_fold_and_upper_hopf():
 
 @pytest.mark.slow
 def test_doubled_cycle_from_period_doubling_matches_closed_form():
-    m = Twist()
-    tau = np.linspace(0, 1, 401)
-    traj = np.zeros((401, 6))
-    traj[:, 0], traj[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    start = _sampled_cycle(traj, 2 * np.pi, -0.1, Twist.state_names, "mu")
+    m, start = Twist(), _twist_start()
     cb = continue_cycles_collocation(
         m, start, param="mu", bounds=(-0.1, 0.1), n_intervals=20, ds=0.1, ds_max=0.2
     )
@@ -327,3 +333,18 @@ def test_doubled_cycle_from_period_doubling_matches_closed_form():
         continue_cycles_collocation(
             m, SpecialPoint(pd.kind, pd.param, pd.state, 0), param="mu", bounds=(-1, 1)
         )
+
+
+@pytest.mark.slow
+def test_forward_and_backward_continuation_find_the_same_points():
+    m, start = Twist(), _twist_start()
+    fwd = continue_cycles_collocation(
+        m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
+    )
+    end = fwd.cycles[-1]
+    bwd = continue_cycles_collocation(
+        m, end, param="mu", bounds=(-0.1, 0.3), n_intervals=20, direction=-1, ds=0.1, ds_max=0.2
+    )
+    assert [str(sp.kind) for sp in bwd.special_points] == ["NS", "PD"]
+    for a, b in zip(fwd.special_points, bwd.special_points[::-1], strict=True):
+        assert a.param == pytest.approx(b.param, abs=1e-10)

@@ -57,7 +57,6 @@ from ..solvers._continuation import (
     BranchStatus,
     ContinuationError,
     ContinuationProblem,
-    PseudoArclength,
     Segment,
     SpecialPointKind,
     Stop,
@@ -70,7 +69,15 @@ from ._continuation import (
     _f_and_jac,
     first_lyapunov_coefficient,
 )
-from ._limit_cycle import _N_SAVE, CycleBranch, LimitCycle, _prepare
+from ._limit_cycle import (
+    _N_SAVE,
+    CycleBranch,
+    LimitCycle,
+    _check_cycle_options,
+    _cycle_algorithm,
+    _cycle_branch,
+    _prepare,
+)
 
 __all__ = [
     "CollocationProblem",
@@ -719,38 +726,17 @@ def continue_cycles_collocation(
     0$) or, with `throw=True`, when the corrector fails.
     """
     require_float64("spikejax.analysis.continue_cycles_collocation")
-    lo, hi = float(bounds[0]), float(bounds[1])
-    if not (lo < hi):
-        raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
+    if not isinstance(start, SpecialPoint | LimitCycle):
+        raise ValueError("start must be a LimitCycle, a Hopf or a PD SpecialPoint")
+    lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
     if not (isinstance(n_intervals, int) and n_intervals >= 4):
         raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
     if not (isinstance(degree, int) and 2 <= degree <= 7):
         raise ValueError(f"degree must be an integer from 2 to 7, got {degree!r}")
     if not (isinstance(adapt_every, int) and adapt_every >= 0):
         raise ValueError(f"adapt_every must be an integer >= 0, got {adapt_every!r}")
-    if direction not in (1, -1):
-        raise ValueError(f"direction must be +1 or -1, got {direction!r}")
-    if not (max_period > 0):
-        raise ValueError(f"max_period must be > 0 (np.inf: no limit), got {max_period!r}")
-    for name, val in (("ds", ds), ("ds_min", ds_min), ("ds_max", ds_max), ("tol", tol)):
-        check_positive(name, val)
-    if not isinstance(start, SpecialPoint | LimitCycle):
-        raise ValueError("start must be a LimitCycle or a Hopf SpecialPoint")
-    if not (lo <= float(start.param) <= hi):
-        raise ValueError(
-            f"the start's {param} = {float(start.param)!r} is outside bounds=({lo}, {hi})"
-        )
-    algorithm = PseudoArclength(
-        ds=ds,
-        ds_min=ds_min,
-        ds_max=max(ds_max, ds),
-        max_newton=max_newton,
-        rtol=tol,
-        atol=tol,
-        grow=1.5,
-        fast_newton=3,
-        slow_newton=6,
-    )
+    check_positive("tol", tol)
+    algorithm = _cycle_algorithm(ds, ds_min, ds_max, max_newton, tol, 3, 6)
     orient: float | np.ndarray
     if isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.PD:
         if not (start.located and "jacobian" in start.info):
@@ -802,17 +788,4 @@ def continue_cycles_collocation(
                 and sp.index >= len(cycles) - 2
             )
         )
-    return CycleBranch(
-        param_name=param,
-        params=np.array([c.param for c in cycles]),
-        periods=np.array([c.period for c in cycles]),
-        v_min=np.array([c.v_min for c in cycles]),
-        v_max=np.array([c.v_max for c in cycles]),
-        x0=np.array([c.x0 for c in cycles]),
-        multipliers=np.array([c.multipliers for c in cycles]),
-        stable=np.array([c.stable for c in cycles]),
-        special_points=specials,
-        status=result.status,
-        message=result.message,
-        cycles=tuple(cycles),
-    )
+    return _cycle_branch(param, result, specials)

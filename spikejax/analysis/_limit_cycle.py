@@ -548,6 +548,7 @@ def continue_cycles(
     locate_folds: bool = True,
     fold_params: tuple[float, ...] = (),
     throw: bool = False,
+    method: str = "shooting",
 ) -> CycleBranch:
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
@@ -564,6 +565,10 @@ def continue_cycles(
       $dp$; from a Hopf point: ignored, amplitude grows).
     - `throw`: raise `ContinuationError` when the corrector fails (else
       `status=BranchStatus.newton_failed`).
+    - `method`: `"shooting"` (default) or `"collocation"`: the latter hands the same options
+      to `continue_cycles_collocation` (its mesh at the defaults; `rtol`, `atol` unused),
+      which follows strongly unstable orbits that single shooting cannot and also locates PD
+      and NS points.
 
     A `ShootingProblem` on the shared driver (`spikejax.solvers.continue_branch`); the
     phase reference moves to each accepted orbit.
@@ -575,19 +580,29 @@ def continue_cycles(
     cannot be integrated, or with `throw=True`.
     """
     require_float64("spikejax.analysis.continue_cycles")
-    lo, hi = float(bounds[0]), float(bounds[1])
-    if not (lo < hi):
-        raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
-    for name, val in (("ds", ds), ("ds_min", ds_min), ("ds_max", ds_max)):
-        check_positive(name, val)
-    if direction not in (1, -1):
-        raise ValueError(f"direction must be +1 or -1, got {direction!r}")
-    if not (max_period > 0):
-        raise ValueError(f"max_period must be > 0 (np.inf: no limit), got {max_period!r}")
-    if isinstance(start, SpecialPoint | LimitCycle) and not (lo <= float(start.param) <= hi):
-        raise ValueError(
-            f"the start's {param} = {float(start.param)!r} is outside bounds=({lo}, {hi})"
+    if method == "collocation":
+        from ._collocation import continue_cycles_collocation
+
+        return continue_cycles_collocation(
+            model,
+            start,
+            param=param,
+            I=I,
+            bounds=bounds,
+            ds=ds,
+            ds_min=ds_min,
+            ds_max=ds_max,
+            max_steps=max_steps,
+            max_period=max_period,
+            direction=direction,
+            tol=tol,
+            max_newton=max_newton,
+            locate=locate_folds,
+            throw=throw,
         )
+    if method != "shooting":
+        raise ValueError(f"method must be 'shooting' or 'collocation', got {method!r}")
+    lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
     # `orient`: the first step's direction, the unit vector in which the amplitude grows from
     # a Hopf point, the sign of the initial dp from a cycle.
     orient: float | np.ndarray
@@ -605,17 +620,7 @@ def continue_cycles(
     problem = _shooting_problem(model, system, rtol, atol, U[:n], f0, param, max_period)
     if not np.all(np.isfinite(problem.residual_and_jacobian(U)[0])):
         raise ContinuationError("the start cycle could not be integrated")
-    algorithm = PseudoArclength(
-        ds=ds,
-        ds_min=ds_min,
-        ds_max=max(ds_max, ds),
-        max_newton=max_newton,
-        rtol=tol,
-        atol=tol,
-        grow=1.5,
-        fast_newton=4,
-        slow_newton=7,
-    )
+    algorithm = _cycle_algorithm(ds, ds_min, ds_max, max_newton, tol, 4, 7)
     result = continue_branch(
         problem,
         U,
@@ -627,22 +632,59 @@ def continue_cycles(
         throw=throw,
         param_name=param,
     )
-    cycles = result.data
-    P = np.array([c.param for c in cycles])
-    T = np.array([c.period for c in cycles])
+    P = np.array([c.param for c in result.data])
+    T = np.array([c.period for c in result.data])
     diag = None
     if result.status == BranchStatus.period_diverged:
         diag = diagnose_period_divergence(P, T, fold_params=fold_params)
+    return _cycle_branch(param, result, result.special_points, diag)
+
+
+def _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period):
+    """The options common to shooting and collocation continuation; returns `(lo, hi)`."""
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not (lo < hi):
+        raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
+    for name, val in (("ds", ds), ("ds_min", ds_min), ("ds_max", ds_max)):
+        check_positive(name, val)
+    if direction not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction!r}")
+    if not (max_period > 0):
+        raise ValueError(f"max_period must be > 0 (np.inf: no limit), got {max_period!r}")
+    if isinstance(start, SpecialPoint | LimitCycle) and not (lo <= float(start.param) <= hi):
+        raise ValueError(
+            f"the start's {param} = {float(start.param)!r} is outside bounds=({lo}, {hi})"
+        )
+    return lo, hi
+
+
+def _cycle_algorithm(ds, ds_min, ds_max, max_newton, tol, fast, slow) -> PseudoArclength:
+    return PseudoArclength(
+        ds=ds,
+        ds_min=ds_min,
+        ds_max=max(ds_max, ds),
+        max_newton=max_newton,
+        rtol=tol,
+        atol=tol,
+        grow=1.5,
+        fast_newton=fast,
+        slow_newton=slow,
+    )
+
+
+def _cycle_branch(param, result, specials, diag=None) -> CycleBranch:
+    """The `CycleBranch` view of a `ContinuationResult` whose point data are `LimitCycle`s."""
+    cycles = result.data
     return CycleBranch(
         param_name=param,
-        params=P,
-        periods=T,
+        params=np.array([c.param for c in cycles]),
+        periods=np.array([c.period for c in cycles]),
         v_min=np.array([c.v_min for c in cycles]),
         v_max=np.array([c.v_max for c in cycles]),
         x0=np.array([c.x0 for c in cycles]),
         multipliers=np.array([c.multipliers for c in cycles]),
         stable=np.array([c.stable for c in cycles]),
-        special_points=result.special_points,
+        special_points=tuple(specials),
         status=result.status,
         message=result.message,
         cycles=tuple(cycles),
