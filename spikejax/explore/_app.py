@@ -250,6 +250,10 @@ class Explorer:
             self._on_model()
 
     def _on_model(self, *_):
+        with pn.io.hold():
+            self._switch_model()
+
+    def _switch_model(self) -> None:
         entry = self.entry
         self._busy = True
         try:
@@ -418,6 +422,11 @@ class Explorer:
         branches when `slow` (after a parameter change), the F-I curve if its tab is open."""
         if self._busy:
             return
+        # The Bokeh data sources change under the session's document lock, sent at once.
+        with pn.io.hold():
+            self._refresh(slow)
+
+    def _refresh(self, slow: bool) -> None:
         self._errors: list[str] = []
         try:
             s = self.settings()
@@ -549,6 +558,10 @@ class Explorer:
 
     def refresh_fi(self) -> None:
         """Compute the F-I curve, Hodgkin's class and the integrator / resonator verdict."""
+        with pn.io.hold():
+            self._refresh_fi()
+
+    def _refresh_fi(self) -> None:
         s = self.settings()
         self.fi_text.object = "computing ..."
         self._errors = []
