@@ -110,6 +110,7 @@ class Explorer:
         self.starts: list[tuple[float, float]] = []
         self.timings: dict[str, float] = {}
         self._last: _compute.Settings | None = None
+        self._branch_params: tuple[tuple[str, float], ...] | None = None
 
         self.message = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["sj-message"], width=330
@@ -250,6 +251,10 @@ class Explorer:
             self._on_model()
 
     def _on_model(self, *_):
+        with pn.io.hold():
+            self._switch_model()
+
+    def _switch_model(self) -> None:
         entry = self.entry
         self._busy = True
         try:
@@ -418,6 +423,11 @@ class Explorer:
         branches when `slow` (after a parameter change), the F-I curve if its tab is open."""
         if self._busy:
             return
+        # The Bokeh data sources change under the session's document lock, sent at once.
+        with pn.io.hold():
+            self._refresh(slow)
+
+    def _refresh(self, slow: bool) -> None:
         self._errors: list[str] = []
         try:
             s = self.settings()
@@ -443,8 +453,14 @@ class Explorer:
             if self.tabs.active == 1:
                 self.refresh_fi()
         self._last = s
-        self.code_view.value = _export.script(s)
+        if slow or s.params == self._branch_params:
+            # The script lists the branches' starting states: rewritten once they are known
+            # (when a parameter slider is released), not while a parameter is being dragged.
+            self._guard("Python export", self._update_code, s)
         self._say("\n\n".join(self._errors))
+
+    def _update_code(self, s: _compute.Settings) -> None:
+        self.code_view.value = _export.script(s)
 
     def _update_trace(self, s: _compute.Settings) -> None:
         res = _compute.trace(s)
@@ -521,6 +537,7 @@ class Explorer:
         self.src_bif_special.data = dict(x=[], y=[], kind=[], text=[])
         self.bif_text.object = "computing the branches ..."
         branches = _compute.branches(s)
+        self._branch_params = s.params
         st, un = dict(xs=[], ys=[]), dict(xs=[], ys=[])
         sp = dict(x=[], y=[], kind=[], text=[])
         for br in branches:
@@ -549,6 +566,10 @@ class Explorer:
 
     def refresh_fi(self) -> None:
         """Compute the F-I curve, Hodgkin's class and the integrator / resonator verdict."""
+        with pn.io.hold():
+            self._refresh_fi()
+
+    def _refresh_fi(self) -> None:
         s = self.settings()
         self.fi_text.object = "computing ..."
         self._errors = []

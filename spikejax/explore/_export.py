@@ -111,9 +111,11 @@ def script(s: _compute.Settings) -> str:
     else:
         lines += ["axes[0, 1].set_axis_off()  # no phase plane", "planar_points = []"]
     lo, hi = e.bif_range
-    starts = [
-        {n: float(v) for n, v in zip(b.state_names, b.states[0])} for b in _compute.branches(s)
-    ]
+    try:
+        branches = _compute.branches(s)
+    except ValueError:  # no equilibrium to continue from (the page says why)
+        branches = []
+    starts = [{n: float(v) for n, v in zip(b.state_names, b.states[0])} for b in branches]
     kw = "".join(f", {k}={v!r}" for k, v in e.continuation_kwargs.items())
     lines += [
         "# the bifurcation diagram in I, from each equilibrium at the start of the range",
@@ -155,7 +157,12 @@ def figure(s: _compute.Settings):
         phase_line(s.model(), s.I, V_range=e.V_range, ax=axes[0, 1])
     else:
         axes[0, 1].set_axis_off()
-    bifurcation_diagram(_compute.branches(s), ax=axes[1, 0])
+    try:
+        branches = _compute.branches(s)
+    except ValueError as err:  # no equilibrium to continue from
+        branches = []
+        axes[1, 0].set_title(str(err)[:60], fontsize=8)
+    bifurcation_diagram(branches, ax=axes[1, 0])
     axes[1, 0].axvline(s.I, color="tab:green")
     td_chart(points, ax=axes[1, 1])
     return fig
