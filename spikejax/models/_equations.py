@@ -20,7 +20,7 @@ from jaxtyping import Array, ArrayLike
 from .._validation import check_finite, is_concrete
 from ..solvers._schemes import AbstractScheme, phi1
 from ._base import NeuronModel, State, fill, input_current
-from ._conductance import series_bound
+from ._conductance import SAFE_BOUNDS, series_bound
 
 __all__ = ["EquationModel", "from_equations"]
 
@@ -102,7 +102,7 @@ class EquationModel(NeuronModel):
     def _call(self, fn, t, y: State, args) -> tuple[Any, ...]:
         spec = type(self)._spec
         states = [jnp.asarray(y[n]) for n in spec.states]
-        bound = series_bound(jnp.result_type(*states), float64=0.01, float32=0.5)
+        bound = series_bound(jnp.result_type(*states), **SAFE_BOUNDS)
         params = [getattr(self, p) for p in spec.params]
         return fn(t, input_current(args), bound, *states, *params)
 
@@ -182,7 +182,7 @@ class EquationModel(NeuronModel):
             return {}
         V = jnp.asarray(V)
         params = [getattr(self, p) for p in spec.params]
-        bound = series_bound(jnp.result_type(V), float64=0.01, float32=0.5)
+        bound = series_bound(jnp.result_type(V), **SAFE_BOUNDS)
         values = spec.gates(V, bound, *params)
         return dict(zip(spec.gate_names, values))
 
