@@ -230,8 +230,8 @@ def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> tuple[Any, An
     series = sp.Integer(0)
     for c in reversed(q):
         series = c + u * series
-    # |d/d'(x0)| is |x - x0| to first order: the switch is a distance in x's working unit.
-    small = sp.Abs(d / dc[1]) < bound
+    # The switch is a distance in x's working unit (no second evaluation of d).
+    small = sp.Abs(x - x0) < bound
     x_safe = sp.Piecewise((x0 + 1 / dc[1], small), (x, True))
     closed = term.subs(x, x_safe)
     return sp.Piecewise((series, small), (closed, True)), x0
@@ -245,8 +245,8 @@ def make_safe(
     A term $N(x)/d(x)$ (one denominator depending on one state variable $x$ and parameters)
     whose denominator has one real zero $x_0$ (sympy's `solveset`) where the numerator
     vanishes too and the limit is finite (sympy's `limit`) is replaced by
-    `where(|d(x)/d'(x_0)| < bound, series, N(x_s)/d(x_s))` (the switch is about
-    $|x - x_0|$ < `bound`, in $x$'s working unit) with the Taylor series of the term to
+    `where(|x - x_0| < bound, series, N(x_s)/d(x_s))` (`bound` in $x$'s working unit)
+    with the Taylor series of the term to
     degree `SERIES_DEGREE` about $x_0$ and the safe argument
     $x_s$ = `where(small, x0 + 1/d'(x0), x)`: the double-`where` idiom, so that values and
     gradients are finite at the singular point.
