@@ -23,9 +23,13 @@ from ._base import NeuronModel, State, fill, input_current
 from ._conductance import SAFE_BOUNDS, series_bound
 from ._hodgkin_huxley import _phi1_exp
 
-__all__ = ["EquationModel", "from_equations"]
+__all__ = ["EquationModel", "UnitError", "from_equations"]
 
 _REFRACTORY = "refractory"
+
+
+class UnitError(ValueError):
+    """A model's units are inconsistent (a `ValueError` naming the offending term)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ._equations import UnitError
+
 __all__ = ["UnitError", "registry"]
-
-
-class UnitError(ValueError):
-    """A model's units are inconsistent (a `ValueError` naming the offending term)."""
 
 
 @functools.cache
