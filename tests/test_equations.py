@@ -229,6 +229,7 @@ def test_vector_field_matches_the_builtin_class(built, name):
         _close(eq.vector_field(0.0, y, I), ref.vector_field(0.0, y, I), 1e-12)
 
 
+@pytest.mark.slow
 def test_the_singular_points_of_hh_rates_are_finite_and_exact(built):
     eq, ref = built["HodgkinHuxley"]
     # alpha_m at V = -40 and alpha_n at V = -55: 0/0 as written, limits 1 and 0.1 (1/ms);
@@ -278,7 +279,7 @@ def test_simulation_matches_the_builtin_class(built, name, method, duration, I, 
 @pytest.mark.parametrize(
     "name,I",
     [
-        ("INaP", 0.0),
+        pytest.param("INaP", 0.0, marks=pytest.mark.slow),
         pytest.param("INaPIK", 0.0, marks=pytest.mark.slow),
         pytest.param("FitzHughNagumo", 0.3, marks=pytest.mark.slow),
     ],

@@ -106,6 +106,7 @@ def test_gradient_matches_finite_differences_of_the_closed_form():
     assert abs(g - fd) < 1e-8 * abs(fd), (g, fd)
 
 
+@pytest.mark.slow
 def test_fit_recovers_a_time_constant():
     # Data from tau_m = 20 ms; start from 14 ms and fit the trace with the gradient.
     target = exp_lif_closed_form(np.arange(1, 201) * 0.1)  # v after each step

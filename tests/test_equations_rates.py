@@ -44,10 +44,13 @@ def test_singularity_is_detected_and_exact_at_its_point(text, V0, value, slope):
     rate = ExpressionRate(text)
     assert rate.singular_points == (V0,)
     # Exactly at the singular point, and on either side of the switch to the series.
-    for V in (V0, V0 + 1e-12, V0 - 1e-7, V0 + 0.0999, V0 + 0.1001):
+    # The series is taken within 0.05 mV of the point (float64). On either side of the
+    # switch: the closed form as written, 1 - exp(-u), cancels: a few eps/|u| relative
+    # (2e-16/0.005 = 4e-14; 1.2e-13 observed at u = -0.005).
+    for V in (V0, V0 + 1e-12, V0 - 1e-7, V0 + 0.0499, V0 - 0.0501, V0 + 0.2):
         got = float(rate(jnp.asarray(V)))
         ref = float(LinoidRate(value / 10.0, V0, 10.0)(V))
-        assert abs(got - ref) <= 1e-14 * abs(ref), (V, got, ref)
+        assert abs(got - ref) <= 3e-13 * abs(ref), (V, got, ref)
     g = jax.grad(lambda v: rate(v))(jnp.asarray(V0))
     g2 = jax.grad(jax.grad(lambda v: rate(v)))(jnp.asarray(V0))
     assert np.isfinite(g) and np.isfinite(g2)

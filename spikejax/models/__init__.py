@@ -16,6 +16,7 @@ from ._conductance import RateFunction as RateFunction
 from ._conductance import RateGate as RateGate
 from ._conductance import SigmoidRate as SigmoidRate
 from ._equations import EquationModel as EquationModel
+from ._equations import UnitError as UnitError
 from ._equations import from_equations as from_equations
 from ._fitzhugh_nagumo import FitzHughNagumo as FitzHughNagumo
 from ._hodgkin_huxley import HodgkinHuxley as HodgkinHuxley
@@ -29,4 +30,3 @@ from ._persistent_sodium import INaPIK as INaPIK
 from ._rate_unit import RateUnit as RateUnit
 from ._rate_unit import artificial_neuron as artificial_neuron
 from ._reduced_hh import ReducedHodgkinHuxley as ReducedHodgkinHuxley
-from ._units import UnitError as UnitError

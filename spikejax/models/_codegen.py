@@ -184,9 +184,14 @@ def _denominators(term: Any) -> list[Any]:
 def _taylor(expr: Any, x: Any, x0: Any, n: int) -> list[Any]:
     out, d = [], expr
     for i in range(n):
-        out.append(sp.simplify(d.subs(x, x0)) / sp.factorial(i))
+        out.append(_simplest(d.subs(x, x0)) / sp.factorial(i))
         d = sp.diff(d, x)
     return out
+
+
+def _simplest(e: Any) -> Any:
+    """`e` simplified when it holds symbols (numbers are left as they are: fast)."""
+    return e if e.is_number else sp.simplify(e)
 
 
 def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> tuple[Any, Any] | None:
@@ -204,7 +209,7 @@ def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> tuple[Any, An
     (x0,) = tuple(zeros)
     factors: list[Any] = list(sp.Mul.make_args(term))
     numerator = sp.Mul(*[f for f in factors if not (f.is_Pow and f.base == d)])
-    if sp.simplify(numerator.subs(x, x0)) != 0:
+    if _simplest(numerator.subs(x, x0)) != 0:
         return None  # a pole, not a removable singularity
     w = sp.Dummy("w", real=True)
     limit = sp.limit(term.subs(x, x0 + w), w, 0)
@@ -220,12 +225,13 @@ def _safe_term(term: Any, x: Any, others: set[Any], bound: Any) -> tuple[Any, An
     q: list[Any] = []
     for i in range(SERIES_DEGREE + 1):
         qi = (M[i] - sum((q[j] * D[i - j] for j in range(i)), sp.Integer(0))) / D[0]
-        q.append(sp.simplify(qi))
+        q.append(_simplest(qi))
     u = x - x0
     series = sp.Integer(0)
     for c in reversed(q):
         series = c + u * series
-    small = sp.Abs(d) < bound
+    # The switch is a distance in x's working unit (no second evaluation of d).
+    small = sp.Abs(x - x0) < bound
     x_safe = sp.Piecewise((x0 + 1 / dc[1], small), (x, True))
     closed = term.subs(x, x_safe)
     return sp.Piecewise((series, small), (closed, True)), x0
@@ -239,10 +245,11 @@ def make_safe(
     A term $N(x)/d(x)$ (one denominator depending on one state variable $x$ and parameters)
     whose denominator has one real zero $x_0$ (sympy's `solveset`) where the numerator
     vanishes too and the limit is finite (sympy's `limit`) is replaced by
-    `where(|d(x)| < bound, series, N(x_s)/d(x_s))` with the Taylor series of the term to
+    `where(|x - x_0| < bound, series, N(x_s)/d(x_s))` (`bound` in $x$'s working unit)
+    with the Taylor series of the term to
     degree `SERIES_DEGREE` about $x_0$ and the safe argument
-    $x_s$ = `where(|d| < bound, x0 + 1/d'(x0), x)`: the double-`where` idiom, so that values
-    and gradients are finite at the singular point.
+    $x_s$ = `where(small, x0 + 1/d'(x0), x)`: the double-`where` idiom, so that values and
+    gradients are finite at the singular point.
 
     **Returns:** the safe expression and the list of `(term, x, x0)` made safe.
     """
@@ -250,7 +257,7 @@ def make_safe(
     state_set = set(states)
 
     def visit(e):
-        if e.is_Atom:
+        if e.is_Atom or isinstance(e, sp.Piecewise):  # conditionals (made safe) as they are
             return e
         args = [visit(a) for a in e.args]
         e = e.func(*args) if tuple(args) != e.args else e

@@ -38,6 +38,14 @@ def series_bound(dtype: Any, *, float64: float, float32: float) -> float:
     return float64 if float(np.finfo(np.dtype(dtype)).eps) < 1e-10 else float32
 
 
+#: Removable singularities made safe in generated code (`_codegen.make_safe`): the series
+#: branch is taken within this distance of the singular point (working units, e.g. mV). For
+#: a linoid rate with k = 10 mV: |u| < 0.005 in float64 (the closed form's cancellation,
+#: eps/|u| in the value and eps/u^2 in the slope, is below 4e-14 and 1e-11 beyond it) and
+#: |u| < 0.2 in float32; the degree-8 series' truncation is below the type's resolution.
+SAFE_BOUNDS = {"float64": 0.05, "float32": 2.0}
+
+
 # u / (1 - e^{-u}) = sum_n B_n^+ u^n / n! = 1 + u/2 + u^2/12 - u^4/720 + u^6/30240 - u^8/1209600
 # + O(u^10) (Bernoulli numbers, radius of convergence 2 pi). Omitted term u^10/47900160: below
 # 1e-16 (value) and 1e-15 (slope) for |u| < 0.1 in float64, and below float32's resolution for
@@ -277,7 +285,7 @@ class ExpressionRate(RateFunction):
     def __call__(self, V: ArrayLike) -> Array:
         V = jnp.asarray(V, dtype=jnp.result_type(V, float))
         fn, _ = _compiled_rate(self.text)
-        bound = series_bound(V.dtype, float64=0.01, float32=0.5)
+        bound = series_bound(V.dtype, **SAFE_BOUNDS)
         (rate,) = fn(V, bound)
         return rate + jnp.zeros_like(V)
 

@@ -433,6 +433,9 @@ def build(equations: str, **options: Any) -> EquationModel:
     # subexpressions, in SI -------------------------------------------------------------------
     si_subs: dict[str, Any] = {}
 
+    state_syms = [b.symbols[n] for n in b.states]
+    bound = sp.Symbol("series_bound", positive=True)
+
     def expand(n: str, stack: tuple[str, ...]) -> Any:
         if n in si_subs:
             return si_subs[n]
@@ -442,6 +445,9 @@ def build(equations: str, **options: Any) -> EquationModel:
         e = e.xreplace(
             {b.symbols[m]: expand(m, (*stack, n)) for m in b.subs if b.symbols[m] in e.free_symbols}
         )
+        # Each subexpression (a rate function, typically) is made safe on its own, before it
+        # is substituted into the equations.
+        e, _ = make_safe(e, state_syms, bound)
         si_subs[n] = e
         return e
 
@@ -451,9 +457,7 @@ def build(equations: str, **options: Any) -> EquationModel:
             {b.symbols[m]: expand(m, ()) for m in b.subs if b.symbols[m] in e.free_symbols}
         )
 
-    state_syms = [b.symbols[n] for n in b.states]
     sym_t, sym_I = b.symbols["t"], b.symbols[current]
-    bound = sp.Symbol("series_bound", positive=True)
     f_raw: dict[str, Any] = {}
     for n in b.states:
         scale = b.working_scale("t") / b.working_scale(n)
@@ -572,10 +576,17 @@ def build(equations: str, **options: Any) -> EquationModel:
     # generated functions --------------------------------------------------------------------------
     fs = [f_safe[n] for n in states]
     diag = [sp.diff(f_safe[n], s) for n, s in zip(states, state_syms)]
-    f_fn = compile_functions(args, fs)
+    # One function for f and its diagonal: under jit, the unused outputs are pruned.
     fa_fn = compile_functions(args, fs + diag)
+    n_states = len(fs)
+
+    def f_fn(*a):
+        return fa_fn(*a)[:n_states]
+
     constant = tuple(not (f.free_symbols & set(state_syms)) for f in fs)
-    gates_fn, gate_names = _gates(b, f_safe, voltage_name, param_syms, bound)
+    gates_fn, gate_names = _gates(
+        b, f_safe, dict(zip(states, diag)), voltage_name, param_syms, bound
+    )
     dens = tuple((text, compile_functions(param_syms, [e])) for text, e in denominators.items())
 
     # spike detection ------------------------------------------------------------------------------
@@ -648,25 +659,24 @@ def _voltage(b: _Builder, voltage: str | None) -> str:
 
 
 def _pick_method(f: dict[str, Any], states: list[Any]) -> AbstractScheme:
+    """`ExactLinear` for a system linear in its state (coefficients free of the state and
+    of t), `ExponentialEuler` when each equation is linear in its own variable, else RK4."""
     state_set = set(states)
-    linear = True
-    cond_linear = True
     for n, s in zip(f, states):
+        if s in sp.diff(f[n], s).free_symbols:
+            return RK4()
+    t = sp.Symbol("t", real=True)
+    for n in f:
         for x in states:
             coeff = sp.diff(f[n], x)
-            if coeff.free_symbols & state_set or coeff.has(sp.Symbol("t", real=True)):
-                linear = False
-        if s in sp.diff(f[n], s).free_symbols:
-            cond_linear = False
-    if linear:
-        return ExactLinear()
-    if cond_linear:
-        return ExponentialEuler()
-    return RK4()
+            if coeff.free_symbols & state_set or coeff.has(t):
+                return ExponentialEuler()
+    return ExactLinear()
 
 
-def _gates(b: _Builder, f: dict[str, Any], vname: str, param_syms, bound):
-    """x_inf(V) = -b(V)/a(V) for each variable x != V with dx/dt = a(V) x + b(V)."""
+def _gates(b: _Builder, f: dict[str, Any], diag: dict[str, Any], vname: str, param_syms, bound):
+    """x_inf(V) = -b(V)/a(V) for each variable x != V with dx/dt = a(V) x + b(V)
+    (`diag`: the derivatives a)."""
     V = b.symbols[vname]
     allowed = {V, *param_syms, bound}
     names, exprs = [], []
@@ -674,7 +684,7 @@ def _gates(b: _Builder, f: dict[str, Any], vname: str, param_syms, bound):
         if n == vname:
             continue
         x = b.symbols[n]
-        a = sp.diff(f[n], x)
+        a = diag[n]
         rest = f[n].subs(x, 0)
         if not (a.free_symbols <= allowed and rest.free_symbols <= allowed):
             continue

@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ._equations import UnitError
+
 __all__ = ["UnitError", "registry"]
-
-
-class UnitError(ValueError):
-    """A model's units are inconsistent (a `ValueError` naming the offending term)."""
 
 
 @functools.cache
@@ -30,7 +28,12 @@ def registry() -> Any:
         import pint
     except ImportError:
         return None
-    return pint.UnitRegistry()
+    # pint parses its definitions file on every start unless it may cache the result
+    # (in the user's cache folder): 2-3 s against 0.1 s.
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except Exception:  # noqa: BLE001 -- no writable cache folder: parse every time
+        return pint.UnitRegistry()
 
 
 def require_registry(what: str) -> Any:
@@ -85,14 +88,16 @@ def lookup_unit(name: str) -> Any:
 def si_scale(unit: Any) -> sp.Rational:
     """The exact factor from `unit` to SI base units (mV -> 1/1000, mS/cm**2 -> 10).
 
-    Each component's factor is read from pint as a decimal and made an exact rational, so
-    that products of prefixes stay exact (pint's float products would not).
+    Each component's factor is read from pint as a 15-digit decimal and made an exact
+    rational, so that products of prefixes stay exact (pint's float products would not).
     """
     ureg = require_registry("a unit conversion")
     scale = sp.Integer(1)
     for name, power in unit._units.items():
         factor, _ = ureg.get_base_units(name)
-        scale = scale * sp.Rational(repr(float(factor))) ** sp.nsimplify(power)
+        # pint's factors are float products (microfarad: 1.0000000000000002e-06): read to
+        # 15 significant digits, they are the exact decimals of the definitions.
+        scale = scale * sp.Rational(f"{float(factor):.15g}") ** sp.nsimplify(power)
     return sp.Rational(scale) if scale.is_Rational else scale  # pyright: ignore[reportReturnType]
 
 
