@@ -486,9 +486,7 @@ class Network(eqx.Module):
             ]
             gaps = [gap for gap in self.gaps if gap.population == name]
             # Gap junctions are conductances too: the exact propagators assume none.
-            exact = pop.exact_synapses(
-                any(sy.conductance_based for _, sy in mine) or bool(gaps)
-            )
+            exact = pop.exact_synapses(any(sy.conductance_based for _, sy in mine) or bool(gaps))
             for r, sy in mine:
                 if sy.conductance_based:
                     conds.append((sy.output(syn[r]), jnp.asarray(sy.E_rev, dtype)))
