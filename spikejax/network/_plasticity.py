@@ -434,14 +434,23 @@ def _write(tree: dict, i, values: dict) -> dict:
     }
 
 
-def _table(keys: np.ndarray, values: np.ndarray, n_rows: int):
-    """ELL table: row `r` lists `values[keys == r]` (in order), padded with 0; and the row
-    lengths. `n_rows + 1` rows (the last, a dummy, empty)."""
+def ell_layout(keys: np.ndarray, n_rows: int):
+    """The padded row (ELL) layout of entries grouped by `keys` (row indices in
+    `[0, n_rows)`): `(order, col, K, counts)`, where entry `order[e]` goes to row
+    `keys[order[e]]`, column `col[e]` (stable: entries keep their order within a row), `K`
+    is the widest row (>= 1) and `counts` the row lengths."""
     counts = np.bincount(keys, minlength=n_rows)
     K = max(1, int(counts.max()) if counts.size else 1)
     order = np.argsort(keys, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     col = np.arange(keys.size) - starts[keys[order]]
+    return order, col, K, counts
+
+
+def _table(keys: np.ndarray, values: np.ndarray, n_rows: int):
+    """ELL table: row `r` lists `values[keys == r]` (in order), padded with 0; and the row
+    lengths. `n_rows + 1` rows (the last, a dummy, empty)."""
+    order, col, K, counts = ell_layout(keys, n_rows)
     table = np.zeros((n_rows + 1, K), np.int32)
     table[keys[order], col] = values[order]
     lengths = np.zeros((n_rows + 1,), np.int32)
