@@ -21,7 +21,7 @@ BRIAN2 = r"""
 import sys
 import numpy as np
 from brian2 import *
-prefs.codegen.target = "numpy"
+set_device("cpp_standalone", directory=sys.argv[4])
 seed(int(sys.argv[1])); np.random.seed(int(sys.argv[1]))
 duration = float(sys.argv[2]) * second
 N = 1000; taum = 10*ms; taupre = 20*ms; taupost = taupre; Ee = 0*mV; vt = -54*mV
@@ -79,7 +79,7 @@ def song_brian2(seed: int, duration_s: float) -> np.ndarray:
         with open(script, "w") as f:
             f.write(BRIAN2)
         proc = subprocess.run(
-            [sys.executable, script, str(seed), str(duration_s), out],
+            [sys.executable, script, str(seed), str(duration_s), out, os.path.join(tmp, "b")],
             capture_output=True,
             text=True,
             cwd=tmp,
@@ -90,21 +90,26 @@ def song_brian2(seed: int, duration_s: float) -> np.ndarray:
 
 
 def _summary(w):
-    """Fractions of weights in the lowest and highest tenth of [0, gmax], and the mean."""
+    """Fractions of weights in the lowest and highest tenth of [0, gmax], the mean weight
+    (/ gmax), and the largest fraction in one of the eight middle tenths."""
     x = np.asarray(w) / GMAX
-    return np.array([np.mean(x < 0.1), np.mean(x > 0.9), np.mean(x)])
+    counts = np.histogram(x, bins=np.linspace(0.0, 1.0, 11))[0] / x.size
+    return np.array([counts[0], counts[-1], np.mean(x), counts[1:-1].max()])
 
 
 @pytest.mark.slow
 def test_song_miller_abbott_bimodal_like_brian2():
     pytest.importorskip("brian2")
-    # two seeds each; after 100 s most weights sit at a bound (bimodal), and spikejax's
-    # fractions at the bounds and mean weight agree with Brian2's within the seed spread
-    # plus 0.05 (independent Poisson draws and Euler vs exponential Euler membranes)
+    # two seeds each, 100 s from uniform weights: the distribution becomes bimodal (the
+    # lowest and highest tenths of [0, gmax] each hold more than any middle tenth, and
+    # together more than 0.35 instead of 0.2), and spikejax's fractions and mean agree with
+    # Brian2's within the seed spread plus 0.05 (independent Poisson draws; Euler vs
+    # exponential Euler membranes). One seed measured: spikejax 0.256 / 0.207 / 0.474,
+    # Brian2 0.249 / 0.186 / 0.475 (lowest tenth / highest tenth / mean).
     sj = np.array([_summary(song_spikejax(s, DURATION_S)) for s in (0, 1)])
     b2 = np.array([_summary(song_brian2(s, DURATION_S)) for s in (0, 1)])
     for out in (sj, b2):
-        assert np.all(out[:, 0] + out[:, 1] > 0.6), out  # bimodal: most at a bound
-        assert np.all((out[:, 0] > 0.1) & (out[:, 1] > 0.05)), out  # both modes populated
+        assert np.all(out[:, 0] + out[:, 1] > 0.35), out
+        assert np.all(np.minimum(out[:, 0], out[:, 1]) > out[:, 3]), out
     spread = np.abs(sj[0] - sj[1]) + np.abs(b2[0] - b2[1])
-    assert np.all(np.abs(sj.mean(0) - b2.mean(0)) <= spread + 0.05), (sj, b2)
+    assert np.all(np.abs(sj.mean(0) - b2.mean(0))[:3] <= spread[:3] + 0.05), (sj, b2)
