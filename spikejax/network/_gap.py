@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_nonnegative
+from ._plasticity import ell_layout
 
 
 class GapJunctions:
@@ -117,11 +118,7 @@ class CompiledGap(eqx.Module):
         a = np.concatenate([i, j])
         b = np.concatenate([j, i])
         gg = np.concatenate([g, g])
-        counts = np.bincount(a, minlength=n)
-        K = max(1, int(counts.max()) if counts.size else 1)
-        order = np.argsort(a, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        col = np.arange(a.size) - starts[a[order]]
+        order, col, K, _ = ell_layout(a, n)
         partners = np.zeros((n, K), np.int32)
         cond = np.zeros((n, K))
         partners[a[order], col] = b[order]

@@ -122,8 +122,9 @@ class Network(eqx.Module):
 
     **Raises:** `ValueError` naming the offending argument: a non-positive `dt`, a `dtype`
     other than float32/float64 (or float64 without x64), duplicate names, projections or
-    inputs onto unknown populations, a `SpikeSource` built with another `dt`, Poisson rates
-    with `rate * dt >= 1`.
+    inputs onto unknown populations, gap junctions on a population that is not a neuron
+    population of the network (or with indices or a matrix that do not fit it), a
+    `SpikeSource` built with another `dt`, Poisson rates with `rate * dt >= 1`.
     """
 
     populations: dict

@@ -25,10 +25,13 @@ processed before the post-synaptic spikes of the same instant (Brian2's order: a
 with $\Delta t = 0$ potentiates). This is Brian2's convention for `Synapses(delay=...)`
 with `on_pre`/`on_post` pathways.
 
-**Exactness.** Per-synapse traces are decayed exactly from their last update (an integer
-step count is stored per synapse), the post-synaptic traces per step with their exact
-propagator; weights change only at spikes, so the update is event-driven: a step touches
-the synapses of the neurons whose spikes arrive or are emitted, nothing else.
+**Exactness.** The traces are advanced every step by their exact propagator: the
+post-synaptic traces per post-synaptic neuron, the pre-synaptic ones per pre-synaptic
+neuron and delay (all synapses of a neuron with the same delay see the same arrivals, so
+they share their pre-synaptic traces; `on_pre`'s new traces must therefore depend on
+`pre` alone, as in every rule here). Weights change only at spikes, so the update is
+event-driven: a step touches the synapses of the neurons whose spikes arrive or are
+emitted, nothing else.
 """
 
 from __future__ import annotations
@@ -431,14 +434,23 @@ def _write(tree: dict, i, values: dict) -> dict:
     }
 
 
-def _table(keys: np.ndarray, values: np.ndarray, n_rows: int):
-    """ELL table: row `r` lists `values[keys == r]` (in order), padded with 0; and the row
-    lengths. `n_rows + 1` rows (the last, a dummy, empty)."""
+def ell_layout(keys: np.ndarray, n_rows: int):
+    """The padded row (ELL) layout of entries grouped by `keys` (row indices in
+    `[0, n_rows)`): `(order, col, K, counts)`, where entry `order[e]` goes to row
+    `keys[order[e]]`, column `col[e]` (stable: entries keep their order within a row), `K`
+    is the widest row (>= 1) and `counts` the row lengths."""
     counts = np.bincount(keys, minlength=n_rows)
     K = max(1, int(counts.max()) if counts.size else 1)
     order = np.argsort(keys, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     col = np.arange(keys.size) - starts[keys[order]]
+    return order, col, K, counts
+
+
+def _table(keys: np.ndarray, values: np.ndarray, n_rows: int):
+    """ELL table: row `r` lists `values[keys == r]` (in order), padded with 0; and the row
+    lengths. `n_rows + 1` rows (the last, a dummy, empty)."""
+    order, col, K, counts = ell_layout(keys, n_rows)
     table = np.zeros((n_rows + 1, K), np.int32)
     table[keys[order], col] = values[order]
     lengths = np.zeros((n_rows + 1,), np.int32)
@@ -455,10 +467,10 @@ class CompiledPlastic(eqx.Module):
     rule: PlasticityRule
     rows: Any  # per delay group: (G, n_pre + 1, K) int32 synapse ids, and the row lengths
     row_lengths: Any  # (G, n_pre + 1)
-    delays: Any  # (G,) int32 delay steps of the groups
     cols: Any  # (n_post + 1, Kc) int32 synapse ids of each post neuron (None: no on_post)
     col_lengths: Any
     pre_of: Any  # (n_syn,) int32
+    pre_slot: Any  # (n_syn,) int32: the synapse's pre-synaptic trace, g * n_pre + pre
     post_of: Any  # (n_syn,) int32
     weight0: Any  # (n_syn,) initial weights (magnitudes for a signed pre population)
     name: str = eqx.field(static=True)
@@ -495,12 +507,14 @@ class CompiledPlastic(eqx.Module):
         rows = [np.pad(np.asarray(t), ((0, 0), (0, K - t.shape[1]))) for t in rows]
         self.rows = jnp.asarray(np.stack(rows))
         self.row_lengths = jnp.asarray(np.stack([np.asarray(x) for x in lengths]))
-        self.delays = jnp.asarray(np.asarray(values, np.int32))
+
         if rule.uses_post:
             self.cols, self.col_lengths = _table(p.post_idx, ids, p.n_post)
         else:
             self.cols, self.col_lengths = None, None
         self.pre_of = jnp.asarray(p.pre_idx.astype(np.int32))
+        group_of = np.searchsorted(np.asarray(values), dsteps)
+        self.pre_slot = jnp.asarray((group_of * p.n_pre + p.pre_idx).astype(np.int32))
         self.post_of = jnp.asarray(p.post_idx.astype(np.int32))
         w = np.broadcast_to(np.asarray(p.weight, dtype=float) * self.sign, (n,))
         self.weight0 = jnp.asarray(w, dtype)
@@ -511,76 +525,80 @@ class CompiledPlastic(eqx.Module):
         return f"{self.post}:{self.receptor}"
 
     def init_state(self, dtype) -> dict:
-        """Weights (the projection's), per-synapse traces at their initial values, the step
-        of their last update (0), post-synaptic traces (0) and the pre-synaptic spike history
-        (the spike words of the last `max_delay + 1` steps)."""
-        n = self.n_synapses
+        """Weights (the projection's), the pre-synaptic traces at their initial values (one
+        per pre-synaptic neuron and delay group, flattened `(G * n_pre,)`: all synapses of a
+        neuron with one delay see the same arrivals), post-synaptic traces (0) and the
+        pre-synaptic spike history (the spike words of the last `max_delay + 1` steps)."""
         n_words = -(-self.n_pre // 32)
         init = self.rule.pre_initial()
+        n_slots = len(self.delay_steps) * self.n_pre
         return {
             "w": jnp.asarray(self.weight0, dtype),
-            "pre": {t: jnp.full((n,), init[t], dtype) for t in self.rule.pre_traces},
-            "last": jnp.zeros((n,), jnp.int32),
+            "pre": {t: jnp.full((n_slots,), init[t], dtype) for t in self.rule.pre_traces},
             "post": {t: jnp.zeros((self.n_post,), dtype) for t in self.rule.post_traces},
             "history": jnp.zeros((self.max_delay + 1, n_words), jnp.uint32),
         }
 
     def step(self, ps: dict, pre_spikes, post_spikes, flat, k, base, dt: float):
         """The plastic part of step `k` (spikes emitted at its end, time $t_{k+1}$): decay the
-        post-synaptic traces to $t_{k+1}$, process the pre-synaptic spikes arriving at
-        $t_{k+1}$ (emitted `d` steps earlier for each delay `d`; their transmitted values go
-        to `flat[base + post]`, the ring-buffer slot read in step $k + 1$), then the
-        post-synaptic spikes at $t_{k+1}$. Returns `(new plastic state, flat)`."""
+        traces to $t_{k+1}$, process the pre-synaptic spikes arriving at $t_{k+1}$ (emitted
+        `d` steps earlier for each delay `d`; their transmitted values go to
+        `flat[base + post]`, the ring-buffer slot read in step $k + 1$), then the
+        post-synaptic spikes at $t_{k+1}$. Returns `(new plastic state, flat)`.
+
+        The loops carry only the weights, the pre-synaptic traces (per neuron and delay) and
+        the ring buffer, so that on CPU they compile into single kernels for projections of
+        up to about 200,000 synapses (`spikejax.cpu`)."""
         from ._projection import _add_at, _walk_spike_bits, spike_words
 
         rule = self.rule
-        w, pre, last = ps["w"], ps["pre"], ps["last"]
+        w = ps["w"]
         dtype = w.dtype
-        now = k + 1
+        dtc = jnp.asarray(dt, dtype)
         H = ps["history"].shape[0]
         words_now = spike_words(pre_spikes > 0)
         history = jax.lax.dynamic_update_index_in_dim(ps["history"], words_now, k % H, 0)
-        post = rule.decay_post(ps["post"], jnp.asarray(dt, dtype))
-        dtc = jnp.asarray(dt, dtype)
+        pre = rule.decay_pre(ps["pre"], dtc)
+        post = rule.decay_post(ps["post"], dtc)
         sign = self.sign
         no_limit = jnp.asarray(self.n_pre + 1, jnp.int32)
-
-        def traces_at(pre, last, s):
-            elapsed = (now - last[s]).astype(dtype) * dtc
-            return rule.decay_pre(_read(pre, s), elapsed)
-
         n_words = history.shape[1]
+        zero = jnp.zeros((), dtype)
 
         def group(g, carry):
-            """The arrivals of the synapses of delay `delays[g]`: the spikes emitted that
-            many steps before this step's end."""
-            words = jax.lax.dynamic_index_in_dim(
-                history, (k - self.delays[g]) % H, 0, keepdims=False
-            )
+            """The arrivals of the synapses of delay `delay_steps[g]`: the spikes emitted
+            that many steps before this step's end."""
+            d = self.delay_steps[g]
+            words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
 
             def arrival(b, j, carry):
+                flat, w, pre = carry
+                slot = g * self.n_pre + jnp.minimum(j, self.n_pre - 1)
+                x = _read(pre, slot)
+
                 def synapse(q, carry):
-                    flat, w, pre, last = carry
+                    flat, w = carry
                     s = self.rows[g, j, q]
                     i = self.post_of[s]
-                    x = traces_at(pre, last, s)
-                    w_new, x_new, psc = rule.on_pre(w[s], x, _read(post, i))
+                    w_new, _, psc = rule.on_pre(w[s], x, _read(post, i))
                     flat = _add_at(flat, base + i, (sign * psc).astype(flat.dtype))
                     w = jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
-                    pre = _write(pre, s, x_new)
-                    last = jax.lax.dynamic_update_index_in_dim(last, now, s, 0)
-                    return flat, w, pre, last
+                    return flat, w
 
-                return jax.lax.fori_loop(0, self.row_lengths[g, j], synapse, carry)
+                flat, w = jax.lax.fori_loop(0, self.row_lengths[g, j], synapse, (flat, w))
+                # the traces' jump depends on the traces only (the rule's contract)
+                x_new = rule.on_pre(zero, x, {t: zero for t in post})[1]
+                x_new = {t: jnp.where(j < self.n_pre, x_new[t], x[t]) for t in x}
+                return flat, w, _write(pre, slot, x_new)
 
             return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
 
-        # one walk per delay value, unrolled (a `fori_loop` over the groups was wrong with
-        # 64-bit indices enabled on XLA CPU; the unrolled form is right in both)
-        carry = (flat, w, pre, last)
+        # one walk per delay value (unrolled: a `fori_loop` over the groups computed wrong
+        # history rows with 64-bit indices enabled on XLA CPU; the unrolled form is right)
+        carry = (flat, w, pre)
         for g in range(len(self.delay_steps)):
             carry = group(g, carry)
-        flat, w, pre, last = carry
+        flat, w, pre = carry
 
         if rule.uses_post:
             post_words = spike_words(post_spikes > 0)
@@ -591,7 +609,7 @@ class CompiledPlastic(eqx.Module):
 
                 def synapse(q, w):
                     s = cols[i, q]
-                    w_new = rule.on_post(w[s], traces_at(pre, last, s), y)
+                    w_new = rule.on_post(w[s], _read(pre, self.pre_slot[s]), y)
                     return jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
 
                 return jax.lax.fori_loop(0, col_lengths[i], synapse, w)
@@ -602,5 +620,5 @@ class CompiledPlastic(eqx.Module):
             spiking = post_spikes > 0
             jumped = rule.post_spike(post)
             post = {n: jnp.where(spiking, jumped[n], v).astype(dtype) for n, v in post.items()}
-        new = {"w": w, "pre": pre, "last": last, "post": post, "history": history}
+        new = {"w": w, "pre": pre, "post": post, "history": history}
         return new, flat
