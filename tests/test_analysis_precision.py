@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -58,6 +60,7 @@ def test_float64_analysis_refuses_float32_naming_the_switch():
     assert "ok 7" in r.stdout
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_float32_safe_analysis_works_in_float32():
     # FitzHugh-Nagumo (a = 0.7, b = 0.8, I = 0): the v-nullcline is w = v - v^3/3 + I (a
     # cubic, exact), the w-nullcline w = (v + a)/b; the Jacobian at any state is

@@ -103,6 +103,7 @@ _REPORT = (
 )
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_loop_kernel_option_is_set_at_import_and_respects_the_user():
     opt = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000"
     # imported first: the option goes into XLA_FLAGS, next to the user's other flags

@@ -205,6 +205,7 @@ def test_checkpointing_bounds_gradient_memory():
 # ----- failures are reported, never read as "no spike" ----------------------------------------
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_event_solve_failure_raises_or_is_returned():
     m = Izhikevich()
     y0 = m.resting_state()

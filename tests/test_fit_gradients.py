@@ -172,6 +172,7 @@ def _iz_times(p):
     return F.event_spike_times(m, m.resting_state(), 10.0, t0=0.0, t1=60.0, max_spikes=3)
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_izhikevich_spike_time_gradient_matches_fd_of_event_times():
     p0 = np.array([0.02, 0.2, -65.0, 8.0])
     # One random projection of the Jacobian (a scalar loss keeps compile time small).

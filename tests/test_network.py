@@ -700,6 +700,7 @@ def test_reverse_mode_gradient_through_loop_delivery(weights):
         np.testing.assert_allclose(g_batch[j], jax.grad(loop)(scales[j], 0.3), rtol=1e-12)
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_binary_search_count_equals_counting_all_thresholds():
     # PoissonInput samples counts by inverse CDF: count = #{j : u >= cdf[j]}. The compare
     # chain and the branchless binary search must give exactly the direct count, for every
@@ -730,6 +731,7 @@ def test_auto_delivery_follows_the_backend():
     assert nw.Network([a], delivery="loop").delivery == "loop"
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_heterogeneous_delays_are_stored_in_the_narrowest_integer_type():
     # 1 byte per synapse for delays below 128 steps, 2 below 32768; the delivered spikes are
     # the same as with the dense path (checked for short delays in the equality tests above;

@@ -74,6 +74,7 @@ def test_neuron_sharded_equals_single_device():
     assert out["v_maxdiff"] <= 1e-12
 
 
+@pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
 def test_batch_sharded_equals_single_device_and_single_runs():
     # A sweep of 8 networks (own key and own E weight each) on 4 devices (2 per device) and on
     # 1 device; member b must also equal the same network simulated alone.
