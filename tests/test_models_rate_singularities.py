@@ -96,11 +96,11 @@ def test_rate_and_slope_near_singularity_float32():
 def test_fused_hh_step_rates_keep_precision_near_singularity():
     # The fused exponential Euler step's phi1 branch: its rates at V = -40 + d agree with
     # hh_rates' (linoid) to round-off in float64, on both sides of the series bound.
-    from spikejax.models._hodgkin_huxley import _phi1_exp
+    from spikejax.models._conductance import phi1_exp
 
     for d in OFFSETS:
         z = -(d) / 10.0
-        got = 1.0 / float(_phi1_exp(jnp.asarray(z)))
+        got = 1.0 / float(phi1_exp(jnp.asarray(z)))
         want = float(alpha_m(jnp.asarray(-40.0 + d)))
         assert abs(got - want) <= 1e-14 * abs(want), d
     assert HodgkinHuxley().shape == ()

@@ -93,6 +93,23 @@ def linoid(x: ArrayLike, k: ArrayLike) -> Array:
     return jnp.asarray(k) * jnp.where(small, series, closed)
 
 
+def phi1_exp(z: ArrayLike) -> Array:
+    r"""$\varphi_1(z) = (e^z - 1)/z$: `exp` form above a dtype-dependent bound (0.1 in
+    float64, 0.5 in float32; cancellation error $\lesssim \epsilon/|z|$ in the value,
+    $\epsilon/z^2$ in the slope), Taylor series to $z^8$ below (truncation $z^9/10!$:
+    $< 3\cdot 10^{-16}$ at 0.1, $< 6\cdot 10^{-10}$ at 0.5). Cheaper on CPU than `expm1` under
+    a `where`."""
+    z = jnp.asarray(z)
+    bound = series_bound(jnp.result_type(z), float64=0.1, float32=0.5)
+    small = jnp.abs(z) < bound
+    z_safe = jnp.where(small, 1.0, z)
+    z_small = jnp.where(small, z, 0.0)
+    series = 1.0
+    for j in range(9, 1, -1):  # 1 + z/2! + z^2/3! + ... + z^8/9!
+        series = 1.0 + z_small / j * series
+    return jnp.where(small, series, (jnp.exp(z_safe) - 1.0) / z_safe)
+
+
 def boltzmann(V: ArrayLike, V_half: ArrayLike, k: ArrayLike) -> Array:
     r"""$1 / (1 + e^{(V_{1/2} - V)/k})$ (written with `jax.nn.sigmoid`, so it never overflows)."""
     return jax.nn.sigmoid((jnp.asarray(V) - V_half) / k)

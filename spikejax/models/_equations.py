@@ -20,8 +20,7 @@ from jaxtyping import Array, ArrayLike
 from .._validation import check_finite, is_concrete
 from ..solvers._schemes import AbstractScheme
 from ._base import NeuronModel, State, fill, input_current
-from ._conductance import SAFE_BOUNDS, series_bound
-from ._hodgkin_huxley import _phi1_exp
+from ._conductance import SAFE_BOUNDS, phi1_exp, series_bound
 
 __all__ = ["EquationModel", "UnitError", "from_equations"]
 
@@ -141,7 +140,7 @@ class EquationModel(NeuronModel):
         a = self._shaped(y, vals[n:])
         # phi1 by `exp` and a series (the built-in HH's fused step): cheaper on CPU than
         # `expm1` under a `where`.
-        return {k: y[k] + dt * _phi1_exp(a[k] * dt) * f[k] for k in spec.states}
+        return {k: y[k] + dt * phi1_exp(a[k] * dt) * f[k] for k in spec.states}
 
     def resting_state(self) -> State:
         """The initial values given at build time (`init=`; 0 where none was given)."""
