@@ -3,6 +3,7 @@
     python benchmarks/run_all.py            # full suite (tens of minutes on a 2-core CPU)
     python benchmarks/run_all.py --quick    # a few minutes
     python benchmarks/run_all.py --only coba_scaling,microcircuit
+    bash benchmarks/gpu_run.sh                # on a GPU machine (see that script)
 
 Parts (each reuses the part's own benchmark script where one exists):
 `coba` (COBA-4000, 1 s, `bench_coba.spikejax_coba`), `coba_scaling` (N = 4k ... 256k at 80
@@ -13,7 +14,16 @@ neurons), `hh` (Hodgkin-Huxley population, `bench_hh_population.run_spikejax`),
 `simulate_batch` throughput against the batch size). Compile time is always reported apart
 from run time. Writes `benchmarks/results/suite_<device>[_quick].json` (device name, jax
 version, CPU count, load average before and after each part: other processes on a shared
-machine slow every number down) and PNG plots next to it.
+machine slow every number down; the memory each part used: peak device memory on a GPU, peak
+resident memory on a CPU) and PNG plots next to it. The JSON is rewritten after every part, so
+a run stopped by a time limit keeps what it finished; `--budget-s` skips the parts that would
+start after that many seconds.
+
+On a GPU, `--quick` is the suite the GPU goals are judged by, in this order: COBA-4000 (its
+real-time factor), batches of 1/8/32/128 COBA-4000 networks (the step-time ratio), HH 10k,
+COBA at 64k and 256k neurons, and the microcircuit at scale 1.0 when its memory estimate fits
+in the device's memory (`spikejax.network.microcircuit_memory_estimate`). On a CPU, `--quick`
+stays a few-minute version (COBA 4k/16k, HH 1000, microcircuit 0.05).
 """
 
 from __future__ import annotations
@@ -32,6 +42,29 @@ RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, HERE)
 
 PARTS = ("coba", "coba_scaling", "izhikevich", "hh", "microcircuit", "batch")
+#: the order of the parts on a GPU: the GPU goals first
+GPU_ORDER = ("coba", "batch", "hh", "coba_scaling", "microcircuit", "izhikevich")
+
+
+def on_gpu() -> bool:
+    import jax
+
+    return jax.default_backend() == "gpu"
+
+
+def memory_now() -> dict:
+    """Memory so far: the device's peak and current bytes (GPU), and this process's peak
+    resident set (bytes)."""
+    import resource
+
+    import jax
+
+    out: dict = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    stats = jax.devices()[0].memory_stats() or {}
+    for k in ("peak_bytes_in_use", "bytes_in_use", "bytes_limit"):
+        if k in stats:
+            out[f"device_{k}"] = int(stats[k])
+    return out
 
 
 def machine_info() -> dict:
@@ -75,7 +108,11 @@ def part_coba_scaling(quick: bool) -> dict:
     from bench_coba import bench_scaling
 
     out: dict = {}
-    bench_scaling(out, [4000, 16000] if quick else [4000, 16000, 64000, 256000])
+    if quick:
+        sizes = [64000, 256000] if on_gpu() else [4000, 16000]
+    else:
+        sizes = [4000, 16000, 64000, 256000]
+    bench_scaling(out, sizes)
     return {"rows": out["scaling"]}
 
 
@@ -104,7 +141,7 @@ def part_hh(quick: bool) -> dict:
     from bench_hh_population import run_spikejax
 
     args = argparse.Namespace(
-        n=1000 if quick else 10_000,
+        n=1000 if quick and not on_gpu() else 10_000,
         duration=100.0 if quick else 1000.0,
         dt=0.01,
         i_max=20.0,
@@ -122,17 +159,27 @@ def part_hh(quick: bool) -> dict:
 def part_microcircuit(quick: bool, scales) -> dict:
     from bench_microcircuit import bench_microcircuit
 
+    from spikejax.network import microcircuit_memory_estimate
+
     rows = []
+    skipped = []
+    limit = memory_now().get("device_bytes_limit")
     for s in scales:
+        need = int(microcircuit_memory_estimate(s))
+        if on_gpu() and limit is not None and need > 0.9 * limit:
+            skipped.append({"scale": s, "estimate_bytes": need, "device_bytes_limit": limit})
+            print("microcircuit", s, "skipped: does not fit", skipped[-1], flush=True)
+            continue
         d = 200.0 if quick else 1000.0
         rows.append(bench_microcircuit(s, d, breakdown=not quick))
+        rows[-1]["memory_estimate_bytes"] = need
         print(
             "microcircuit",
             s,
             {k: rows[-1][k] for k in ("compile_s", "run_s", "real_time_factor")},
             flush=True,
         )
-    return {"rows": rows}
+    return {"rows": rows, "skipped": skipped}
 
 
 def part_batch(quick: bool) -> dict:
@@ -242,45 +289,77 @@ def plots(res: dict, prefix: str) -> list[str]:
     return files
 
 
+def default_scales(quick: bool, gpu: bool) -> list[float]:
+    """Microcircuit scaling factors when `--mc-scales` is not given."""
+    if gpu:
+        return [1.0] if quick else [0.1, 0.5, 1.0]
+    return [0.05] if quick else [0.05, 0.1]
+
+
+def write(res: dict, path: str) -> None:
+    """Write `res` to `path` (atomically: a stopped run never leaves half a file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(res, f, indent=2, default=float)
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few-minute version")
-    ap.add_argument("--only", default=",".join(PARTS), help=f"parts, from {','.join(PARTS)}")
+    ap.add_argument("--only", default=None, help=f"parts, from {','.join(PARTS)} (default all)")
     ap.add_argument(
         "--mc-scales",
         default=None,
-        help="microcircuit scaling factors (default 0.05 quick, 0.05,0.1 full)",
+        help="microcircuit scaling factors (default: 1.0 on a GPU with --quick, 0.1,0.5,1.0 "
+        "on a GPU; 0.05 on a CPU with --quick, 0.05,0.1 on a CPU)",
     )
     ap.add_argument("--out", default=None, help="JSON path")
     ap.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="start no part after this many seconds (the parts not started are listed as "
+        "skipped); default: none",
+    )
+    ap.add_argument(
         "--cpu-cores",
         default="auto",
-        help="CPU cores for XLA: a number, 'all', or 'auto' (one core without a GPU plugin, "
-        "as the `spikejax` command does)",
+        help="CPU cores for XLA: a number, 'all', or 'auto' (the measured policy of "
+        "`spikejax.cpu.cores_for`, as the `spikejax` command uses)",
     )
     args = ap.parse_args(argv)
+    if args.budget_s is not None and not args.budget_s >= 0:
+        raise SystemExit(f"--budget-s must be >= 0 seconds, got {args.budget_s}")
     from spikejax.cpu import apply_cores_option
 
     apply_cores_option(args.cpu_cores)
-    parts = [p for p in args.only.split(",") if p]
+    gpu = on_gpu()
+    order = GPU_ORDER if gpu else PARTS
+    parts = [p for p in (args.only.split(",") if args.only else order) if p]
     bad = sorted(set(parts) - set(PARTS))
     if bad:
         raise SystemExit(f"unknown parts {bad}; choose from {PARTS}")
     scales = (
         [float(s) for s in args.mc_scales.split(",")]
         if args.mc_scales
-        else ([0.05] if args.quick else [0.05, 0.1])
+        else default_scales(args.quick, gpu)
     )
     res = {
         "machine": machine_info(),
         "quick": args.quick,
         "parts": {},
         "errors": {},
+        "skipped": [],
         "load_avg": {},
+        "memory": {},
     }
     res["machine"]["note"] = (
         "load_avg: 1-min load average before/after each part; on a shared machine a load "
-        "above the CPU count means other processes took CPU time from these measurements"
+        "above the CPU count means other processes took CPU time from these measurements. "
+        "memory: after each part, the device's peak bytes in use so far (GPU) and the "
+        "process's peak resident set so far (bytes)"
     )
     fns = {
         "coba": part_coba,
@@ -290,8 +369,14 @@ def main(argv=None) -> int:
         "microcircuit": lambda q: part_microcircuit(q, scales),
         "batch": part_batch,
     }
+    dev = res["machine"]["device"].replace(" ", "_")
+    path = args.out or os.path.join(RESULTS, f"suite_{dev}{'_quick' if args.quick else ''}.json")
     t_all = time.perf_counter()
     for p in parts:
+        if args.budget_s is not None and time.perf_counter() - t_all >= args.budget_s:
+            res["skipped"].append(p)
+            print(f"== {p} skipped: the budget of {args.budget_s} s is spent", flush=True)
+            continue
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
         print(f"== {p}", flush=True)
@@ -305,16 +390,15 @@ def main(argv=None) -> int:
             "after": os.getloadavg()[0],
             "wall_s": time.perf_counter() - t0,
         }
+        res["memory"][p] = memory_now()
+        res["total_wall_s"] = time.perf_counter() - t_all
+        write(res, path)
     res["total_wall_s"] = time.perf_counter() - t_all
-    dev = res["machine"]["device"].replace(" ", "_")
-    path = args.out or os.path.join(RESULTS, f"suite_{dev}{'_quick' if args.quick else ''}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         res["plots"] = plots(res, path[: -len(".json")] if path.endswith(".json") else path)
     except Exception as e:
         res["errors"]["plots"] = f"{type(e).__name__}: {e}"
-    with open(path, "w") as f:
-        json.dump(res, f, indent=2, default=float)
+    write(res, path)
     print(f"results written to {path}")
     return 0
 

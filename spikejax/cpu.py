@@ -38,10 +38,12 @@ import re
 __all__ = [
     "LOOP_KERNEL_BYTES",
     "ONE_CORE_MAX_NEURONS",
+    "THREADS_ENV",
     "apply_cores_option",
     "available_cpu_cores",
     "compiler_options",
     "cores_for",
+    "cpu_threads",
     "enable_loop_kernels",
     "gpu_plugin_installed",
     "has_avx512",
@@ -153,6 +155,14 @@ def available_cpu_cores() -> list[int]:
     return list(range(os.cpu_count() or 1))
 
 
+def cpu_threads() -> int:
+    """The number of threads XLA's CPU runtime uses (or will use) in this process: the
+    `PJRT_NPROC` limit if one is set (see `limit_cpu_cores`), else one per available core."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    n = len(available_cpu_cores())
+    return min(int(value), n) if value.isdigit() and int(value) >= 1 else n
+
+
 def gpu_plugin_installed() -> bool:
     """Whether a JAX GPU plugin (CUDA or ROCm) is installed, found from the installed
     distributions without starting any JAX backend."""
@@ -175,35 +185,49 @@ def _backend_initialized() -> bool:
     return bool(check()) if check is not None else bool(getattr(xla_bridge, "_backends", {}))
 
 
-def limit_cpu_cores(n: int) -> list[int]:
-    """Restrict this process (and so XLA's CPU thread pool) to the first `n` of its cores.
+#: The environment variable XLA's CPU client reads, once, at backend start, for the number of
+#: threads of its thread pools (default: the cores the process may run on).
+THREADS_ENV = "PJRT_NPROC"
 
-    Call it before the first JAX computation: XLA sizes its pool once, at backend start, and
-    a later change would not reach the pool's threads. Linux only (`os.sched_setaffinity`).
+
+def limit_cpu_cores(n: int, *, pin: bool = False) -> list[int]:
+    """Let XLA's CPU runtime use `n` threads, i.e. at most `n` cores at a time.
+
+    By default the process is not pinned: XLA sizes its thread pools to `n` (through the
+    `PJRT_NPROC` environment variable, which XLA reads once, at backend start) and the
+    operating system runs those threads on whichever cores are free. On a shared machine that
+    matters: a run pinned to the first core got 62-64 % of a CPU under contention where an
+    unpinned one-thread run got 98 % (`benchmarks/bench_core_policy.py`). `pin=True` also
+    restricts the process to its first `n` cores (`os.sched_setaffinity`, Linux only), for
+    machines where each job owns its cores.
+
+    Call it before the first JAX computation: a later change would not reach the pools.
 
     **Arguments:**
 
-    - `n`: number of cores, an integer in [1, `len(available_cpu_cores())`].
+    - `n`: number of threads (cores), an integer in [1, `len(available_cpu_cores())`].
+    - `pin`: also pin the process to its first `n` cores.
 
-    **Returns:** the cores kept.
+    **Returns:** the cores the process may run on afterwards.
 
     **Raises:** `ValueError` for `n` out of range; `RuntimeError` after the first JAX
-    computation; `NotImplementedError` without `os.sched_setaffinity` (use the operating
-    system's tools, e.g. `start /affinity`).
+    computation; `NotImplementedError` for `pin=True` without `os.sched_setaffinity` (use
+    the operating system's tools, e.g. `start /affinity`).
     """
     cores = available_cpu_cores()
     if not (isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= len(cores)):
         raise ValueError(f"limit_cpu_cores: n must be an integer in [1, {len(cores)}], got {n!r}")
-    if not hasattr(os, "sched_setaffinity"):
-        raise NotImplementedError("limit_cpu_cores needs os.sched_setaffinity (Linux)")
+    if pin and not hasattr(os, "sched_setaffinity"):
+        raise NotImplementedError("limit_cpu_cores(pin=True) needs os.sched_setaffinity (Linux)")
     if _backend_initialized():
         raise RuntimeError(
             "limit_cpu_cores must be called before the first JAX computation: XLA has already "
             "started its CPU thread pool in this process"
         )
-    keep = cores[:n]
-    os.sched_setaffinity(0, keep)
-    return keep
+    os.environ[THREADS_ENV] = str(n)
+    if pin:
+        os.sched_setaffinity(0, cores[:n])
+    return available_cpu_cores()
 
 
 def cores_for(option: str, device: str | None = None, n_neurons: int | None = None) -> int | None:
@@ -260,4 +284,5 @@ def apply_cores_option(
                 "spikejax: --cpu-cores ignored: JAX already runs in this process", file=sys.stderr
             )
         return None
-    return len(limit_cpu_cores(cores))
+    limit_cpu_cores(cores)
+    return cores

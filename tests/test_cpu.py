@@ -20,22 +20,42 @@ def _fresh(code: str) -> str:
     return out.stdout.strip()
 
 
+_POOL = (
+    "import collections, os\n"
+    "import jax.numpy as jnp\n"
+    "assert float(jnp.sum(jnp.ones((300, 300)) @ jnp.ones((300, 300)))) == 300.0**3\n"
+    "names = collections.Counter(\n"
+    "    open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')\n"
+    ")\n"
+    "print(names['tf_XLAEigen'], sorted(os.sched_getaffinity(0)))\n"
+)
+
+
 @linux_only
-def test_limit_before_first_use_pins_the_process_and_refuses_afterwards():
+def test_limit_sizes_xla_thread_pool_without_pinning_and_refuses_afterwards():
+    # The truth is the process itself: the threads of XLA's CPU pool (named tf_XLAEigen) and
+    # the cores the kernel lets it run on.
     code = (
         "import os, spikejax\n"
-        "from spikejax.cpu import limit_cpu_cores\n"
-        "first = min(os.sched_getaffinity(0))\n"
-        "kept = limit_cpu_cores(1)\n"
-        "assert kept == [first] and os.sched_getaffinity(0) == {first}, kept\n"
-        "import jax.numpy as jnp\n"
-        "assert float(jnp.sum(jnp.arange(4.0))) == 6.0\n"
-        "try:\n"
+        "from spikejax.cpu import limit_cpu_cores, cpu_threads\n"
+        "before = sorted(os.sched_getaffinity(0))\n"
+        "assert limit_cpu_cores(1) == before and cpu_threads() == 1\n" + _POOL + "try:\n"
         "    limit_cpu_cores(1)\n"
         "except RuntimeError as e:\n"
         "    print('refused:', 'before the first JAX computation' in str(e))\n"
     )
-    assert _fresh(code) == "refused: True"
+    pool, refused = _fresh(code).splitlines()
+    assert pool == f"1 {sorted(os.sched_getaffinity(0))}"
+    assert refused == "refused: True"
+    # without a limit XLA's pool has one thread per available core
+    assert _fresh(_POOL) == (f"{len(os.sched_getaffinity(0))} {sorted(os.sched_getaffinity(0))}")
+
+
+@linux_only
+def test_limit_with_pin_restricts_the_process_to_its_first_cores():
+    first = min(os.sched_getaffinity(0))
+    code = "import spikejax.cpu\nspikejax.cpu.limit_cpu_cores(1, pin=True)\n"
+    assert _fresh(code + _POOL) == f"1 [{first}]"
 
 
 def test_bad_core_counts_name_the_range():
