@@ -28,6 +28,7 @@ from ._microcircuit import microcircuit_rates as microcircuit_rates
 from ._monitor import Monitor as Monitor
 from ._monitor import RateMonitor as RateMonitor
 from ._monitor import SpikeMonitor as SpikeMonitor
+from ._monitor import SpikeRecord as SpikeRecord
 from ._monitor import StateMonitor as StateMonitor
 from ._monitor import WeightHistogram as WeightHistogram
 from ._monitor import WeightMonitor as WeightMonitor

@@ -11,11 +11,16 @@ import zlib
 import jax.numpy as jnp
 import numpy as np
 
+from ._monitor import SpikeRecord
 from ._run import RunResult
 
 _SEP = "/"
-#: The format version written by `save_state` / `save_result` and read by the loaders.
-_VERSION = 1
+#: The format version written by `save_result` (`save_state` writes 1: states did not
+#: change).
+_VERSION = 2
+#: The versions the loaders read (results of version 1 stored float64 spike times, of
+#: version 2 int32 steps).
+_READABLE = (1, 2)
 
 
 def _flatten(tree, prefix=""):
@@ -75,11 +80,11 @@ def _open_archive(path, kind: str):
     if not isinstance(meta, dict) or meta.get("format") != f"spikejax.network.{kind}":
         f.close()
         raise ValueError(f"{path}: not a {what}")
-    if meta.get("version") != _VERSION:
+    if meta.get("version") not in _READABLE:
         f.close()
         raise ValueError(
             f"{path}: {what} of format version {meta.get('version')!r}; this spikejax reads "
-            f"version {_VERSION}"
+            f"versions {list(_READABLE)}"
         )
     return f, z, meta
 
@@ -115,11 +120,12 @@ def load_state(path: str | os.PathLike) -> dict:
 
 
 def save_result(path: str | os.PathLike, result: RunResult) -> None:
-    """Write a `RunResult` (spikes, rates, recorded states, final state, timing) to `.npz`."""
+    """Write a `RunResult` (spikes as int32 indices and steps, rates, recorded states, final
+    state, timing) to `.npz` (records streamed to a store are read into the file)."""
     arrays = {}
-    for p, (i, t) in result.spikes.items():
-        arrays[f"spikes/{p}/i"] = i
-        arrays[f"spikes/{p}/t"] = t
+    for p, rec in result.spikes.items():
+        arrays[f"spikes/{p}/i"] = np.asarray(rec.indices[:], np.int32)
+        arrays[f"spikes/{p}/step"] = np.asarray(rec.steps[:], np.int32)
     for p, (t, r) in result.rates.items():
         arrays[f"rates/{p}/t"] = t
         arrays[f"rates/{p}/r"] = r
@@ -127,11 +133,11 @@ def save_result(path: str | os.PathLike, result: RunResult) -> None:
     for j, k in enumerate(state_keys):
         t, v = result.states[k]
         arrays[f"states/{j}/t"] = t
-        arrays[f"states/{j}/v"] = v
+        arrays[f"states/{j}/v"] = np.asarray(v[...])  # a stored record is read from disk
     arrays.update(_flatten(result.state, "state/"))
     meta = {
         "format": "spikejax.network.result",
-        "version": 1,
+        "version": _VERSION,
         "dt": result.dt,
         "t_start": result.t_start,
         "t_stop": result.t_stop,
@@ -146,6 +152,15 @@ def save_result(path: str | os.PathLike, result: RunResult) -> None:
     np.savez(path, __meta__=np.asarray(json.dumps(meta)), **arrays)
 
 
+def _spike_record(z, read, p: str, dt: float) -> SpikeRecord:
+    """Population `p`'s spikes in an open result archive (version 1 stored the times)."""
+    i = np.asarray(read(f"spikes/{p}/i"), np.int32)
+    if f"spikes/{p}/step" in z.files:
+        return SpikeRecord(i, np.asarray(read(f"spikes/{p}/step"), np.int32), dt)
+    steps = np.rint(np.asarray(read(f"spikes/{p}/t"), np.float64) / dt).astype(np.int32)
+    return SpikeRecord(i, steps, dt)
+
+
 def load_result(path: str | os.PathLike) -> RunResult:
     """Read a `RunResult` written by `save_result` (`allow_pickle=False`)."""
     f, z, meta = _open_archive(path, "result")
@@ -157,7 +172,7 @@ def load_result(path: str | os.PathLike) -> RunResult:
                          "its metadata")  # fmt: skip
     with f, z:
         r = lambda name: _read(z, path, "result", name)  # noqa: E731
-        spikes = {p: (r(f"spikes/{p}/i"), r(f"spikes/{p}/t")) for p in meta["spikes"]}
+        spikes = {p: _spike_record(z, r, p, meta["dt"]) for p in meta["spikes"]}
         rates = {p: (r(f"rates/{p}/t"), r(f"rates/{p}/r")) for p in meta["rates"]}
         states = {k: (r(f"states/{j}/t"), r(f"states/{j}/v")) for j, k in enumerate(meta["states"])}
         names = [k for k in z.files if k.startswith("state/")]

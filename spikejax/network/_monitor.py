@@ -1,4 +1,4 @@
-"""Monitors: what a run records. Spikes are stored compactly as (index, time) pairs."""
+"""Monitors: what a run records. Spikes are stored compactly as (index, step) pairs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,21 @@ import numpy as np
 
 def _name(population: Any) -> str:
     """The name of `population` (a `Population`, or its name)."""
-    return getattr(population, "name", population)
+    name = getattr(population, "name", population)
+    if not isinstance(name, str):
+        raise ValueError(
+            f"a monitor needs a population (or projection) or its name, got {population!r}"
+        )
+    return name
+
+
+def _store_path(owner: str, store) -> str | None:
+    """`store` as a path string (None stays None), or a `ValueError` naming `owner`."""
+    if store is None:
+        return None
+    if not isinstance(store, str | os.PathLike) or not os.fspath(store):
+        raise ValueError(f"{owner}.store must be a directory path or None, got {store!r}")
+    return os.fspath(store)
 
 
 class Monitor(eqx.Module):
@@ -32,13 +46,158 @@ def unpack_spikes(words, n: int) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=-1, count=n, bitorder="little").astype(bool)
 
 
-class SpikeMonitor(Monitor):
-    """All spikes of `population` as `(neuron index, time in ms)` arrays. On the device each
-    step's spikes are bit-packed into uint32 words (`n/8` bytes per step), so no spike can be
-    lost; the host turns each chunk into index/time arrays (`unpack_spikes`)."""
+def nonzero_word_flags(words):
+    """On the device: the non-zero words of spike words `(S, W)` packed as spike words
+    themselves, `(S, ceil(W/32))` uint32 (bit `b` of word `v` is set iff word `32 v + b` is
+    non-zero): 1/32 of the spike words, so the host finds the spikes of a chunk by reading
+    this summary and then only the non-zero words (`spike_events`)."""
+    import jax
 
-    def __init__(self, population):
+    from ._projection import spike_words
+
+    return jax.vmap(spike_words)(words != 0)
+
+
+def _set_bits(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The bit positions `32 p + b` (int64, ascending) of the set bits `b` of the non-zero
+    uint32 `values` found at the ascending word positions `positions`, with work
+    proportional to the set bits: the lowest set bit of every word first (its index is the
+    popcount of the bits below it), then the next bits of the few words that have more,
+    each going straight to its place (the word's first output slot + its rank)."""
+    v = np.asarray(values, np.uint32)
+    base = np.asarray(positions, np.int64) * 32
+    counts = np.bitwise_count(v)
+    below = v - np.uint32(1)
+    lowest = base + np.bitwise_count(~v & below)
+    many = np.flatnonzero(counts > 1)
+    if many.size == 0:  # one spike per word: the common case
+        return lowest
+    slot = np.cumsum(counts, dtype=np.int64)
+    slot -= counts
+    out = np.empty(int(slot[-1]) + int(counts[-1]), np.int64)
+    out[slot] = lowest
+    v, base, slot = v[many] & below[many], base[many], slot[many]
+    while v.size:
+        slot = slot + 1
+        below = v - np.uint32(1)
+        out[slot] = base + np.bitwise_count(~v & below)
+        v &= below
+        left = v.astype(bool)
+        v, base, slot = v[left], base[left], slot[left]
+    return out
+
+
+def spike_events(words, summary=None) -> tuple[np.ndarray, np.ndarray]:
+    """On the host: the spikes of a chunk's spike words `(S, W)` (a `SpikeMonitor`'s output
+    of `Network.simulate`) as `(rows int64, indices int32)`, sorted by row then index (row
+    `s` is the chunk's step `s`). With `summary` (`nonzero_word_flags(words)`, computed on
+    the device) the work is proportional to the spikes; without it, one pass over the
+    words (`np.flatnonzero`) comes first."""
+    words = np.asarray(words)
+    n_steps, n_words = words.shape
+    flat = words.reshape(-1)
+    if summary is None:
+        where = np.flatnonzero(flat)
+    else:
+        summary = np.asarray(summary)
+        per_step = 32 * summary.shape[1]
+        found = np.flatnonzero(summary.reshape(-1))
+        bits = _set_bits(summary.reshape(-1)[found], found)
+        where = (bits // per_step) * n_words + bits % per_step
+    bits = _set_bits(flat[where], where)
+    rows, indices = np.divmod(bits, 32 * n_words)
+    return rows, indices.astype(np.int32)
+
+
+class SpikeRecord(Sequence):
+    """The spikes one `SpikeMonitor` recorded: neuron `indices[j]` spiked in the step that
+    ends at global step `steps[j]`, time `steps[j] * dt` ms (both int32, 8 bytes a spike),
+    sorted by step then index. It unpacks as the pair `(indices, times)` (`i, t =
+    result.spikes["E"]`, `result.spikes["E"][1]`), the times (float64 ms) computed on each
+    access.
+
+    With `SpikeMonitor(..., store=path)`, `indices` and `steps` are the on-disk
+    `zarr.Array`s (read lazily; slice them like NumPy arrays).
+    """
+
+    __slots__ = ("indices", "steps", "dt")
+
+    def __init__(self, indices, steps, dt: float):
+        if np.shape(indices) != np.shape(steps) or len(np.shape(indices)) != 1:
+            raise ValueError(
+                "SpikeRecord: indices and steps must be 1-D of equal length, got shapes "
+                f"{np.shape(indices)} and {np.shape(steps)}"
+            )
+        if not (float(dt) > 0):
+            raise ValueError(f"SpikeRecord.dt must be > 0 ms, got {dt!r}")
+        self.indices = indices
+        self.steps = steps
+        self.dt = float(dt)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Spike times in ms (float64): `steps * dt`."""
+        return np.asarray(self.steps[:], np.float64) * self.dt
+
+    @property
+    def n_spikes(self) -> int:
+        """The number of spikes."""
+        return int(np.shape(self.indices)[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of host memory the record holds (0 for one stored on disk)."""
+        return sum(int(getattr(a, "nbytes", 0)) for a in (self.indices, self.steps)
+                   if isinstance(a, np.ndarray))  # fmt: skip
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, item):  # pyright: ignore[reportIncompatibleMethodOverride]
+        if isinstance(item, slice):
+            return tuple(self)[item]
+        if item in (0, -2):
+            return self.indices
+        if item in (1, -1):
+            return self.times
+        raise IndexError(
+            f"a SpikeRecord unpacks as (indices, times): index {item!r} is out of range"
+        )
+
+    def __iter__(self):
+        yield self.indices
+        yield self.times
+
+    def __repr__(self) -> str:
+        return f"SpikeRecord({self.n_spikes} spikes, dt={self.dt} ms)"
+
+
+class SpikeMonitor(Monitor):
+    """All spikes of `population`, recorded without loss and returned as a `SpikeRecord`
+    (`result.spikes[population]`, unpacking as `(indices, times)`).
+
+    On the device each step's spikes are bit-packed into uint32 words (`n/8` bytes per
+    step, so no spike can be lost); at the end of each chunk the device also packs which
+    words are non-zero, and the host reads only those (work and memory proportional to the
+    spikes), keeping int32 neuron indices and int32 global steps: 8 bytes per spike.
+
+    **Arguments:**
+
+    - `population`: the population's name (or the population).
+    - `store`: a directory path: stream the spikes to a zarr store there chunk by chunk
+      (int32 arrays `indices` and `steps`, appendable, compressed; `pip install
+      "spikejax[io]"`) instead of keeping them in host memory; the `SpikeRecord` then reads
+      them from disk. The store is created anew by each `run`.
+
+    **Raises:** `ValueError` for a `population` that is neither a population nor a name, or
+    a `store` that is not a path.
+    """
+
+    store: str | None = eqx.field(static=True)
+
+    def __init__(self, population, *, store: str | os.PathLike | None = None):
         self.population = _name(population)
+        self.store = _store_path("SpikeMonitor", store)
 
     @property
     def key(self):
@@ -87,9 +246,7 @@ class StateMonitor(Monitor):
         every: int = 1,
         store: str | os.PathLike | None = None,
     ):
-        if store is not None and not isinstance(store, str | os.PathLike):
-            raise ValueError(f"StateMonitor.store must be a directory path or None, got {store!r}")
-        self.store = None if store is None else os.fspath(store)
+        self.store = _store_path("StateMonitor", store)
         self.population = _name(population)
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         if not self.variables:

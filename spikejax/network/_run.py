@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -22,19 +23,22 @@ from ._monitor import (
     Monitor,
     RateMonitor,
     SpikeMonitor,
+    SpikeRecord,
     StateMonitor,
-    unpack_spikes,
+    nonzero_word_flags,
+    spike_events,
 )
 from ._network import Network, State
 
 
 @dataclasses.dataclass
 class RunResult:
-    """Results of `run`: `spikes[pop] = (indices int32, times ms)`, `rates[pop] = (times,
-    rate Hz)`, `states[monitor.key] = (times, values (n_records, n_vars, n_idx))`, the final
-    `state`, and timing (`compile_s`, `run_s`, `t_start`, `t_stop`, `dt`)."""
+    """Results of `run`: `spikes[pop]`, a `SpikeRecord` (int32 `indices` and `steps`;
+    unpacks as `(indices int32, times ms)`), `rates[pop] = (times, rate Hz)`,
+    `states[monitor.key] = (times, values (n_records, n_vars, n_idx))`, the final `state`,
+    and timing (`compile_s`, `run_s`, `t_start`, `t_stop`, `dt`)."""
 
-    spikes: dict[str, tuple[np.ndarray, np.ndarray]]
+    spikes: dict[str, SpikeRecord]
     rates: dict[str, tuple[np.ndarray, np.ndarray]]
     states: dict[str, tuple[np.ndarray, np.ndarray]]
     state: State
@@ -55,8 +59,8 @@ class RunResult:
         """Mean firing rate (Hz) of a monitored population over the run
         (`spikejax.spikes.mean_rate` of its spikes, or the mean of its `RateMonitor` rate)."""
         if population in self.spikes:
-            indices = self.spikes[population][0]
-            return mean_rate(indices, self.n_neurons[population], self.duration)
+            n_spikes = self.spikes[population].n_spikes
+            return mean_rate(np.empty(n_spikes), self.n_neurons[population], self.duration)
         if population in self.rates:
             t, r = self.rates[population]
             return float(np.mean(r)) if r.size else 0.0
@@ -69,6 +73,15 @@ class RunResult:
             raise ValueError(f"population {population!r} has no spike monitor")
         i, t = self.spikes[population]
         return spike_trains(i, t, self.n_neurons[population])
+
+
+def _joined(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks' `(indices, steps)` pairs joined (no copy for a single chunk)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
 
 
 _CACHE: dict = {}
@@ -105,22 +118,38 @@ def _platform_of(tree) -> str | None:
     return None
 
 
+def _without_store(m: Monitor) -> Monitor:
+    if getattr(m, "store", None) is None:
+        return m
+    m = copy.copy(m)
+    object.__setattr__(m, "store", None)
+    return m
+
+
 class _Compiled:
     """AOT-compiled chunk functions by chunk length (cached across runs of equal networks)."""
 
     def __init__(self, net: Network, monitors, compile_s: float = 0.0):
         self.dyn, self.static = eqx.partition(net, eqx.is_array)
-        self.monitors = tuple(monitors)
+        # a monitor's store is the host's business: the compiled chunk is the same without it
+        self.monitors = tuple(_without_store(m) for m in monitors)
         self.compile_s = compile_s
 
-    def get(self, n_steps: int, state: State) -> Callable[[Any, State], tuple[State, Any]]:
+    def get(self, n_steps: int, state: State) -> Callable[[Any, State], tuple[State, Any, Any]]:
         sig = _signature(self.dyn, self.static, self.monitors, n_steps, state)
         if sig is not None and sig in _CACHE:
             return _CACHE[sig]
         static, monitors = self.static, self.monitors
 
         def f(dyn, st):
-            return eqx.combine(dyn, static).simulate(st, n_steps, monitors)
+            st, outs = eqx.combine(dyn, static).simulate(st, n_steps, monitors)
+            # which spike words are non-zero, for the host to read only those
+            flags = {
+                m.key: nonzero_word_flags(outs[m.key])
+                for m in monitors
+                if isinstance(m, SpikeMonitor)
+            }
+            return st, outs, flags
 
         t0 = time.perf_counter()
         opts = compiler_options(_platform_of(state))
@@ -201,37 +230,69 @@ def _warn_state_monitor_memory(net: Network, monitors, n_steps: int) -> None:
 _MAX_STEP = 2**31 - 1
 
 
-class _StateStore:
-    """A `StateMonitor`'s records streamed to a zarr store: `times` `(n,)` and `values`
-    `(n, n_variables, n_indices)`, appended chunk by chunk."""
+class _Store:
+    """A monitor's records streamed to a zarr store (a directory): named arrays appended
+    chunk by chunk along their first axis, created anew by each `run` (`StateMonitor`:
+    `times` `(n,)` and `values` `(n, n_variables, n_indices)`; `SpikeMonitor`: int32
+    `indices` and `steps`)."""
 
-    def __init__(self, path: str):
+    #: bytes of one stored chunk (before compression)
+    CHUNK_BYTES = 1 << 22
+
+    def __init__(self, path: str, owner: str, attrs: dict | None = None):
         try:
             import zarr
         except ImportError as err:  # pragma: no cover - the io extra installs it
-            raise ImportError(
-                "StateMonitor(store=...) needs zarr: pip install 'spikejax[io]'"
-            ) from err
+            raise ImportError(f"{owner}(store=...) needs zarr: pip install 'spikejax[io]'") from err
         self.zarr = zarr
         self.path = path
+        self.attrs = attrs or {}
         self.group = None
 
-    def append(self, times: np.ndarray, values: np.ndarray) -> None:
+    def append(self, **arrays: np.ndarray) -> None:
         if self.group is None:
             self.group = self.zarr.open_group(self.path, mode="w")
-            self.group.create_array("times", shape=(0,), chunks=(4096,), dtype="f8")
-            rows = max(1, (1 << 22) // max(1, int(np.prod(values.shape[1:]))))
-            self.group.create_array(
-                "values", shape=(0, *values.shape[1:]), chunks=(rows, *values.shape[1:]),
-                dtype=values.dtype,
-            )  # fmt: skip
-        self.group["times"].append(np.asarray(times, np.float64))  # pyright: ignore
-        self.group["values"].append(values)  # pyright: ignore
+            self.group.attrs.update(self.attrs)
+            for name, a in arrays.items():
+                row = max(1, int(np.prod(a.shape[1:])) * a.dtype.itemsize)
+                rows = max(1, self.CHUNK_BYTES // row)
+                self.group.create_array(
+                    name, shape=(0, *a.shape[1:]), chunks=(rows, *a.shape[1:]), dtype=a.dtype
+                )
+        for name, a in arrays.items():
+            self.group[name].append(a)  # pyright: ignore
 
-    def result(self) -> tuple[np.ndarray, Any]:
+    def arrays(self, **empty: np.ndarray) -> dict[str, Any]:
+        """The stored arrays (`empty[name]` where nothing was appended)."""
         if self.group is None:
-            return np.zeros(0), np.zeros((0,))
-        return np.asarray(self.group["times"][:]), self.group["values"]  # pyright: ignore
+            return empty
+        return {name: self.group[name] for name in empty}
+
+
+@eqx.filter_jit
+def _initial_state(net: Network, key) -> State:
+    """`net.init_state(key=key)` as one compiled program (the same values; eagerly, each of
+    its operations would be compiled on its own on a first run, about a second in all)."""
+    return net.init_state(key=key)
+
+
+#: `run` shortens its chunks so that one chunk's spike words take at most this many bytes
+SPIKE_WORDS_CHUNK_BYTES = 64 << 20
+
+
+def _chunk_length(net: Network, monitors, n_steps: int, chunk_steps: int) -> int:
+    """`chunk_steps`, or shorter equal chunks if the spike words of one chunk would exceed
+    `SPIKE_WORDS_CHUNK_BYTES` (4 bytes per 32 neurons of each monitored population)."""
+    per_step = sum(
+        4 * -(-net.populations[m.population].n // 32)
+        for m in monitors
+        if isinstance(m, SpikeMonitor)
+    )
+    longest = max(1, SPIKE_WORDS_CHUNK_BYTES // max(per_step, 1))
+    if min(chunk_steps, n_steps) <= longest:
+        return chunk_steps
+    n_chunks = -(-n_steps // longest)
+    return -(-n_steps // n_chunks)
 
 
 def run(
@@ -250,6 +311,12 @@ def run(
     chunk is copied to the host and compacted (device memory does not grow with duration).
     Continuing from `result.state` gives exactly the same as one unbroken run.
     `progress=True` shows a tqdm bar.
+
+    Spikes (`SpikeMonitor`) come off the device as bit-packed words, `n/8` bytes per step,
+    with a 32 times smaller map of the non-zero words; the host reads only those, so its
+    work is proportional to the spikes, and keeps int32 indices and steps (8 bytes per
+    spike, `SpikeRecord`). Chunks are shortened (to equal lengths) so that one chunk's
+    spike words stay within 64 MiB.
 
     Time convention: a run from global step $k_0$ covers the time interval
     $(k_0\,\Delta t, (k_0 + n)\,\Delta t]$ (`(result.t_start, result.t_stop]`): a spike is
@@ -294,7 +361,7 @@ def run(
             raise ValueError(
                 f"run: key must be a JAX PRNG key such as jax.random.key(0), got {key!r}"
             )
-        state = net.init_state(key=key)
+        state = _initial_state(net, key)
     else:
         _check_state(net, state)
     monitors = tuple(monitors)
@@ -311,17 +378,24 @@ def run(
             f"exceeds {_MAX_STEP} (at dt={net.dt} ms: {_MAX_STEP * net.dt:.4g} ms in all); "
             "use a larger dt or shorter runs"
         )
+    chunk_steps = _chunk_length(net, monitors, n_steps, int(chunk_steps))
     comp = _Compiled(net, monitors)
     growths = 0
     spike_parts: dict[str, list] = {
-        m.population: [] for m in monitors if isinstance(m, SpikeMonitor)
+        m.population: [] for m in monitors if isinstance(m, SpikeMonitor) and m.store is None
     }
     rate_parts: dict[str, list] = {m.population: [] for m in monitors if isinstance(m, RateMonitor)}
     state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, RECORDERS)}
     stores = {
-        m.key: _StateStore(m.store)
+        m.key: _Store(
+            m.store,
+            type(m).__name__,
+            {"dt_ms": net.dt, "n_neurons": net.populations[m.population].n}
+            if isinstance(m, SpikeMonitor)
+            else None,
+        )
         for m in monitors
-        if isinstance(m, StateMonitor) and m.store is not None
+        if isinstance(m, SpikeMonitor | StateMonitor) and m.store is not None
     }
     bar = None
     if progress:
@@ -335,8 +409,8 @@ def run(
         fn = comp.get(m_steps, state)
         k0 = k_start + done
         t0 = time.perf_counter()
-        new_state, outs = fn(comp.dyn, state)
-        outs = jax.device_get(outs)
+        new_state, outs, flags = fn(comp.dyn, state)
+        outs, flags = jax.device_get((outs, flags))
         run_s += time.perf_counter() - t0
         grown = {
             p: max(2 * c, 1 << (int(new_state["max_spikes"][p]) - 1).bit_length())
@@ -354,9 +428,12 @@ def run(
         for m in monitors:
             o = outs[m.key]
             if isinstance(m, SpikeMonitor):
-                n = net.populations[m.population].n
-                steps, idx = np.nonzero(unpack_spikes(o, n))
-                spike_parts[m.population].append((idx.astype(np.int32), (k0 + 1 + steps) * net.dt))
+                rows, idx = spike_events(o, flags[m.key])
+                steps = (rows + (k0 + 1)).astype(np.int32)  # global steps <= _MAX_STEP
+                if m.key in stores:
+                    stores[m.key].append(indices=idx, steps=steps)
+                else:
+                    spike_parts[m.population].append((idx, steps))
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
@@ -365,19 +442,22 @@ def run(
                 first = (k0 // m.every + 1) * m.every
                 times = (first + m.every * np.arange(n_rec)) * net.dt
                 if m.key in stores:
-                    stores[m.key].append(times, np.asarray(o)[:n_rec])
+                    stores[m.key].append(times=times, values=np.asarray(o)[:n_rec])
                 else:
                     state_parts[m.key].append((times, np.asarray(o)[:n_rec]))
+        del outs, flags  # the next chunk's outputs need not sit beside these
         done += m_steps
         if bar is not None:
             bar.update(m_steps * net.dt)
     if bar is not None:
         bar.close()
     t_start, t_stop = k_start * net.dt, (k_start + n_steps) * net.dt
-    spikes = {
-        p: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
-        for p, v in spike_parts.items()
-    }
+    spikes = {p: SpikeRecord(*_joined(v), net.dt) for p, v in spike_parts.items()}
+    for m in monitors:
+        if isinstance(m, SpikeMonitor) and m.store is not None:
+            empty = np.zeros(0, np.int32)
+            got = stores[m.key].arrays(indices=empty, steps=empty)
+            spikes[m.population] = SpikeRecord(got["indices"], got["steps"], net.dt)
     rates = {}
     for p, v in rate_parts.items():
         r = np.concatenate(v)
@@ -387,7 +467,10 @@ def run(
         for k, v in state_parts.items()
         if k not in stores
     }
-    states.update({k: st.result() for k, st in stores.items()})
+    for m in monitors:
+        if isinstance(m, StateMonitor) and m.store is not None:
+            got = stores[m.key].arrays(times=np.zeros(0), values=np.zeros((0,)))
+            states[m.key] = (np.asarray(got["times"][:]), got["values"])
     return RunResult(
         spikes=spikes,
         rates=rates,
