@@ -150,7 +150,7 @@ def child(case: str, duration_ms: float) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--cases", nargs="+", default=["mc0.1", "mc0.4", "coba64000"])
     ap.add_argument("--duration", type=float, default=100.0, help="biological ms per run")
     ap.add_argument("--tree", default=None, help="source tree to profile (default: this one)")

@@ -359,6 +359,12 @@ def microcircuit_memory_estimate(
     `tests/test_microcircuit_memory.py`.
 
     **Returns:** bytes (int)."""
+    parts = _memory_parts(scale, k_scale, dtype)
+    return int(parts["base"] + max(parts["drawing"], parts["moving"]))
+
+
+def _memory_parts(scale, k_scale, dtype) -> dict[str, int]:
+    """The terms of `microcircuit_memory_estimate` (bytes)."""
     prm = microcircuit_parameters(scale, k_scale=k_scale)
     wb = _check_dtype(dtype).itemsize
     S = int(prm["n_synapses"].sum())
@@ -367,11 +373,11 @@ def microcircuit_memory_estimate(
     # the largest out-degree: the largest mean over source populations plus 8 of its sd
     mean_out = prm["n_synapses"].sum(axis=0) / prm["n"]
     K = int(mean_out.max() + 8 * math.sqrt(mean_out.max())) + 1
-    host = S * (8 + wb) + 3 * 8 * (n + 1)
+    host = S * (8 + wb) + 8 * (n + 1)
     device = (S + K) * (5 + wb) + 4 * (n + 2)
     drawing = host + _PAIR_BYTES_PER_SYNAPSE * S_pair
     moving = host + device + S * max(4, wb)
-    return int(_BASE_BYTES + max(drawing, moving))
+    return dict(host=host, device=device, drawing=drawing, moving=moving, base=_BASE_BYTES)
 
 
 def microcircuit(

@@ -442,7 +442,7 @@ def _row_targets(rows, delays, delay_values, j, k, col, D, W, layout, mask: bool
     if delays is None:
         slot = (k + 1 + delay_values[0]) % D if D > 1 else 0
         return post + (slot * W + col)
-    d = _window(delays, start, K)
+    d = _window(delays, start, K).astype(jnp.int32)  # narrow storage, int32 arithmetic
     return post + (((k + 1 + d) % D) * W + col)
 
 
