@@ -111,7 +111,9 @@ def test_csr_table_has_no_padding_between_rows():
 def test_explicit_rows_are_taken_as_given_and_checked():
     a = nw.Population(LIF0, 3, name="A")
     rows = nw.ExplicitRows(
-        np.array([0, 2, 2, 3]), np.array([2, 0, 1], np.int32), weight=np.array([1, 2, 3], np.float32)
+        np.array([0, 2, 2, 3]),
+        np.array([2, 0, 1], np.int32),
+        weight=np.array([1, 2, 3], np.float32),
     )
     pr = nw.Projection(a, a, rows)
     assert pr.post_idx.dtype == np.int32 and pr.weight.dtype == np.float32
