@@ -155,8 +155,87 @@ def bench_microcircuit(
     return out
 
 
+def step_time(case: str, n_steps: int = 1000, repeats: int = 5) -> dict:
+    """Median wall and CPU time per step of `net.simulate` (compiled once, no monitor) of
+    `case` (`"coba4000"` or `"mc0.1"`), after one warm-up run; public API only, so that the
+    same function measures another checkout (`--ab`)."""
+    import equinox as eqx
+    import jax
+
+    import spikejax.network as nw
+    from spikejax.cpu import compiler_options
+
+    key = jax.random.key(0)
+    if case.startswith("coba"):
+        net, _ = nw.coba(int(case[4:]), key=key)
+    else:
+        net, _ = nw.microcircuit(float(case[2:]), key=key)
+    st = net.init_state(key=jax.random.key(1))
+    dyn, static = eqx.partition(net, eqx.is_array)
+    f = jax.jit(
+        lambda d, s: eqx.combine(d, static).simulate(s, n_steps),
+        compiler_options=compiler_options(),
+    )
+    c = f.lower(dyn, st).compile()
+    st, _ = jax.block_until_ready(c(dyn, st))
+    walls, cpus = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        st, _ = jax.block_until_ready(c(dyn, st))
+        walls.append((time.perf_counter() - t0) / n_steps * 1e6)
+        cpus.append((time.process_time() - c0) / n_steps * 1e6)
+    return {"us_per_step": float(np.median(walls)), "cpu_us_per_step": float(np.median(cpus))}
+
+
+def ab(base: str, rounds: int, cases: list[str], out: str) -> dict:
+    """Step time of this checkout against `base`, interleaved (A B, B A, ...), each run in a
+    fresh process with `PYTHONPATH` set to its tree and one XLA core."""
+    import subprocess
+    import sys
+
+    trees = {"base": os.path.abspath(base), "new": os.path.dirname(HERE)}
+    rows: dict = {c: {"base": [], "new": []} for c in cases}
+    loads = []
+    for r in range(rounds):
+        for case in cases:
+            order = ("base", "new") if r % 2 == 0 else ("new", "base")
+            for side in order:
+                env = dict(os.environ, PYTHONPATH=trees[side])
+                cmd = [sys.executable, os.path.abspath(__file__), "--step-child", case]
+                loads.append(os.getloadavg()[0])
+                p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                line = [ln for ln in p.stdout.splitlines() if ln.startswith("STEP ")]
+                if not line:
+                    raise RuntimeError(p.stderr[-2000:])
+                rows[case][side].append(json.loads(line[-1][5:]))
+                print(r, case, side, rows[case][side][-1], flush=True)
+    summary = {}
+    for case, d in rows.items():
+        b = [x["us_per_step"] for x in d["base"]]
+        n = [x["us_per_step"] for x in d["new"]]
+        summary[case] = {
+            "base_median_us": float(np.median(b)),
+            "new_median_us": float(np.median(n)),
+            "base_min_max_us": [min(b), max(b)],
+            "new_min_max_us": [min(n), max(n)],
+            "ratio_new_over_base": float(np.median(n) / np.median(b)),
+            "rounds": d,
+        }
+    res = {
+        "machine": machine_info(),
+        "trees": trees,
+        "load_avg_1min": {"min": min(loads), "max": max(loads), "all": loads},
+        "cases": summary,
+    }
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps({k: {kk: v[kk] for kk in v if kk != "rounds"} for k, v in summary.items()}))
+    return res
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--duration", type=float, default=1000.0, help="biological time, ms")
     ap.add_argument("--background", default="poisson", choices=("poisson", "dc"))
@@ -168,10 +247,20 @@ def main(argv=None) -> int:
         default="auto",
         help="CPU cores for XLA: a number, 'all', or 'auto' (one core without a GPU plugin)",
     )
+    ap.add_argument("--ab", default=None, help="A/B step time against this checkout")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--step-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from spikejax.cpu import apply_cores_option, available_cpu_cores
 
     apply_cores_option(args.cpu_cores)
+    if args.step_child:
+        print("STEP " + json.dumps(step_time(args.step_child)), flush=True)
+        return 0
+    if args.ab:
+        out = args.out or os.path.join(RESULTS, "microcircuit_layout_ab.json")
+        ab(args.ab, args.rounds, ["coba4000", "mc0.1"], out)
+        return 0
     res = {"machine": machine_info()}
     res["machine"]["cpu_cores_used"] = len(available_cpu_cores())
     res["microcircuit"] = bench_microcircuit(

@@ -61,14 +61,32 @@ def _network_size(network: str, n: int | None, scale: float | None) -> tuple[int
 
 
 def memory_estimate(network: str, n: int | None = None, scale: float | None = None) -> int:
-    """Bytes needed to build `network` with `n` neurons (or the microcircuit at `scale`)."""
+    """Bytes needed to build `network` with `n` neurons (or the microcircuit at `scale`: its
+    peak from the array sizes, `spikejax.network.microcircuit_memory_estimate`)."""
+    if network == "microcircuit":
+        from ..network import microcircuit_memory_estimate
+
+        return microcircuit_memory_estimate(0.1 if scale is None else scale)
     neurons, synapses = _network_size(network, n, scale)
     return int(neurons * BYTES_PER_NEURON + synapses * BYTES_PER_SYNAPSE)
 
 
+#: Environment variable that overrides the available memory (bytes) the size check uses.
+MEMORY_AVAILABLE_ENV = "SPIKEJAX_MEMORY_AVAILABLE"
+
+
 def available_memory() -> int | None:
-    """Bytes of memory available to new allocations (`MemAvailable` of /proc/meminfo, else
-    the free physical pages), or None where the platform says neither."""
+    """Bytes of memory available to new allocations: `$SPIKEJAX_MEMORY_AVAILABLE` if set
+    (bytes; to test or tighten the size check), else `MemAvailable` of /proc/meminfo, else
+    the free physical pages, or None where the platform says neither."""
+    env = os.environ.get(MEMORY_AVAILABLE_ENV)
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            raise ValueError(
+                f"{MEMORY_AVAILABLE_ENV} must be a number of bytes, got {env!r}"
+            ) from None
     with contextlib.suppress(OSError, ValueError):
         with open("/proc/meminfo") as f:
             for line in f:
@@ -81,6 +99,15 @@ def available_memory() -> int | None:
 
 def _gb(n_bytes: float) -> str:
     return f"{n_bytes / 1e9:.3g} GB"
+
+
+def _what(network: str, n: int | None, scale: float | None) -> str:
+    """`"coba with 4000 neurons (about 3.2e+05 synapses)"`, or the microcircuit's scale."""
+    neurons, synapses = _network_size(network, n, scale)
+    if network == "microcircuit":
+        s = 0.1 if scale is None else scale
+        return f"microcircuit at scale {s:g} ({neurons} neurons, about {synapses:.3g} synapses)"
+    return f"{network} with {neurons} neurons (about {synapses:.3g} synapses)"
 
 
 def _build(network: str, n: int, key, scale: float | None = None):
@@ -111,6 +138,7 @@ def run_network_job(
     scale: float | None = None,
     progress: bool = True,
     verbose: bool = True,
+    memory_available: int | None = None,
 ) -> dict:
     """Build and run a network and report on it.
 
@@ -129,7 +157,9 @@ def run_network_job(
     - `seed`: PRNG seed of connectivity (`seed`) and of the run (`seed + 1`).
     - `out_dir`: output folder (created).
     - `device`: a JAX platform (`"cpu"`, `"gpu"`) or None for the default.
-    - `progress`: show a progress bar during the run; `verbose`: print the report.
+    - `progress`: show a progress bar during the run; `verbose`: print the report (and, first,
+      the memory estimate).
+    - `memory_available`: bytes of memory the size check allows (None: `available_memory()`).
 
     **Returns:** the summary dict (also written as JSON).
 
@@ -154,12 +184,12 @@ def run_network_job(
     if not (math.isfinite(duration_ms) and duration_ms > 0):
         raise ValueError(f"duration_ms must be finite and > 0, got {duration_ms!r}")
     n_neurons, n_synapses = _network_size(network, None if n is None else int(n), scale)
-    need, avail = memory_estimate(network, n, scale), available_memory()
+    need = memory_estimate(network, n, scale)
+    avail = available_memory() if memory_available is None else int(memory_available)
     if avail is not None and need > avail:
         raise ValueError(
-            f"{network} with {n_neurons} neurons and about {n_synapses:.3g} synapses needs about "
-            f"{_gb(need)} to build ({BYTES_PER_SYNAPSE} B per synapse), but only {_gb(avail)} "
-            "of memory is available; choose a smaller size"
+            f"{_what(network, n, scale)} needs about {_gb(need)} of memory (estimate), but "
+            f"only {_gb(avail)} is available; choose a smaller size"
         )
     ctx = contextlib.nullcontext()
     if device is not None:
@@ -169,10 +199,11 @@ def run_network_job(
             raise ValueError(f"device {device!r} is not available: {e}") from None
         ctx = jax.default_device(dev)
     os.makedirs(out_dir, exist_ok=True)
-    if verbose and n_synapses > 1e6:
+    if verbose:
         print(
-            f"building {network} ({n_neurons} neurons, about {n_synapses:.3g} synapses, "
-            f"about {_gb(need)} of memory)...",
+            f"building {_what(network, n, scale)}: memory estimate {_gb(need)}"
+            + ("" if avail is None else f" ({_gb(avail)} available)")
+            + "...",
             flush=True,
         )
     with ctx:
@@ -313,10 +344,10 @@ def check_network_arguments(parser: argparse.ArgumentParser, args: argparse.Name
         )
     need, avail = memory_estimate(args.network, args.n, args.scale), available_memory()
     if avail is not None and need > avail:
-        neurons, synapses = _network_size(args.network, args.n, args.scale)
+        opt = "--scale" if args.network == "microcircuit" else "--n"
         parser.error(
-            f"argument --n: {args.network} with {neurons} neurons (about {synapses:.3g} "
-            f"synapses) needs about {_gb(need)} of memory to build, {_gb(avail)} is available"
+            f"argument {opt}: {_what(args.network, args.n, args.scale)} needs about "
+            f"{_gb(need)} of memory (estimate), {_gb(avail)} is available"
         )
     if args.device == "gpu":
         from ..cpu import gpu_plugin_installed

@@ -8,6 +8,7 @@ from ._classic import izhikevich2003 as izhikevich2003
 from ._connectivity import AllToAll as AllToAll
 from ._connectivity import Connectivity as Connectivity
 from ._connectivity import Explicit as Explicit
+from ._connectivity import ExplicitRows as ExplicitRows
 from ._connectivity import FixedInDegree as FixedInDegree
 from ._connectivity import FixedOutDegree as FixedOutDegree
 from ._connectivity import FixedProbability as FixedProbability
@@ -23,6 +24,7 @@ from ._microcircuit import MICROCIRCUIT_NAME as MICROCIRCUIT_NAME
 from ._microcircuit import MICROCIRCUIT_POPULATIONS as MICROCIRCUIT_POPULATIONS
 from ._microcircuit import MICROCIRCUIT_REFERENCE_RATES as MICROCIRCUIT_REFERENCE_RATES
 from ._microcircuit import microcircuit as microcircuit
+from ._microcircuit import microcircuit_memory_estimate as microcircuit_memory_estimate
 from ._microcircuit import microcircuit_parameters as microcircuit_parameters
 from ._microcircuit import microcircuit_rates as microcircuit_rates
 from ._monitor import Monitor as Monitor

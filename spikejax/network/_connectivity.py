@@ -12,6 +12,7 @@ __all__ = [
     "AllToAll",
     "Connectivity",
     "Explicit",
+    "ExplicitRows",
     "FixedInDegree",
     "FixedOutDegree",
     "FixedProbability",
@@ -175,3 +176,59 @@ class Explicit(Connectivity):
                 f"post in [0, {n_post})"
             )
         return self.pre.astype(np.int64), self.post.astype(np.int64)
+
+
+class ExplicitRows(Connectivity):
+    """Explicit synapses grouped by pre neuron (compressed sparse rows): pre neuron `i` has
+    the synapses `offsets[i]:offsets[i + 1]`, with post indices `post[...]` and optional
+    per-synapse `weight` and `delay` (ms) arrays in the same order. Nothing is copied or
+    re-sorted: the form in which large networks are built block by block, in their final
+    types (int32 `post`, float32 `weight` and `delay` stay so; `Projection` keeps them)."""
+
+    def __init__(self, offsets, post, weight=None, delay=None):
+        self.offsets = np.asarray(offsets)
+        self.post = np.asarray(post)
+        if self.offsets.ndim != 1 or self.offsets.size < 1:
+            raise ValueError(
+                f"ExplicitRows: offsets must be 1-d with n_pre + 1 entries, got shape "
+                f"{self.offsets.shape}"
+            )
+        if not np.issubdtype(self.offsets.dtype, np.integer) or (
+            self.post.size and not np.issubdtype(self.post.dtype, np.integer)
+        ):
+            raise ValueError(
+                f"ExplicitRows: offsets and post must be integers, got dtypes "
+                f"{self.offsets.dtype} and {self.post.dtype}"
+            )
+        n = self.post.size
+        if self.post.ndim != 1 or self.offsets[0] != 0 or self.offsets[-1] != n:
+            raise ValueError(
+                f"ExplicitRows: offsets must run from 0 to len(post) = {n}, got "
+                f"{self.offsets[0]}..{self.offsets[-1]}"
+            )
+        if np.any(np.diff(self.offsets) < 0):
+            raise ValueError("ExplicitRows: offsets must be non-decreasing")
+        for name, v in (("weight", weight), ("delay", delay)):
+            if v is not None and np.shape(v) not in ((), (n,)):
+                raise ValueError(
+                    f"ExplicitRows: {name} must be a scalar or have shape ({n},), got {np.shape(v)}"
+                )
+        self.weight = weight
+        self.delay = delay
+
+    def rows(self, n_pre: int, n_post: int):
+        """`(offsets int64, post int32)` after checking them against the population sizes."""
+        if self.offsets.size != n_pre + 1:
+            raise ValueError(
+                f"ExplicitRows: offsets must have n_pre + 1 = {n_pre + 1} entries, got "
+                f"{self.offsets.size}"
+            )
+        if self.post.size and not (self.post.min() >= 0 and self.post.max() < n_post):
+            raise ValueError(f"ExplicitRows: post indices must be in [0, {n_post})")
+        post = self.post if self.post.dtype == np.int32 else self.post.astype(np.int32)
+        return self.offsets.astype(np.int64), post
+
+    def build(self, n_pre, n_post, rng, same_population):
+        offsets, post = self.rows(n_pre, n_post)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(offsets))
+        return pre, post.astype(np.int64)

@@ -67,10 +67,10 @@ import numpy as np
 
 from ..models import LIF
 from ..spikes._poisson import binomial_cdf_table, binomial_counts
-from ._connectivity import Explicit
+from ._connectivity import Explicit, ExplicitRows
 from ._input import PoissonInput
 from ._monitor import SpikeMonitor
-from ._network import Network
+from ._network import Network, _check_dtype
 from ._population import Population
 from ._projection import Projection, _rng_from_key
 from ._synapse import Exponential
@@ -80,6 +80,7 @@ __all__ = [
     "MICROCIRCUIT_POPULATIONS",
     "MICROCIRCUIT_REFERENCE_RATES",
     "microcircuit",
+    "microcircuit_memory_estimate",
     "microcircuit_parameters",
     "microcircuit_rates",
 ]
@@ -249,28 +250,134 @@ def _redraw_normal(rng, mean, sd, n, ok):
     raise RuntimeError("could not draw values in the allowed range")  # pragma: no cover
 
 
+def _draw_pair(prm, keys, i, j, dt, *, only_pre: bool = False):
+    """The synapses of the (target `i`, source `j`) pair as `(pre, post, weight pA, delay
+    ms)`, indices local to the populations (`only_pre`: the pre indices alone, the first draw
+    of the pair's stream)."""
+    s = int(prm["n_synapses"][i, j])
+    rng = _rng_from_key(keys[8 * i + j])
+    pre = rng.integers(0, int(prm["n"][j]), s)
+    if only_pre:
+        return pre
+    post = rng.integers(0, int(prm["n"][i]), s)
+    w_mean = prm["weight"][i, j]
+    if w_mean > 0:
+        w = _redraw_normal(rng, w_mean, _W_REL_SD * w_mean, s, lambda x: x >= 0)
+    else:
+        w = _redraw_normal(rng, w_mean, -_W_REL_SD * w_mean, s, lambda x: x <= 0)
+    d_mean = _D_EXC if j % 2 == 0 else _D_INH
+    d = _redraw_normal(rng, d_mean, _D_REL_SD * d_mean, s, lambda x: x >= 0.5 * dt)
+    return pre, post, w, d
+
+
+def _pairs(prm):
+    """The non-empty (target, source) pairs, target-major (the order of the streams)."""
+    return [(i, j) for i in range(8) for j in range(8) if int(prm["n_synapses"][i, j]) > 0]
+
+
 def _draw_blocks(prm, key, dt):
     """The synapses of every non-empty (target i, source j) pair as
     `(i, j, pre, post, weight pA, delay ms)`, indices local to the populations."""
     keys = jax.random.split(key, 64)
-    blocks = []
-    for i in range(8):
-        for j in range(8):
-            s = int(prm["n_synapses"][i, j])
-            if s == 0:
-                continue
-            rng = _rng_from_key(keys[8 * i + j])
-            pre = rng.integers(0, int(prm["n"][j]), s)
-            post = rng.integers(0, int(prm["n"][i]), s)
-            w_mean = prm["weight"][i, j]
-            if w_mean > 0:
-                w = _redraw_normal(rng, w_mean, _W_REL_SD * w_mean, s, lambda x: x >= 0)
-            else:
-                w = _redraw_normal(rng, w_mean, -_W_REL_SD * w_mean, s, lambda x: x <= 0)
-            d_mean = _D_EXC if j % 2 == 0 else _D_INH
-            d = _redraw_normal(rng, d_mean, _D_REL_SD * d_mean, s, lambda x: x >= 0.5 * dt)
-            blocks.append((i, j, pre, post, w, d))
-    return blocks
+    return [(i, j, *_draw_pair(prm, keys, i, j, dt)) for i, j in _pairs(prm)]
+
+
+def _merged_rows(prm, key, dt, corr: float, wdtype):
+    """Every synapse of the merged layout grouped by global pre index (`ExplicitRows`:
+    int64 offsets, int32 post, `wdtype` weights (pA, times `corr`), float32 delays (ms, whole
+    steps of `dt`)), built one (target, source) pair at a time straight into the final
+    arrays: the temporaries are those of the largest pair, not of the whole network.
+
+    The same streams as `_draw_blocks` and the same order as sorting the concatenation of
+    its pairs by `(pre, post)` (stably): a pre neuron's row holds its synapses onto target
+    population 0, then 1, ..., each sorted by post index. A first pass over the pairs
+    redraws only their pre indices to count the out-degrees."""
+    keys = jax.random.split(key, 64)
+    n = prm["n"]
+    offs = np.concatenate([[0], np.cumsum(n)])
+    n_tot = int(offs[-1])
+    counts = np.zeros(n_tot, np.int64)
+    pairs = _pairs(prm)
+    for i, j in pairs:
+        pre = _draw_pair(prm, keys, i, j, dt, only_pre=True)
+        counts[offs[j] : offs[j + 1]] += np.bincount(pre, minlength=int(n[j]))
+        del pre
+    offsets = np.zeros(n_tot + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    n_syn = int(offsets[-1])
+    post_out = np.empty(n_syn, np.int32)
+    w_out = np.empty(n_syn, wdtype)
+    d_out = np.empty(n_syn, np.float32)
+    fill = offsets[:-1].copy()  # the next free position of each row
+    for i, j in pairs:
+        pre, post, w, d = _draw_pair(prm, keys, i, j, dt)
+        order = np.lexsort((post, pre))
+        pre = pre[order]
+        c = np.bincount(pre, minlength=int(n[j]))
+        first = np.concatenate([[0], np.cumsum(c)[:-1]])
+        pos = np.arange(pre.size, dtype=np.int64)
+        pos -= first[pre]
+        pos += fill[offs[j] + pre]
+        del pre
+        post_out[pos] = post[order] + offs[i]
+        del post
+        w_out[pos] = corr * w[order]
+        del w
+        # delays rounded to whole steps here (in float64, as `CompiledProjection` would),
+        # stored as float32 milliseconds that round back to the same steps
+        d_out[pos] = np.rint(d[order] / dt) * dt
+        del d, order, pos
+        fill[offs[j] : offs[j + 1]] += c
+    return ExplicitRows(offsets, post_out, weight=w_out, delay=d_out)
+
+
+#: Bytes of the process before the network exists (Python, numpy, JAX and XLA's CPU client
+#: with spikejax imported; measured: 0.35-0.45 GB), plus XLA's compilation of the step.
+_BASE_BYTES = 700_000_000
+#: Host temporaries per synapse of the pair being drawn (`_merged_rows`): its int64 pre and
+#: post indices, float64 weights and delays, the sort order, the positions, one gathered copy.
+_PAIR_BYTES_PER_SYNAPSE = 64
+
+
+def microcircuit_memory_estimate(
+    scale: float = 0.1, *, k_scale: float | None = None, dtype=None
+) -> int:
+    r"""Peak bytes of resident memory to build and run `microcircuit(scale, k_scale=...,
+    dtype=...)` (the default `"merged"` layout) on a CPU, from the array sizes alone (no
+    random draw): the largest of
+
+    * drawing: the final host arrays (int32 post index, weight, float32 delay: $8 + w$ bytes
+      per synapse, $w$ the weight's width) plus the temporaries of the largest (target,
+      source) pair (64 bytes per synapse of that pair);
+    * moving to the device: the host arrays, the device table (int32 targets, weights, int8
+      delay steps: $5 + w$ bytes per synapse, plus the largest out-degree $K$ and the
+      offsets) and one host copy of its widest column while it is transferred,
+
+    plus 0.7 GB for the process itself and the compilation. The run adds only per-neuron
+    state. Checked against the measured peak in `benchmarks/bench_memory.py`
+    (`benchmarks/results/memory_profile_*.json`) and against the arrays' bytes in
+    `tests/test_microcircuit_memory.py`.
+
+    **Returns:** bytes (int)."""
+    parts = _memory_parts(scale, k_scale, dtype)
+    return int(parts["base"] + max(parts["drawing"], parts["moving"]))
+
+
+def _memory_parts(scale, k_scale, dtype) -> dict[str, int]:
+    """The terms of `microcircuit_memory_estimate` (bytes)."""
+    prm = microcircuit_parameters(scale, k_scale=k_scale)
+    wb = _check_dtype(dtype).itemsize
+    S = int(prm["n_synapses"].sum())
+    S_pair = int(prm["n_synapses"].max())
+    n = int(prm["n"].sum())
+    # the largest out-degree: the largest mean over source populations plus 8 of its sd
+    mean_out = prm["n_synapses"].sum(axis=0) / prm["n"]
+    K = int(mean_out.max() + 8 * math.sqrt(mean_out.max())) + 1
+    host = S * (8 + wb) + 8 * (n + 1)
+    device = (S + K) * (5 + wb) + 4 * (n + 2)
+    drawing = host + _PAIR_BYTES_PER_SYNAPSE * S_pair
+    moving = host + device + S * max(4, wb)
+    return dict(host=host, device=device, drawing=drawing, moving=moving, base=_BASE_BYTES)
 
 
 def microcircuit(
@@ -338,9 +445,6 @@ def microcircuit(
     k_init, k_conn = jax.random.split(key)
     rng0 = _rng_from_key(k_init)
     v0 = [rng0.normal(_V0_MEAN[i], _V0_SD[i], int(prm["n"][i])) for i in range(8)]
-    blocks = [
-        (i, j, pre, post, corr * w, d) for i, j, pre, post, w, d in _draw_blocks(prm, k_conn, dt)
-    ]
     kw: dict[str, Any] = dict(
         synapse=syn, receptor="syn", propagation=propagation, spike_buffer=spike_buffer
     )
@@ -355,15 +459,10 @@ def microcircuit(
             initial={"V": np.concatenate(v0)},
             synapse_integration=synapse_integration,
         )
-        pre = np.concatenate([offs[j] + b[2] for b in blocks for j in [b[1]]])
-        post = np.concatenate([offs[i] + b[3] for b in blocks for i in [b[0]]])
-        w = np.concatenate([b[4] for b in blocks])
-        d = np.concatenate([b[5] for b in blocks])
-        projs = [
-            Projection(
-                pop, pop, Explicit(pre, post, weight=w, delay=d), name=MICROCIRCUIT_NAME, **kw
-            )
-        ]
+        wdtype = _check_dtype(dtype)
+        rows = _merged_rows(prm, k_conn, dt, corr, wdtype)
+        projs = [Projection(pop, pop, rows, name=MICROCIRCUIT_NAME, **kw)]
+        del rows
         inputs = []
         if background == "poisson":
             inputs.append(
@@ -394,11 +493,11 @@ def microcircuit(
         Projection(
             pops[j],
             pops[i],
-            Explicit(pre, post, weight=w, delay=d),
+            Explicit(pre, post, weight=corr * w, delay=d),
             name=f"{MICROCIRCUIT_POPULATIONS[j]}->{MICROCIRCUIT_POPULATIONS[i]}",
             **kw,
         )
-        for i, j, pre, post, w, d in blocks
+        for i, j, pre, post, w, d in _draw_blocks(prm, k_conn, dt)
     ]
     inputs = []
     if background == "poisson":

@@ -30,11 +30,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_finite, check_key
-from ._connectivity import Connectivity, Explicit
+from ._connectivity import Connectivity, Explicit, ExplicitRows
 from ._plasticity import PlasticityRule
 from ._synapse import Delta, Synapse
 
 _DENSE_MAX_ENTRIES = 4_000_000
+#: synapses per block of the host-side conversions (bounded temporaries)
+_BLOCK = 1 << 22
 
 
 def _rng_from_key(key) -> np.random.Generator:
@@ -44,6 +46,9 @@ def _rng_from_key(key) -> np.random.Generator:
 
 
 def _resolve(name: str, value: Any, n_syn: int, rng: Any) -> Any:
+    """`value` (scalar, per-synapse array or function of `(rng, n_syn)`) as a numpy array:
+    float32 arrays stay float32 (a large network's tables are built in its final width, with
+    no float64 copy), anything else becomes float64."""
     if callable(value):
         value = value(rng, n_syn)
     if np.shape(value) not in ((), (n_syn,)):
@@ -51,7 +56,8 @@ def _resolve(name: str, value: Any, n_syn: int, rng: Any) -> Any:
             f"Projection {name} must be a scalar or shape ({n_syn},), got {np.shape(value)}"
         )
     check_finite(f"Projection {name}", value)
-    return np.asarray(value, dtype=float)
+    keep = isinstance(value, np.ndarray) and value.dtype == np.float32
+    return np.asarray(value, dtype=np.float32 if keep else float)
 
 
 class Projection:
@@ -140,11 +146,18 @@ class Projection:
         if key is None:
             key = jax.random.key(0)
         rng = _rng_from_key(key)
-        same = pre is post
-        pre_idx, post_idx = connectivity.build(self.n_pre, self.n_post, rng, same)
-        order = np.lexsort((post_idx, pre_idx))
-        n_syn = pre_idx.size
-        if isinstance(connectivity, Explicit):
+        if isinstance(connectivity, ExplicitRows):
+            offsets, post_idx = connectivity.rows(self.n_pre, self.n_post)
+            order = None
+        else:
+            pre_idx, post_idx = connectivity.build(self.n_pre, self.n_post, rng, pre is post)
+            order = np.lexsort((post_idx, pre_idx))
+            counts = np.bincount(pre_idx, minlength=self.n_pre)
+            offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            post_idx = post_idx[order].astype(np.int32)
+            del pre_idx
+        n_syn = int(offsets[-1])
+        if isinstance(connectivity, Explicit | ExplicitRows):
             if weight is None and connectivity.weight is not None:
                 weight = connectivity.weight
             if delay is None and connectivity.delay is not None:
@@ -169,10 +182,11 @@ class Projection:
                     f"{sign:+d}; give weight magnitudes >= 0 (or all weights of that sign)"
                 )
             w = sign * np.abs(w)
-        self.pre_idx = pre_idx[order]
-        self.post_idx = post_idx[order]
-        self.weight = w if w.ndim == 0 else w[order]
-        self.delay = d if d.ndim == 0 else d[order]
+        # the synapses grouped by pre neuron (CSR): row i is `post_idx[offsets[i]:offsets[i+1]]`
+        self.offsets = offsets
+        self.post_idx = post_idx
+        self.weight = w if (w.ndim == 0 or order is None) else w[order]
+        self.delay = d if (d.ndim == 0 or order is None) else d[order]
         self.plasticity = plasticity
         # plastic weights are stored as magnitudes and get the pre population's sign when
         # transmitted (current-based synapses under Dale's law)
@@ -197,12 +211,22 @@ class Projection:
                 f"Projection {self.name}: conductance weights must stay >= 0, but "
                 f"{type(rule).__name__}.w_min = {rule.w_min!r}"
             )
-        w = np.broadcast_to(self.weight * self.plastic_sign, self.pre_idx.shape)
+        w = np.broadcast_to(self.weight * self.plastic_sign, (self.n_synapses,))
         rule.check_weights(f"Projection {self.name}", w)
 
     @property
     def n_synapses(self) -> int:
-        return int(self.pre_idx.size)
+        return int(self.offsets[-1])
+
+    @property
+    def out_degrees(self) -> np.ndarray:
+        """Synapses per pre neuron, `(n_pre,)`."""
+        return np.diff(self.offsets)
+
+    @property
+    def pre_idx(self) -> np.ndarray:
+        """The pre index of every synapse (int32, in synapse order: sorted by pre index)."""
+        return np.repeat(np.arange(self.n_pre, dtype=np.int32), self.out_degrees)
 
     def compile(self, dt: float, dtype, event_loop: bool = False) -> CompiledProjection:
         return CompiledProjection(self, dt, dtype, event_loop)
@@ -224,13 +248,47 @@ def _auto_mode(n_pre: int, n_post: int, n_synapses: int, n_delays: int, event_lo
     return "dense" if (entries <= 16_384 or dense_ok) else "event"
 
 
+def _delay_steps(delay, dt: float):
+    """`(distinct steps, largest, steps)` of the delays `delay` (ms; scalar or per synapse)
+    rounded to whole steps of `dt`; per-synapse steps are computed in blocks, in the
+    narrowest integer type, with no full-size float64 temporary."""
+    d = np.asarray(delay)
+    if d.ndim == 0:
+        s = int(np.rint(float(d) / dt))
+        return (s,), s, np.int64(s)
+    if d.size == 0:
+        return (0,), 0, np.zeros(0, np.int64)
+    hi = int(np.rint(float(d.max()) / dt))
+    itype = next(t for t in (np.int8, np.int16, np.int32, np.int64) if hi <= np.iinfo(t).max)
+    steps = np.empty(d.shape, itype)
+    for a in range(0, d.size, _BLOCK):
+        steps[a : a + _BLOCK] = np.rint(d[a : a + _BLOCK].astype(np.float64) / dt)
+    values = tuple(int(v) for v in np.flatnonzero(_bincount_blocks(steps, hi)))
+    return values, hi, steps
+
+
+def _bincount_blocks(x: np.ndarray, hi: int) -> np.ndarray:
+    """`np.bincount(x, minlength=hi + 1)` in blocks (no full-size int64 copy of `x`)."""
+    out = np.zeros(hi + 1, np.int64)
+    for a in range(0, x.size, _BLOCK):
+        out += np.bincount(x[a : a + _BLOCK], minlength=hi + 1)
+    return out
+
+
+def _padded_device(x: np.ndarray, K: int, dtype):
+    """The device array of `x` (1-d) followed by `K` zeros, in `dtype`."""
+    out = np.zeros(x.size + K, dtype)
+    out[: x.size] = x
+    return jnp.asarray(out)
+
+
 class CompiledProjection(eqx.Module):
     """Device form of a `Projection` for a fixed `dt` (built by `Network`)."""
 
-    weight: Any  # scalar, or per synapse: (n_pre + 1, K) rows (event); None (dense)
+    weight: Any  # scalar, or per synapse: (n_synapses + K,) in row order (event); None (dense)
     matrix: Any  # dense: (n_groups, n_pre, n_post) synapse counts (scalar weight) or weights
-    rows: Any  # event path: (n_pre + 1, K) int32 post indices (padding = n_post)
-    delays: Any  # event path, heterogeneous: (n_pre + 1, K) int32 delay steps
+    rows: Any  # event path: the synapse table, int32 (see `CompiledProjection.__init__`)
+    delays: Any  # event path, heterogeneous: (n_synapses + K,) delay steps in row order
     name: str = eqx.field(static=True)
     pre: str = eqx.field(static=True)
     post: str = eqx.field(static=True)
@@ -241,57 +299,73 @@ class CompiledProjection(eqx.Module):
     mode: str = eqx.field(static=True)
     delay_values: tuple = eqx.field(static=True)  # dense groups, or (d,) homogeneous event
     max_delay: int = eqx.field(static=True)
+    width: int = eqx.field(static=True)  # event path: K, the largest out-degree (>= 1)
 
     def __init__(self, p: Projection, dt: float, dtype, event_loop: bool = False):
         """`event_loop`: the network delivers events by the loop (CPU), which makes the
-        automatic choice prefer the event path (see `_auto_mode`)."""
+        automatic choice prefer the event path (see `_auto_mode`).
+
+        The event path stores the synapses grouped by pre neuron with no padding between rows
+        (CSR): `rows` is one int32 array, `[offsets (n_pre + 2), targets (n_synapses + K)]`;
+        row `j` is `targets[offsets[j]:offsets[j + 1]]` (row `n_pre`, a dummy, is empty) and
+        the targets end with `K` padding entries (`n_post`, the dummy column), so that a
+        fixed-size window of `K` (the largest out-degree) from any row start stays in
+        bounds. A spike of `j` reads that window and sends the entries past its row to the
+        dummy column. Per-synapse weights and delay steps follow the targets' order
+        (`(n_synapses + K,)`). The table costs `4 + weight + delay` bytes per synapse plus
+        `K` entries in all, whatever the spread of the out-degrees (a padded row table costs
+        the largest out-degree per neuron: 1.8x the synapses for the microcircuit)."""
         self.name, self.pre, self.post, self.receptor = p.name, p.pre_name, p.post_name, p.receptor
         self.n_pre, self.n_post, self.n_synapses = p.n_pre, p.n_post, p.n_synapses
-        dsteps = np.rint(np.asarray(p.delay) / dt).astype(np.int64)
-        self.max_delay = int(dsteps.max()) if dsteps.size else 0
-        values = tuple(int(v) for v in np.unique(dsteps)) if dsteps.size else (0,)
+        values, self.max_delay, dsteps = _delay_steps(p.delay, dt)
         mode = p.propagation
         if mode == "auto":
             mode = _auto_mode(p.n_pre, p.n_post, p.n_synapses, len(values), event_loop)
         self.mode = mode
         if mode == "dense":
+            pre_idx = p.pre_idx
             W = np.zeros((len(values), p.n_pre, p.n_post))
-            g = np.searchsorted(values, np.broadcast_to(dsteps, p.pre_idx.shape))
+            g = np.searchsorted(values, np.broadcast_to(dsteps, pre_idx.shape))
             scalar = np.ndim(p.weight) == 0
             entry = 1.0 if scalar else p.weight
-            np.add.at(W, (g, p.pre_idx, p.post_idx), np.broadcast_to(entry, p.pre_idx.shape))
+            np.add.at(W, (g, pre_idx, p.post_idx), np.broadcast_to(entry, pre_idx.shape))
             self.matrix = jnp.asarray(W, dtype)
             self.weight = jnp.asarray(p.weight, dtype) if scalar else None
             self.rows = None
             self.delays = None
             self.delay_values = values
+            self.width = 0
             return
         self.matrix = None
-        counts = np.bincount(p.pre_idx, minlength=p.n_pre)
-        K = max(1, int(counts.max()) if counts.size else 1)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        col = np.arange(p.n_synapses) - starts[p.pre_idx]
-        rows = np.full((p.n_pre + 1, K), p.n_post, np.int32)
-        rows[p.pre_idx, col] = p.post_idx
+        n, n_pre = p.n_synapses, p.n_pre
+        K = max(1, int(p.out_degrees.max()) if n_pre else 1)
+        self.width = K
+        if n_pre + 2 + n + K > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"Projection {p.name}: {n} synapses exceed the int32 synapse table "
+                f"(at most {np.iinfo(np.int32).max - n_pre - 2 - K}); split the projection"
+            )
+        rows = np.empty(n_pre + 2 + n + K, np.int32)
+        rows[: n_pre + 1] = p.offsets
+        rows[n_pre + 1] = n
+        rows[n_pre + 2 : n_pre + 2 + n] = p.post_idx
+        rows[n_pre + 2 + n :] = p.n_post
         self.rows = jnp.asarray(rows)
+        del rows
         if np.ndim(p.weight) == 0:
             self.weight = jnp.asarray(p.weight, dtype)
         else:
-            wr = np.zeros((p.n_pre + 1, K))
-            wr[p.pre_idx, col] = p.weight
-            self.weight = jnp.asarray(wr, dtype)
+            self.weight = _padded_device(p.weight, K, dtype)
         if len(values) == 1:
             self.delays = None
             self.delay_values = values
         else:
             # the narrowest integer type that holds the delays (1 or 2 bytes per synapse
             # for delays below 128 or 32768 steps instead of 4)
-            dtype = next(
+            itype = next(
                 t for t in (np.int8, np.int16, np.int32) if self.max_delay <= np.iinfo(t).max
             )
-            dr = np.zeros((p.n_pre + 1, K), dtype)
-            dr[p.pre_idx, col] = np.broadcast_to(dsteps, p.pre_idx.shape)
-            self.delays = jnp.asarray(dr)
+            self.delays = _padded_device(np.asarray(dsteps), K, itype)
             self.delay_values = ()
 
     @property
@@ -326,21 +400,50 @@ class CompiledProjection(eqx.Module):
     def targets(self, j, k, col: int, D: int, W: int):
         """Event path: the flat ring-buffer positions (in a `(D, W)` buffer, receptor columns
         from `col`) and weights of the synapses of pre neuron(s) `j` (a scalar index or an
-        index array) for a spike emitted at the end of step `k`."""
-        target = _row_targets(self.rows, self.delays, self.delay_values, j, k, col, D, W)
-        w = self.weight if jnp.ndim(self.weight) == 0 else self.weight[j]
+        index array), `K` (`width`) per neuron, for a spike emitted at the end of step `k`;
+        the entries past a neuron's row go to the dummy column."""
+        target = _row_targets(
+            self.rows, self.delays, self.delay_values, j, k, col, D, W, self.layout
+        )
+        w = self.weight
+        if jnp.ndim(w) != 0:
+            w = _window(w, self.rows[j], self.width)
         return target, w
 
+    @property
+    def layout(self) -> tuple[int, int, int]:
+        """`(n_pre, n_post, width)`: what `_row_targets` needs to read the event table."""
+        return (self.n_pre, self.n_post, self.width)
 
-def _row_targets(rows, delays, delay_values, j, k, col: int, D: int, W: int):
+
+def _window(table, start, K: int):
+    """`table[start : start + K]` for a scalar `start`; `(len(start), K)` such windows for an
+    index array (always in bounds: every table ends with `K` padding entries)."""
+    if jnp.ndim(start) == 0:
+        return jax.lax.dynamic_slice_in_dim(table, start, K)
+    pos = start[:, None] + jnp.arange(K, dtype=start.dtype)
+    return table.at[pos].get(mode="promise_in_bounds")
+
+
+def _row_targets(rows, delays, delay_values, j, k, col, D, W, layout, mask: bool = True):
     """Flat positions in a `(D, W)` ring buffer of the synapses in row(s) `j` of an event
-    table (`rows`: post indices; `delays`: per-synapse delay steps, or None for the single
-    delay `delay_values[0]`) for spikes emitted at the end of step `k`."""
-    post = rows[j]
+    table (`rows`, see `CompiledProjection`; `layout`: `(n_pre, n_post, K)`; `delays`:
+    per-synapse delay steps, or None for the single delay `delay_values[0]`) for spikes
+    emitted at the end of step `k`: a window of `K` per row, whose entries past the row go
+    to the dummy column `n_post` (unless `mask` is False: for callers that read only the
+    row's first `rows[j + 1] - rows[j]` entries)."""
+    n_pre, n_post, K = layout
+    start = rows[j]
+    post = _window(rows, start + (n_pre + 2), K)
+    if mask:
+        length = rows[j + 1] - start
+        iota = jnp.arange(K, dtype=start.dtype)
+        post = jnp.where(iota < (length[..., None] if jnp.ndim(length) else length), post, n_post)
     if delays is None:
         slot = (k + 1 + delay_values[0]) % D if D > 1 else 0
         return post + (slot * W + col)
-    return post + (((k + 1 + delays[j]) % D) * W + col)
+    d = _window(delays, start, K).astype(jnp.int32)  # narrow storage, int32 arithmetic
+    return post + (((k + 1 + d) % D) * W + col)
 
 
 @jax.custom_batching.custom_vmap
@@ -538,23 +641,31 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
     n_pre = projections[0].n_pre
     n_words = words.shape[-1]
     L = D * W
-    static = [(cp.delay_values, c) for cp, c in zip(projections, cols)]
+    static = [(cp.delay_values, c, cp.layout) for cp, c in zip(projections, cols)]
+    widths = [cp.width for cp in projections]
 
-    def targets(b, j, rows, delays, k, batched):
-        """Flat targets (offset by member `b`'s buffer) of row `j` of every projection."""
+    def targets(b, j, rows, delays, k, batched, mask=True):
+        """Flat targets (offset by member `b`'s buffer) of row `j` of every projection (a
+        window of its `width`; see `_row_targets` for `mask`)."""
         rows_b, delays_b, k_b = batched
         kb = _member(k, k_b, b)
         out = []
-        for r, d, rb, db, (dv, c) in zip(rows, delays, rows_b, delays_b, static):
+        for r, d, rb, db, (dv, c, lay) in zip(rows, delays, rows_b, delays_b, static):
             d = None if d is None else _member(d, db, b)
-            out.append(_row_targets(_member(r, rb, b), d, dv, j, kb, c, D, W) + b * L)
+            r = _member(r, rb, b)
+            out.append(_row_targets(r, d, dv, j, kb, c, D, W, lay, mask) + b * L)
         return out
+
+    def row_span(r, rb, b, j):
+        """`(start, length)` of row `j` of the (member `b`'s) table `r`."""
+        r = _member(r, rb, b)
+        start = r[j]
+        return start, r[j + 1] - start
 
     def scatter_loop(flat, weights, rows, delays, words, count, k, batched):
         """All members' deliveries in one loop (`flat`: `(M * L,)`, `words`: `(M * n_words,)`,
         `count`: total spikes; `batched`: which of weights/rows/delays/k have a member axis)."""
         weights_b = batched[0]
-        widths = [r.shape[-1] for r in rows]
         scalar = [jnp.ndim(w) == (1 if wb else 0) for w, wb in zip(weights, weights_b)]
         row_values = None
         if all(scalar):
@@ -574,9 +685,11 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
                 value = row_values[b] if any(weights_b) else row_values
             else:
                 values = []
-                for t, w, wb in zip(tg, weights, weights_b):
+                for t, w, wb, r, rb, K in zip(tg, weights, weights_b, rows, batched[1], widths):
                     w = _member(w, wb, b)
-                    values.append(jnp.broadcast_to(w if jnp.ndim(w) == 0 else w[j], t.shape))
+                    if jnp.ndim(w) != 0:
+                        w = _window(w, row_span(r, rb, b, j)[0], K)
+                    values.append(jnp.broadcast_to(w, t.shape))
                 value = jnp.concatenate(values).astype(flat.dtype)
             return flat.at[jnp.concatenate(tg)].add(value, mode="promise_in_bounds")
 
@@ -590,11 +703,11 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         weights_b, rows_b = batched[0], batched[1]
 
         def body(b, j, flat):
-            tg = targets(b, j, rows, delays, k, batched[1:])
-            for cp, t, w, r, wb, rb in zip(projections, tg, weights, rows, weights_b, rows_b):
+            tg = targets(b, j, rows, delays, k, batched[1:], mask=False)
+            for t, w, r, wb, rb, K in zip(tg, weights, rows, weights_b, rows_b, widths):
                 w = _member(w, wb, b)
-                w = w if jnp.ndim(w) == 0 else w[j]
-                n = jnp.sum(_member(r, rb, b)[j] < cp.n_post, dtype=jnp.int32)
+                start, n = row_span(r, rb, b, j)
+                w = w if jnp.ndim(w) == 0 else _window(w, start, K)
                 flat = _add_row(flat, t, w, n)
             return flat
 
@@ -604,18 +717,23 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         """The weights' cotangents (with a member axis if `n_members`) from the buffer
         cotangent `ct` (`(M * L,)`), by the same walk over the spikes."""
 
-        # each member's weight shape: () for a scalar weight, (n_pre + 1, K) for a table
+        # each member's weight shape: () for a scalar weight, (n_synapses + K,) for a table
         shapes = [jnp.shape(w)[1:] if wb else jnp.shape(w) for w, wb in zip(weights, batched[0])]
 
         def body(b, j, acc):
             out = []
             tg = targets(b, j, rows, delays, k, batched[1:])
-            for t, sh, a in zip(tg, shapes, acc):
+            for t, sh, a, r, rb, K in zip(tg, shapes, acc, rows, batched[1], widths):
                 g = ct[t].astype(a.dtype)
-                if n_members:
-                    out.append(a.at[b].add(jnp.sum(g)) if sh == () else a.at[b, j].add(g))
-                else:
-                    out.append(a + jnp.sum(g) if sh == () else a.at[j].add(g))
+                if sh == ():
+                    # the entries past the row went to the dummy column, whose cotangent is
+                    # zero (it is never read)
+                    out.append(a.at[b].add(jnp.sum(g)) if n_members else a + jnp.sum(g))
+                    continue
+                start, n = row_span(r, rb, b, j)
+                iota = jnp.arange(K, dtype=start.dtype)
+                g = jnp.where(iota < n, g, 0)
+                out.append(a.at[b, start + iota].add(g) if n_members else a.at[start + iota].add(g))
             return tuple(out)
 
         lead = (n_members,) if n_members else ()
