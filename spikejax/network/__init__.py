@@ -36,6 +36,8 @@ from ._monitor import WeightHistogram as WeightHistogram
 from ._monitor import WeightMonitor as WeightMonitor
 from ._monitor import unpack_spikes as unpack_spikes
 from ._network import Network as Network
+from ._plasticity import Modulator as Modulator
+from ._plasticity import Neuromodulated as Neuromodulated
 from ._plasticity import PairSTDP as PairSTDP
 from ._plasticity import PlasticityRule as PlasticityRule
 from ._plasticity import TripletSTDP as TripletSTDP

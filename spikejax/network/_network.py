@@ -219,7 +219,7 @@ class Network(eqx.Module):
             self._add_receptor(synapses, r, pr.synapse)
             if pr.plasticity is not None:
                 # delivered when the spikes arrive, into the slot read by the next step
-                plastic.append(CompiledPlastic(pr, self.dt, self.dtype))
+                plastic.append(CompiledPlastic(pr, self.dt, self.dtype, pops))
                 slots[r] = max(slots.get(r, 1), 1)
                 continue
             cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")
@@ -533,9 +533,8 @@ class Network(eqx.Module):
             slot = (k + 1) % D if D > 1 else 0
             for cp in self.plastic:
                 base = slot * W + cols[cp.receptor_key][0]
-                pre, post = spikes[cp.pre], spikes[cp.post]
                 plastic[cp.name], flat = cp.step(
-                    state["plastic"][cp.name], pre, post, flat, k, base, dt
+                    state["plastic"][cp.name], spikes, flat, k, base, dt
                 )
             buffer = flat.reshape(D, W)
         new_state = {

@@ -120,6 +120,28 @@ class PlasticityRule(eqx.Module):
         """`w` clipped to `[w_min, w_max]`."""
         return jnp.clip(w, self.w_min, self.w_max)
 
+    # -- what the network step calls. Rules with per-synapse state besides the weight (an
+    # eligibility trace: `Neuromodulated`) override these three; the others inherit them.
+
+    #: names of per-synapse variables besides the weight (none for the pair and triplet rules,
+    #: whose per-synapse traces are shared by a neuron's synapses of one delay)
+    synapse_traces: ClassVar[tuple[str, ...]] = ()
+
+    def synapse_initial(self) -> dict[str, float]:
+        """Initial values of the per-synapse variables `synapse_traces` (default 0)."""
+        return {n: 0.0 for n in self.synapse_traces}
+
+    def pre_event(self, w, syn: dict, pre: dict, post: dict):
+        """At a pre-synaptic arrival: `(new weight, new per-synapse variables, new
+        pre-synaptic traces, transmitted value)` (default: `on_pre`)."""
+        w, pre, psc = self.on_pre(w, pre, post)
+        return w, syn, pre, psc
+
+    def post_event(self, w, syn: dict, pre: dict, post: dict):
+        """At a post-synaptic spike: `(new weight, new per-synapse variables)` (default:
+        `on_post`)."""
+        return self.on_post(w, pre, post), syn
+
     def check_weights(self, where: str, w) -> None:
         """Raise `ValueError` if an initial weight lies outside `[w_min, w_max]`."""
         w = np.asarray(w, dtype=float)
@@ -419,6 +441,214 @@ class TsodyksMarkram(PlasticityRule):
         return u * x
 
 
+class Modulator(eqx.Module):
+    r"""A neuromodulator concentration $d$ (e.g. dopamine) gating the synapses of a
+    `Neuromodulated` rule, global to them:
+    $$\dot d = -d/\tau + \sum_j a_j \sum_k \delta(t - t_j^k) + \sum_r R_r\,\delta(t - t_r).$$
+
+    Two kinds of source, alone or together:
+
+    - the spikes of the neurons of `population` (the dopaminergic cells, as NEST's
+      `volume_transmitter`): a spike of neuron $j$ emitted at $t$ raises $d$ by $a_j$
+      (`amount`, one number or one per neuron) at $t$;
+    - an external reward schedule: `reward_times` (ms, rounded to the network's grid) and
+      `reward_amounts` $R_r$ (one number, or one per reward).
+
+    Between events $d$ decays exactly, $d \leftarrow d\,e^{-h/\tau}$. Each projection with
+    a `Neuromodulated` rule keeps its own copy of $d$ in its state (identical copies when
+    several share a modulator). NEST's `stdp_dopamine_synapse` raises its concentration $n$
+    by $1/\tau_n$ per spike: `amount=1 / tau` reproduces it.
+
+    **Arguments:** `tau` (ms, > 0; default 200 ms, Izhikevich 2007's $\tau_d = 0.2$ s),
+    `population` (a population name or object, or None), `amount`, `reward_times` (finite,
+    ms), `reward_amounts`.
+
+    **Raises:** `ValueError` naming the parameter: a non-positive `tau`, non-finite amounts
+    or times, `reward_amounts` of another length, no source at all; when the network is
+    built, an unknown `population`, an `amount` that does not fit it, or a reward before
+    the end of the first step.
+    """
+
+    tau: Any = 200.0
+    amount: Any = 1.0
+    population: str | None = eqx.field(default=None, static=True)
+    reward_times: tuple = eqx.field(default=(), static=True)
+    reward_amounts: tuple = eqx.field(default=(), static=True)
+
+    def __init__(
+        self, tau=200.0, *, population=None, amount=1.0, reward_times=(), reward_amounts=1.0
+    ):
+        check_positive("Modulator.tau", tau, "ms")
+        check_finite("Modulator.amount", amount)
+        times = np.asarray(reward_times, dtype=float).reshape(-1)
+        check_finite("Modulator.reward_times", times)
+        amounts = np.asarray(reward_amounts, dtype=float)
+        check_finite("Modulator.reward_amounts", amounts)
+        if amounts.ndim and amounts.size != times.size:
+            raise ValueError(
+                f"Modulator.reward_amounts must be one number or one per reward "
+                f"({times.size}), got {amounts.size}"
+            )
+        if population is not None and not isinstance(population, str):
+            population = population.name
+        if population is None and times.size == 0:
+            raise ValueError(
+                "Modulator: give a source, population= (modulatory neurons) and/or "
+                "reward_times= (an external reward schedule)"
+            )
+        self.tau = tau
+        self.amount = amount
+        self.population = population
+        self.reward_times = tuple(float(t) for t in times)
+        self.reward_amounts = tuple(float(a) for a in np.broadcast_to(amounts, times.shape))
+
+
+class Neuromodulated(PlasticityRule):
+    r"""Three-factor (neuromodulated) plasticity: reward-modulated STDP (Izhikevich 2007,
+    *Cereb. Cortex* 17:2443; NEST's `stdp_dopamine_synapse`, Potjans, Morrison & Diesmann
+    2010, *Front. Comput. Neurosci.* 4:141).
+
+    An STDP rule (`stdp`: `PairSTDP`, `TripletSTDP`, `VogelsSTDP` or your own) writes the
+    changes it would make to the weight into a per-synapse **eligibility trace** $c$
+    instead, and the weight follows $c$ gated by the modulator's concentration $d$:
+    $$\dot c = -c/\tau_c + \mathrm{STDP}(\Delta t)\,\delta(t - t_\mathrm{pre/post}),
+      \qquad \dot w = c\,(d - b).$$
+    Between events $c$ and $d$ decay exponentially, so the weight's change over an
+    interval $h$ with $c$, $d$ at its start is the integral in closed form (as in NEST,
+    not an Euler sum):
+    $$\Delta w = c\left[d\,\tau_s\left(1 - e^{-h/\tau_s}\right)
+      - b\,\tau_c\left(1 - e^{-h/\tau_c}\right)\right],
+      \qquad \frac{1}{\tau_s} = \frac{1}{\tau_c} + \frac{1}{\tau_d}.$$
+    It is applied every step (the modulator is global: every synapse with $c \ne 0$ moves
+    while $d \ne b$, so a step costs one multiply-add per synapse besides the events). The
+    weight is clipped to $[w_\min, w_\max]$ at the end of each step (NEST clips at its
+    update times). The increments are summed with compensation (Kahan), so that in float32
+    increments below the weight's resolution are not lost. The transmitted value is the
+    weight at the arrival. The timing conventions are those of every rule here (axonal
+    delay); the modulator's events act at their own time.
+
+    **Arguments:** `stdp` (a rule that changes weights; it is applied to $c$, unbounded:
+    its own `w_min`/`w_max` are not used; soft bounds, `PairSTDP(multiplicative=True)`,
+    are refused), `modulator` (a `Modulator`), `tau_c` (ms, > 0; default 1 s), `b` (the
+    modulator's baseline, default 0), `w_min` < `w_max` (default 0 and 1).
+    `Neuromodulated.izhikevich2007()` gives the paper's parameters.
+    """
+
+    stdp: PlasticityRule
+    modulator: Modulator
+    tau_c: Any = 1000.0
+    b: Any = 0.0
+    w_min: Any = eqx.field(default=0.0, kw_only=True)
+    w_max: Any = eqx.field(default=1.0, kw_only=True)
+
+    synapse_traces: ClassVar[tuple[str, ...]] = ("c", "w_lo")
+
+    def __check_init__(self):
+        if not isinstance(self.stdp, PlasticityRule) or isinstance(self.stdp, Neuromodulated):
+            raise ValueError(
+                f"Neuromodulated.stdp must be a plasticity rule (e.g. PairSTDP), got "
+                f"{type(self.stdp).__name__}"
+            )
+        if not self.stdp.changes_weights or getattr(self.stdp, "multiplicative", False):
+            raise ValueError(
+                f"Neuromodulated.stdp must change weights additively (the eligibility trace "
+                f"is unbounded), got {self.stdp!r}"
+            )
+        if not isinstance(self.modulator, Modulator):
+            raise ValueError(
+                f"Neuromodulated.modulator must be a Modulator, got {type(self.modulator)}"
+            )
+        check_positive("Neuromodulated.tau_c", self.tau_c, "ms")
+        check_finite("Neuromodulated.b", self.b)
+        _check_bounds("Neuromodulated", self.w_min, self.w_max)
+
+    @classmethod
+    def izhikevich2007(cls, modulator: Modulator | None = None, **kw) -> Neuromodulated:
+        """Izhikevich (2007)'s parameters: pair STDP with $A_+ = 1$, $A_- = 1.5$,
+        $\\tau_\\pm = 20$ ms (all-to-all, as NEST's `stdp_dopamine_synapse`), $\\tau_c = 1$ s,
+        weights in $[0, 4]$ mV, and (if no `modulator` is given) a dopamine concentration
+        with $\\tau_d = 0.2$ s raised by 0.5 (μM) at each reward of `reward_times` in `kw`.
+
+        **Arguments:** `modulator`, and `kw`: fields to override (`tau_c`, `b`, `w_min`,
+        `w_max`) or `reward_times`.
+
+        **Returns:** the rule.
+        """
+        rewards = kw.pop("reward_times", ())
+        if modulator is None:
+            modulator = Modulator(200.0, reward_times=rewards, reward_amounts=0.5)
+        stdp = PairSTDP(A_plus=1.0, A_minus=1.5, tau_plus=20.0, tau_minus=20.0)
+        p = dict(tau_c=1000.0, w_min=0.0, w_max=4.0)
+        return cls(stdp, modulator, **{**p, **kw})
+
+    # the traces are the STDP rule's
+    @property
+    def pre_traces(self) -> tuple[str, ...]:  # pyright: ignore[reportIncompatibleVariableOverride]
+        return self.stdp.pre_traces
+
+    @property
+    def post_traces(self) -> tuple[str, ...]:  # pyright: ignore[reportIncompatibleVariableOverride]
+        return self.stdp.post_traces
+
+    @property
+    def uses_post(self) -> bool:  # pyright: ignore[reportIncompatibleVariableOverride]
+        return self.stdp.uses_post
+
+    def pre_taus(self):
+        return self.stdp.pre_taus()
+
+    def post_taus(self):
+        return self.stdp.post_taus()
+
+    def pre_initial(self):
+        return self.stdp.pre_initial()
+
+    def decay_pre(self, pre, elapsed):
+        return self.stdp.decay_pre(pre, elapsed)
+
+    def decay_post(self, post, dt):
+        return self.stdp.decay_post(post, dt)
+
+    def post_spike(self, post):
+        return self.stdp.post_spike(post)
+
+    def _window(self) -> PlasticityRule:
+        """The STDP rule without bounds (it acts on the eligibility trace)."""
+        inf = jnp.inf
+        return eqx.tree_at(lambda r: (r.w_min, r.w_max), self.stdp, (-inf, inf))
+
+    def on_pre(self, w, pre, post):
+        raise NotImplementedError("Neuromodulated acts through pre_event (per-synapse c)")
+
+    def pre_event(self, w, syn, pre, post):
+        c, pre, _ = self._window().on_pre(syn["c"], pre, post)
+        return w, {**syn, "c": c}, pre, w
+
+    def post_event(self, w, syn, pre, post):
+        return w, {**syn, "c": self._window().on_post(syn["c"], pre, post)}
+
+    def advance(self, w, syn: dict, d, h):
+        """The weights, per-synapse variables and concentration `h` ms later with no event
+        (exact; see the class docstring): `(w, syn, d)`."""
+        dtype = w.dtype
+        tau_c = jnp.asarray(self.tau_c, dtype)
+        tau_d = jnp.asarray(self.modulator.tau, dtype)
+        h = jnp.asarray(h, dtype)
+        tau_s = tau_c * tau_d / (tau_c + tau_d)
+        # 1 - e^{-h/tau} without cancellation: c and d then lose only a rounding per step
+        # (a rounded factor e^{-h/tau} would bias them by its error times the step count)
+        q_c, q_d, q_s = (-jnp.expm1(-h / tau) for tau in (tau_c, tau_d, tau_s))
+        c, lo = syn["c"], syn["w_lo"]
+        inc = c * (d * tau_s * q_s - jnp.asarray(self.b, dtype) * tau_c * q_c)
+        # compensated (Kahan) sum: lo carries what the last additions rounded away
+        y = inc - lo
+        t = w + y
+        lo = (t - w) - y
+        new = self.clip(t)
+        lo = jnp.where(new == t, lo, jnp.zeros_like(lo))
+        return new, {"c": c - c * q_c, "w_lo": lo}, d - d * q_d
+
+
 # ----------------------------------------------------------------------------------------------
 # the compiled (device) form of a plastic projection and its step
 
@@ -473,6 +703,8 @@ class CompiledPlastic(eqx.Module):
     pre_slot: Any  # (n_syn,) int32: the synapse's pre-synaptic trace, g * n_pre + pre
     post_of: Any  # (n_syn,) int32
     weight0: Any  # (n_syn,) initial weights (magnitudes for a signed pre population)
+    reward_steps: Any  # a Neuromodulated rule's rewards: the steps at whose end they act, int32
+    reward_amounts: Any  # (n_rewards,)
     name: str = eqx.field(static=True)
     pre: str = eqx.field(static=True)
     post: str = eqx.field(static=True)
@@ -484,9 +716,12 @@ class CompiledPlastic(eqx.Module):
     max_delay: int = eqx.field(static=True)
     sign: float = eqx.field(static=True)
 
-    def __init__(self, p, dt: float, dtype):
+    def __init__(self, p, dt: float, dtype, populations: dict | None = None):
         rule = p.plasticity
         self.rule = rule
+        self.reward_steps, self.reward_amounts = _compile_modulator(
+            rule, p.name, dt, dtype, populations
+        )
         self.name, self.pre, self.post, self.receptor = p.name, p.pre_name, p.post_name, p.receptor
         self.n_pre, self.n_post, self.n_synapses = p.n_pre, p.n_post, p.n_synapses
         self.sign = float(p.plastic_sign)
@@ -532,29 +767,56 @@ class CompiledPlastic(eqx.Module):
         n_words = -(-self.n_pre // 32)
         init = self.rule.pre_initial()
         n_slots = len(self.delay_steps) * self.n_pre
-        return {
+        state = {
             "w": jnp.asarray(self.weight0, dtype),
             "pre": {t: jnp.full((n_slots,), init[t], dtype) for t in self.rule.pre_traces},
             "post": {t: jnp.zeros((self.n_post,), dtype) for t in self.rule.post_traces},
             "history": jnp.zeros((self.max_delay + 1, n_words), jnp.uint32),
         }
+        if self.rule.synapse_traces:
+            # per-synapse variables (an eligibility trace)
+            init = self.rule.synapse_initial()
+            n = self.n_synapses
+            state["syn"] = {t: jnp.full((n,), init[t], dtype) for t in self.rule.synapse_traces}
+        if isinstance(self.rule, Neuromodulated):
+            state["d"] = jnp.zeros((), dtype)  # the modulator's concentration
+        return state
 
-    def step(self, ps: dict, pre_spikes, post_spikes, flat, k, base, dt: float):
-        """The plastic part of step `k` (spikes emitted at its end, time $t_{k+1}$): decay the
-        traces to $t_{k+1}$, process the pre-synaptic spikes arriving at $t_{k+1}$ (emitted
-        `d` steps earlier for each delay `d`; their transmitted values go to
-        `flat[base + post]`, the ring-buffer slot read in step $k + 1$), then the
-        post-synaptic spikes at $t_{k+1}$. Returns `(new plastic state, flat)`.
+    def step(self, ps: dict, spikes: dict, flat, k, base, dt: float):
+        """The plastic part of step `k` (spikes emitted at its end, time $t_{k+1}$; `spikes`:
+        population name -> this step's spikes): for a `Neuromodulated` rule, advance the
+        weights, eligibility traces and modulator over the step (exact) and add the
+        modulator's events at $t_{k+1}$; decay the traces to $t_{k+1}$, process the
+        pre-synaptic spikes arriving at $t_{k+1}$ (emitted `d` steps earlier for each delay
+        `d`; their transmitted values go to `flat[base + post]`, the ring-buffer slot read in
+        step $k + 1$), then the post-synaptic spikes at $t_{k+1}$. Returns `(new plastic
+        state, flat)`.
 
-        The loops carry only the weights, the pre-synaptic traces (per neuron and delay) and
-        the ring buffer, so that on CPU they compile into single kernels for projections of
-        up to about 200,000 synapses (`spikejax.cpu`)."""
+        The loops carry only the weights, the per-synapse variables (if the rule has any),
+        the pre-synaptic traces (per neuron and delay) and the ring buffer, so that on CPU
+        they compile into single kernels for projections of up to about 200,000 synapses
+        (`spikejax.cpu`)."""
         from ._projection import _add_at, _walk_spike_bits, spike_words
 
         rule = self.rule
+        pre_spikes, post_spikes = spikes[self.pre], spikes[self.post]
         w = ps["w"]
+        syn = ps.get("syn", {})
         dtype = w.dtype
         dtc = jnp.asarray(dt, dtype)
+        extra = {}
+        if isinstance(rule, Neuromodulated):
+            w, syn, d = rule.advance(w, syn, ps["d"], dtc)
+            src = rule.modulator.population
+            if src is not None:
+                a = jnp.asarray(rule.modulator.amount, dtype)
+                d = d + jnp.sum(a * spikes[src].astype(dtype))
+            if self.reward_steps is not None:
+                hit = self.reward_steps == k + 1
+                d = d + jnp.sum(
+                    jnp.where(hit, self.reward_amounts, jnp.zeros_like(self.reward_amounts))
+                )
+            extra["d"] = d
         H = ps["history"].shape[0]
         words_now = spike_words(pre_spikes > 0)
         history = jax.lax.dynamic_update_index_in_dim(ps["history"], words_now, k % H, 0)
@@ -564,6 +826,7 @@ class CompiledPlastic(eqx.Module):
         no_limit = jnp.asarray(self.n_pre + 1, jnp.int32)
         n_words = history.shape[1]
         zero = jnp.zeros((), dtype)
+        zeros_syn = {t: zero for t in syn}
 
         def group(g, carry):
             """The arrivals of the synapses of delay `delay_steps[g]`: the spikes emitted
@@ -572,53 +835,92 @@ class CompiledPlastic(eqx.Module):
             words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
 
             def arrival(b, j, carry):
-                flat, w, pre = carry
+                flat, w, syn, pre = carry
                 slot = g * self.n_pre + jnp.minimum(j, self.n_pre - 1)
                 x = _read(pre, slot)
 
                 def synapse(q, carry):
-                    flat, w = carry
+                    flat, w, syn = carry
                     s = self.rows[g, j, q]
                     i = self.post_of[s]
-                    w_new, _, psc = rule.on_pre(w[s], x, _read(post, i))
+                    w_new, syn_new, _, psc = rule.pre_event(w[s], _read(syn, s), x, _read(post, i))
                     flat = _add_at(flat, base + i, (sign * psc).astype(flat.dtype))
                     w = jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
-                    return flat, w
+                    return flat, w, _write(syn, s, syn_new)
 
-                flat, w = jax.lax.fori_loop(0, self.row_lengths[g, j], synapse, (flat, w))
+                n = self.row_lengths[g, j]
+                flat, w, syn = jax.lax.fori_loop(0, n, synapse, (flat, w, syn))
                 # the traces' jump depends on the traces only (the rule's contract)
-                x_new = rule.on_pre(zero, x, {t: zero for t in post})[1]
+                x_new = rule.pre_event(zero, zeros_syn, x, {t: zero for t in post})[2]
                 x_new = {t: jnp.where(j < self.n_pre, x_new[t], x[t]) for t in x}
-                return flat, w, _write(pre, slot, x_new)
+                return flat, w, syn, _write(pre, slot, x_new)
 
             return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
 
         # one walk per delay value (unrolled: a `fori_loop` over the groups computed wrong
         # history rows with 64-bit indices enabled on XLA CPU; the unrolled form is right)
-        carry = (flat, w, pre)
+        carry = (flat, w, syn, pre)
         for g in range(len(self.delay_steps)):
             carry = group(g, carry)
-        flat, w, pre = carry
+        flat, w, syn, pre = carry
 
         if rule.uses_post:
             post_words = spike_words(post_spikes > 0)
             cols, col_lengths = self.cols, self.col_lengths
 
-            def post_spike(b, i, w):
+            def post_spike(b, i, carry):
                 y = _read(post, i)
 
-                def synapse(q, w):
+                def synapse(q, carry):
+                    w, syn = carry
                     s = cols[i, q]
-                    w_new = rule.on_post(w[s], _read(pre, self.pre_slot[s]), y)
-                    return jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
+                    x = _read(pre, self.pre_slot[s])
+                    w_new, syn_new = rule.post_event(w[s], _read(syn, s), x, y)
+                    w = jax.lax.dynamic_update_index_in_dim(w, w_new.astype(dtype), s, 0)
+                    return w, _write(syn, s, syn_new)
 
-                return jax.lax.fori_loop(0, col_lengths[i], synapse, w)
+                return jax.lax.fori_loop(0, col_lengths[i], synapse, carry)
 
             n_words = post_words.shape[0]
             limit = jnp.asarray(self.n_post + 1, jnp.int32)
-            w = _walk_spike_bits(post_words, limit, n_words, self.n_post, post_spike, w)
+            w, syn = _walk_spike_bits(post_words, limit, n_words, self.n_post, post_spike, (w, syn))
             spiking = post_spikes > 0
             jumped = rule.post_spike(post)
             post = {n: jnp.where(spiking, jumped[n], v).astype(dtype) for n, v in post.items()}
         new = {"w": w, "pre": pre, "post": post, "history": history}
-        return new, flat
+        if syn:
+            new["syn"] = syn
+        return {**new, **extra}, flat
+
+
+def _compile_modulator(rule, name: str, dt: float, dtype, populations: dict | None):
+    """The device form of a `Neuromodulated` rule's reward schedule, `(reward steps, reward
+    amounts)` (None if it has none, or for other rules), after checking its source
+    population against the network's `populations`."""
+    if not isinstance(rule, Neuromodulated):
+        return None, None
+    mod = rule.modulator
+    if mod.population is not None:
+        if populations is not None and mod.population not in populations:
+            raise ValueError(
+                f"Projection {name}: Modulator.population {mod.population!r} is not a "
+                f"population of the network (have {sorted(populations)})"
+            )
+        n = populations[mod.population].n if populations is not None else None
+        a = np.asarray(mod.amount, dtype=float) if is_concrete(mod.amount) else None
+        if a is not None and n is not None and a.ndim and a.shape != (n,):
+            raise ValueError(
+                f"Projection {name}: Modulator.amount must be one number or one per neuron of "
+                f"{mod.population!r} ({n}), got shape {a.shape}"
+            )
+    steps = amounts = None
+    if mod.reward_times:
+        t = np.asarray(mod.reward_times)
+        if not (t.min() >= dt * (1 - 1e-9)):
+            raise ValueError(
+                f"Projection {name}: Modulator.reward_times must be >= dt = {dt} ms (the first "
+                f"step's end), got {t.min()}"
+            )
+        steps = jnp.asarray(np.rint(t / dt).astype(np.int32))
+        amounts = jnp.asarray(np.asarray(mod.reward_amounts), dtype)
+    return steps, amounts
