@@ -49,7 +49,15 @@ from ._validation import (
     to_arrays,
 )
 from .models._base import NeuronModel
-from .solvers import AbstractScheme, Adaptive, advance, default_root_tolerances, get_scheme
+from .solvers import (
+    SCHEMES,
+    AbstractScheme,
+    Adaptive,
+    advance,
+    default_root_tolerances,
+    get_scheme,
+)
+from .solvers._schemes import AUTO
 from .spikes import spike_trains
 from .stimulus import Stimulus, as_stimulus, check_domain, initial_state, sample_step
 
@@ -726,6 +734,11 @@ def _resolve_method(
                 "not as well to simulate"
             )
         return method
+    if isinstance(method, str) and method not in (AUTO, "adaptive", *SCHEMES):
+        raise ValueError(
+            f"method must be one of {[AUTO, 'adaptive', *sorted(SCHEMES)]}, a spikejax.solvers "
+            f"scheme, a diffrax solver or a spikejax.solvers.Adaptive, got {method!r}"
+        )
     if isinstance(method, str) and method == "adaptive":
         method = diffrax.Tsit5()
     if isinstance(method, diffrax.AbstractSolver):
@@ -740,7 +753,7 @@ def simulate(
     dt: float,
     I: Any = 0.0,
     y0: dict | None = None,
-    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive = "rk4",
+    method: str | AbstractScheme | diffrax.AbstractSolver | Adaptive = AUTO,
     record: str | Sequence[str] | None = None,
     record_every: int = 1,
     t0: float = 0.0,
@@ -766,7 +779,9 @@ def simulate(
     - `I`: input current: a number, an array (broadcast with the model's shape; a bigger
       shape makes a bigger population) or a `spikejax.stimulus.Stimulus`.
     - `y0`: initial state (dict; missing variables from `model.resting_state()`).
-    - `method`: `"euler"`, `"rk4"`, `"exponential_euler"`, a scheme object
+    - `method`: `"auto"` (default: the model's `default_scheme`, e.g. `"exact"` for a
+      linear model written as equations; RK4 for a model without a preference, every
+      built-in model), `"euler"`, `"rk4"`, `"exponential_euler"`, `"exact"`, a scheme object
       (`spikejax.solvers.Euler()`, ...), `"adaptive"` (`diffrax.Tsit5()`), a
       `diffrax.AbstractSolver` or a `spikejax.solvers.Adaptive` (solver and options).
     - `record`: state variables to record (`None`: all; `()`: none); `record_every`: keep
@@ -868,7 +883,7 @@ def simulate(
         )
         method_name = type(resolved.solver).__name__
     else:
-        scheme = get_scheme(resolved)
+        scheme = get_scheme(resolved, model, default="rk4")
         out = _simulate_fixed(
             model_d,
             stim_d,

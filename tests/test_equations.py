@@ -330,7 +330,7 @@ def test_generated_class_is_an_ordinary_model(built):
     assert set(eq.parameters()) == set(HH_PARAMS)
     assert eq.gNa == 120.0 and eq.C == 1.0 and eq.EL == -54.387  # working units
     assert eq.units["gNa"] == "mS/cm**2" and eq.units["V"] == "mV"
-    assert isinstance(eq.method, ExponentialEuler)
+    assert isinstance(eq.default_scheme, ExponentialEuler)
     m2 = eq.replace(gK=30.0)
     assert m2.gK == 30.0 and type(m2) is type(eq)
     with pytest.raises(ValueError, match="no parameter"):
@@ -356,10 +356,10 @@ def test_variant_classifier_takes_an_equation_model(built):
 
 
 def test_method_is_picked_from_the_equations(built):
-    assert isinstance(built["Izhikevich"][0].method, sj.solvers.RK4)
+    assert isinstance(built["Izhikevich"][0].default_scheme, sj.solvers.RK4)
     # INaP+IK: m_inf(V) (V - ENa) is not linear in V, so no exponential Euler.
-    assert isinstance(built["INaPIK"][0].method, sj.solvers.RK4)
-    assert isinstance(built["HodgkinHuxley"][0].method, ExponentialEuler)
-    assert isinstance(built["LIF"][0].method, ExactLinear)
+    assert isinstance(built["INaPIK"][0].default_scheme, sj.solvers.RK4)
+    assert isinstance(built["HodgkinHuxley"][0].default_scheme, ExponentialEuler)
+    assert isinstance(built["LIF"][0].default_scheme, ExactLinear)
     named = from_equations("dV/dt = -V/tau : 1", parameters={"tau": 10.0}, method="rk4")
-    assert isinstance(named.method, sj.solvers.RK4)
+    assert isinstance(named.default_scheme, sj.solvers.RK4)

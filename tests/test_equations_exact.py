@@ -40,8 +40,8 @@ def exp_lif_closed_form(t, *, E_L=-65.0, R=100.0, tau_m=20.0, tau_s=5.0, I0=0.2)
 
 def test_linear_system_is_detected_and_integrated_exactly():
     m = exp_lif()
-    assert isinstance(m.method, ExactLinear)
-    r = sj.simulate(m, duration=50.0, dt=0.1, method=m.method)
+    assert isinstance(m.default_scheme, ExactLinear)
+    r = sj.simulate(m, duration=50.0, dt=0.1)  # method="auto": the model's ExactLinear
     t = np.asarray(r.times)
     # Exact up to the matrix exponential's rounding, accumulated over 500 steps.
     np.testing.assert_allclose(r.states["v"], exp_lif_closed_form(t), rtol=0, atol=1e-12)
@@ -58,7 +58,7 @@ def test_exact_scheme_on_a_coupled_system_matches_scipy_expm():
         parameters={"a": 0.5, "k": 0.2},
         init={"x": 1.0, "w": -1.0},
     )
-    assert isinstance(m.method, ExactLinear)
+    assert isinstance(m.default_scheme, ExactLinear)
     I, T = 1.5, 10.0
     r = sj.simulate(m, duration=T, dt=0.5, I=I, method="exact")
     J = np.array([[-0.5, -1.0], [0.2, -0.2]])
@@ -83,11 +83,13 @@ def test_exact_scheme_is_second_order_on_a_nonlinear_model():
 
 
 def test_scheme_choice():
-    assert isinstance(from_equations("dv/dt = -v**2 : 1").method, RK4)  # not linear in v
+    assert isinstance(from_equations("dv/dt = -v**2 : 1").default_scheme, RK4)  # not linear in v
     assert isinstance(
-        from_equations("dv/dt = -v*exp(-u) : 1\ndu/dt = -u*v : 1").method, ExponentialEuler
+        from_equations("dv/dt = -v*exp(-u) : 1\ndu/dt = -u*v : 1").default_scheme, ExponentialEuler
     )  # each linear in itself, coupled nonlinearly
-    assert isinstance(from_equations("dv/dt = -v + u : 1\ndu/dt = -u : 1").method, ExactLinear)
+    assert isinstance(
+        from_equations("dv/dt = -v + u : 1\ndu/dt = -u : 1").default_scheme, ExactLinear
+    )
 
 
 def test_gradient_matches_finite_differences_of_the_closed_form():

@@ -181,7 +181,7 @@ def solve_fixed(
     dt: float,
     n_steps: int,
     t0: float = 0.0,
-    method: str | AbstractScheme = "rk4",
+    method: str | AbstractScheme = "auto",
     spike_fn: SpikeFunction = Heaviside(),  # noqa: B008  (immutable module)
     checkpoint_every: int | None = None,
     observe: Callable[..., Any] | None = None,
@@ -208,8 +208,9 @@ def solve_fixed(
       broadcastable to the state (a constant), or None (zero). A per-step table (leading
       axis `n_steps`) is `spikejax.stimulus.Sampled(values, dt=dt, t0=t0)`. Stochastic
       stimuli (`Noise`) need `key`.
-    - `dt` (ms, > 0), `n_steps` (>= 0), `t0` (ms), `method` (`"euler"`, `"rk4"`,
-      `"exponential_euler"` or a scheme object).
+    - `dt` (ms, > 0), `n_steps` (>= 0), `t0` (ms), `method` (`"auto"`: the model's
+      `default_scheme`, RK4 for a model without one, every built-in model; `"euler"`,
+      `"rk4"`, `"exponential_euler"`, `"exact"` or a scheme object).
     - `spike_fn`: a `spikejax.surrogate` spike function (default exact `Heaviside`, no
       gradient through the threshold).
     - `checkpoint_every`: segment length for `jax.checkpoint` (None: no checkpointing).
@@ -231,7 +232,7 @@ def solve_fixed(
     """
     _check_int("n_steps", n_steps, 0)
     dt = positive_under_jit("dt", dt, "ms")
-    scheme = get_scheme(method)
+    scheme = get_scheme(method, model, default="rk4")
     if not isinstance(spike_fn, SpikeFunction):
         raise ValueError(f"spike_fn must be a spikejax.surrogate.SpikeFunction, got {spike_fn!r}")
     stim = as_stimulus(I)

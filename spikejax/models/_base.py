@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -30,6 +30,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import broadcast_shape
+
+if TYPE_CHECKING:
+    from ..solvers._schemes import AbstractScheme
 
 #: A model state: state-variable name -> array of the population's shape.
 State = dict[str, Array]
@@ -106,6 +109,20 @@ class NeuronModel(eqx.Module):
             _, df = jax.jvp(f, (y,), (tangent,))
             out[name] = df[name]
         return out
+
+    @property
+    def default_scheme(self) -> AbstractScheme | None:
+        """The fixed-step scheme this model asks for under `method="auto"` (the default of
+        `spikejax.simulate`, `spikejax.fit.solve_fixed` and network populations), or None:
+        no preference, so each engine keeps its own default (RK4 for `simulate` and
+        `solve_fixed`, exponential Euler for populations).
+
+        The built-in models return None, so their results under `"auto"` are the same, bit
+        for bit, as before `"auto"` existed. A model written as equations returns the scheme
+        picked from its equations (`spikejax.models.from_equations`). A custom model may
+        override this property with any `spikejax.solvers` scheme object.
+        """
+        return None
 
     def post_step(self, y: State, dt: ArrayLike) -> State:
         """Clean-up after a fixed step of size `dt` (e.g. snapping refractory clocks)."""

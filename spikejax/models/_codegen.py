@@ -320,10 +320,16 @@ _NAMESPACE = {
 }
 
 
-def compile_functions(args: Sequence[Any], exprs: Sequence[Any]) -> Callable[..., tuple[Any, ...]]:
+def compile_functions(
+    args: Sequence[Any], exprs: Sequence[Any], *, numpy: bool = False
+) -> Callable[..., tuple[Any, ...]]:
     """A Python function `f(*args) -> tuple of values` evaluating `exprs` with `jax.numpy`
-    (common subexpressions computed once). The code is printed from the sympy trees, never
-    from user text."""
+    (common subexpressions computed once), or with NumPy (`numpy=True`, float64 on the host,
+    for expressions of the parameters). The code is printed from the sympy trees, never from
+    user text."""
+    if numpy:
+        fn = sp.lambdify(list(args), list(exprs), modules="numpy", cse=True, docstring_limit=0)
+        return lambda *a: tuple(fn(*a))
     fn = sp.lambdify(
         list(args),
         list(exprs),

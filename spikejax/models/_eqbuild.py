@@ -505,6 +505,17 @@ def build(equations: str, **options: Any) -> EquationModel:
     reset_names: tuple[str, ...] = ()
     params = tuple(b.values)
     param_syms = [b.symbols[p] for p in params]
+
+    # linear structure (the refractory hold aside): a diagonal system, a linear membrane ----
+    raw_states = [b.symbols[n] for n in b.states]
+    decoupled = _decoupled_linear(f_raw, raw_states)
+    tau_expr = _membrane_tau(f_raw, raw_states, b.symbols[voltage_name], sym_I, set(param_syms))
+    membrane_tau = None
+    if tau_expr is not None:
+        membrane_tau = (
+            compile_functions(param_syms, [tau_expr], numpy=True),
+            compile_functions(param_syms, [tau_expr]),
+        )
     args = [sym_t, sym_I, bound, *state_syms, *param_syms]
     if threshold is not None:
         cond: Any = b.parse(threshold, "threshold")
@@ -624,6 +635,8 @@ def build(equations: str, **options: Any) -> EquationModel:
         units=units_text,
         method=chosen,
         text=equations,
+        decoupled_linear=decoupled,
+        membrane_tau=membrane_tau,
     )
     return _make_class(name, spec, b, voltage_name, threshold is not None, sdt)()
 
@@ -672,6 +685,42 @@ def _pick_method(f: dict[str, Any], states: list[Any]) -> AbstractScheme:
             if coeff.free_symbols & state_set or coeff.has(t):
                 return ExponentialEuler()
     return ExactLinear()
+
+
+def _decoupled_linear(f: dict[str, Any], states: list[Any]) -> bool:
+    """Whether every equation is linear in its own variable with a constant coefficient and
+    free of the other variables and of t (a diagonal linear system)."""
+    state_set = set(states)
+    t = sp.Symbol("t", real=True)
+    for n, s in zip(f, states):
+        a = sp.diff(f[n], s)
+        if a.free_symbols & state_set or a.has(t):
+            return False
+        rest = sp.expand(f[n] - a * s)
+        if rest.free_symbols & state_set or rest.has(t):
+            return False
+    return True
+
+
+def _membrane_tau(
+    f: dict[str, Any], states: list[Any], V: Any, I: Any, params: set[Any]
+) -> Any | None:
+    """`-1/a` for a membrane `dV/dt = a V + c I + b` with `a`, `b`, `c` built from the
+    parameters only, when `I` is in no other equation; None otherwise."""
+    t = sp.Symbol("t", real=True)
+    for n, s in zip(f, states):
+        if s != V and I in f[n].free_symbols:
+            return None
+    fv = f[V.name]
+    a, c = sp.diff(fv, V), sp.diff(fv, I)
+    b = sp.expand(fv - a * V - c * I)
+    for part in (a, c, b):
+        if part.has(t) or not part.free_symbols <= params:
+            return None
+    a = sp.simplify(a)
+    if a == 0:
+        return None
+    return sp.simplify(-1 / a)
 
 
 def _gates(b: _Builder, f: dict[str, Any], diag: dict[str, Any], vname: str, param_syms, bound):

@@ -51,6 +51,14 @@ class _Spec:
     units: dict[str, str]
     method: AbstractScheme
     text: str
+    # True when the equations (refractory hold aside) are linear with constant coefficients
+    # and each depends on its own variable only: exponential Euler is then exact.
+    decoupled_linear: bool = False
+    # tau = -1/a of a membrane dV/dt = a V + c I + b (a, b, c: parameters only; I in no other
+    # equation), as (numpy function, jax function) of the parameters; None otherwise.
+    membrane_tau: tuple[Callable[..., tuple[Any, ...]], Callable[..., tuple[Any, ...]]] | None = (
+        None
+    )
 
 
 class EquationModel(NeuronModel):
@@ -60,10 +68,11 @@ class EquationModel(NeuronModel):
     Its fields are the parameters (plain floats or arrays in working units: ms, mV, and
     the unit each other quantity was written in), so `model.replace`, `eqx.tree_at`,
     `jax.vmap` and fitting work as for the built-in models. `model.units` maps every
-    parameter, state variable and the input current to its unit; `model.method` is the
-    integration scheme chosen for the equations (`ExactLinear` for a linear system,
-    `ExponentialEuler` when every equation is linear in its own variable, else `RK4`);
-    `model.equations` is the text it was built from.
+    parameter, state variable and the input current to its unit; `model.default_scheme` is
+    the integration scheme chosen for the equations (`ExactLinear` for a linear system,
+    `ExponentialEuler` when every equation is linear in its own variable, else `RK4`),
+    which every engine uses under its default `method="auto"`; `model.equations` is the
+    text it was built from.
     """
 
     _spec: ClassVar[_Spec]
@@ -93,9 +102,32 @@ class EquationModel(NeuronModel):
         return dict(type(self)._spec.units)
 
     @property
-    def method(self) -> AbstractScheme:
-        """The scheme picked for these equations (or the one named at build time)."""
+    def default_scheme(self) -> AbstractScheme:
+        """The scheme picked for these equations (or the one named at build time with
+        `from_equations(..., method=...)`); engines use it under `method="auto"`."""
         return type(self)._spec.method
+
+    def membrane_time_constant(self) -> Any:
+        r"""$\tau = -1/a$ (ms) when the membrane equation is linear with constant
+        coefficients, $\dot V = a V + c I + b$ ($a$, $b$, $c$ functions of the parameters
+        only; the refractory hold aside) and the input current $I$ appears in no other
+        equation; None otherwise, or when $a = 0$ for some cell (a perfect integrator).
+
+        Network populations then integrate current synapses exactly (the same propagators as
+        for `spikejax.models.LIF`, `spikejax.network.Synapse.membrane_current`). A float64
+        NumPy value when the parameters are concrete, else a JAX array.
+        """
+        spec = type(self)._spec
+        if spec.membrane_tau is None:
+            return None
+        params = [getattr(self, p) for p in spec.params]
+        if all(is_concrete(v) for v in params):
+            with np.errstate(divide="ignore", invalid="ignore"):  # a = 0: infinite tau
+                (tau,) = spec.membrane_tau[0](*[np.asarray(v, np.float64) for v in params])
+            tau = np.asarray(tau, dtype=np.float64)
+            return None if not np.all(np.isfinite(tau)) else tau
+        (tau,) = spec.membrane_tau[1](*params)
+        return tau
 
     @property
     def equations(self) -> str:
@@ -141,6 +173,16 @@ class EquationModel(NeuronModel):
         # phi1 by `exp` and a series (the built-in HH's fused step): cheaper on CPU than
         # `expm1` under a `where`.
         return {k: y[k] + dt * phi1_exp(a[k] * dt) * f[k] for k in spec.states}
+
+    def exact_linear_step(self, t, y: State, args, dt) -> State | None:
+        r"""`ExactLinear`'s step for decoupled linear equations (each linear in its own
+        variable only, constant coefficients): one exponential per variable,
+        $x_i + \Delta t\,\varphi_1(a_i \Delta t) f_i$, which is then the exact solution
+        (the matrix exponential of a diagonal system). None (the matrix exponential) for
+        any other system."""
+        if not type(self)._spec.decoupled_linear:
+            return None
+        return self.exponential_euler_step(t, y, args, dt)
 
     def resting_state(self) -> State:
         """The initial values given at build time (`init=`; 0 where none was given)."""
@@ -272,9 +314,9 @@ def from_equations(
     - `current`: the name of the input current in the equations (default `I`).
     - `spike_detection_threshold`: continuous models: upward crossings of this voltage count
       as spikes (a number in mV or a quantity; default 0).
-    - `method`: the integration scheme the model reports as `model.method` (default: picked
-      from the equations, see `EquationModel`). Engines take their own `method=`; pass
-      `method=model.method` to use it.
+    - `method`: the integration scheme the model reports as `model.default_scheme`
+      (default: picked from the equations, see `EquationModel`), which `simulate`,
+      `fit.solve_fixed` and network populations use under their default `method="auto"`.
 
     **Returns:** an instance (default parameter values) of a generated `EquationModel`
     subclass whose fields are the parameters.

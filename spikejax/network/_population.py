@@ -12,7 +12,8 @@ import numpy as np
 from .._validation import check_finite, check_nonnegative
 from ..models import LIF
 from ..models._base import NeuronModel
-from ..solvers import AbstractScheme, ExponentialEuler, get_scheme
+from ..models._equations import EquationModel
+from ..solvers import AbstractScheme, ExactLinear, ExponentialEuler, get_scheme
 from ..stimulus import Constant, Stimulus, as_stimulus
 from ..surrogate import Heaviside, SpikeFunction
 
@@ -45,7 +46,10 @@ class Population(eqx.Module):
       stimulus (`Noise`) keeps its state in the network state (`state["stimuli"]`) and draws
       from the network's key, so chunked, resumed and `vmap`-ed runs are exact.
     - `initial`: initial values of state variables, name -> scalar or `(n,)` array.
-    - `method`: fixed-step scheme (`"exponential_euler"` default, `"euler"`, `"rk4"`).
+    - `method`: fixed-step scheme: `"auto"` (default: the model's `default_scheme`, e.g.
+      the scheme picked for a model written as equations; exponential Euler for a model
+      without a preference, every built-in model), `"exponential_euler"`, `"exact"`,
+      `"euler"`, `"rk4"` or a scheme object.
     - `spike_fn`: spike nonlinearity of the threshold distance (`Heaviside()` exact; a
       surrogate from `spikejax.surrogate` for gradients). The step is
       `spikejax.solvers.advance`: with `Heaviside` the reset replaces the state where a spike
@@ -54,10 +58,14 @@ class Population(eqx.Module):
       signed population into current-based synapses get weights of that sign.
     - `synapse_integration`: how current-based synapses (`Exponential`, `Alpha`,
       `DualExponential` with `E_rev=None`) drive the membrane over a step. `"exact"`
-      (default): an `LIF` population stepped with exponential Euler and without conductance
-      synapses integrates membrane and synaptic currents exactly with their propagators
+      (default): a population with a linear membrane and without conductance synapses
+      integrates membrane and synaptic currents exactly with their propagators
       (Rotter & Diesmann 1999; NEST's `iaf_psc_*`), so PSPs do not depend on `dt`
-      (`Synapse.membrane_current`); any other population holds the current of the step's
+      (`Synapse.membrane_current`): an `LIF` stepped with exponential Euler, or a model
+      written as equations whose `membrane_time_constant()` is not None (its membrane
+      equation is $\dot V = aV + cI + b$ with $a \ne 0$, $b$, $c$ functions of the
+      parameters only, and the input current $I$ enters no other equation) stepped with
+      exponential Euler or `"exact"`. Any other population holds the current of the step's
       start over the step. `"held"`: every population holds it (first order in `dt`: an
       exponential current of $\tau_s$ delivers the charge
       $w\,\Delta t/(1 - e^{-\Delta t/\tau_s})$ instead of $w\tau_s$, 10 % more at
@@ -88,7 +96,7 @@ class Population(eqx.Module):
         name: str,
         I: Any = 0.0,
         initial: dict | None = None,
-        method: str | AbstractScheme = "exponential_euler",
+        method: str | AbstractScheme = "auto",
         spike_fn: SpikeFunction | None = None,
         sign: int | None = None,
         synapse_integration: str = "exact",
@@ -117,7 +125,7 @@ class Population(eqx.Module):
         self.model = model
         self.n = int(n)
         self.name = name
-        self.method = get_scheme(method)
+        self.method = get_scheme(method, model, default="exponential_euler")
         self.spike_fn = Heaviside() if spike_fn is None else spike_fn
         self.sign = sign
         if callable(I) and not isinstance(I, Stimulus):
@@ -162,19 +170,24 @@ class Population(eqx.Module):
         return self.model.state_names
 
     def exact_synapses(self, conductances: bool) -> bool:
-        """Whether current synapses into this population use exact propagators: an `LIF`
-        stepped with exponential Euler, `synapse_integration="exact"`, and no conductance
-        synapses (`conductances`: whether the population has any).
+        """Whether current synapses into this population use exact propagators:
+        `synapse_integration="exact"`, no conductance synapses (`conductances`: whether the
+        population has any), and a linear membrane stepped exactly: an `LIF` with
+        exponential Euler, or an equation-defined model with a `membrane_time_constant()`
+        stepped with exponential Euler or `ExactLinear`.
 
         **Arguments:** `conductances`: whether conductance synapses target the population.
 
         **Returns:** a bool.
         """
+        if self.synapse_integration != "exact" or conductances:
+            return False
+        if isinstance(self.model, LIF):
+            return isinstance(self.method, ExponentialEuler)
         return (
-            self.synapse_integration == "exact"
-            and not conductances
-            and isinstance(self.model, LIF)
-            and isinstance(self.method, ExponentialEuler)
+            isinstance(self.model, EquationModel)
+            and isinstance(self.method, ExponentialEuler | ExactLinear)
+            and self.model.membrane_time_constant() is not None
         )
 
     def synaptic_current(self, synapse: Any, s: dict, dt: float, *, exact: bool) -> Any:
@@ -189,9 +202,13 @@ class Population(eqx.Module):
         """
         if not exact:
             return synapse.output(s)
-        if not isinstance(self.model, LIF):
-            raise RuntimeError("exact synaptic propagators need an LIF population")
-        return synapse.membrane_current(s, dt, self.model.tau_m)
+        model = self.model
+        tau_m = model.tau_m if isinstance(model, LIF) else None
+        if isinstance(model, EquationModel):
+            tau_m = model.membrane_time_constant()
+        if tau_m is None:
+            raise RuntimeError("exact synaptic propagators need a linear membrane")
+        return synapse.membrane_current(s, dt, tau_m)
 
     def init_state(self, dtype) -> dict:
         y = self.model.resting_state()

@@ -169,6 +169,13 @@ class ExactLinear(AbstractScheme):
     name: ClassVar[str] = "exact"
 
     def step(self, model, t, y, I, dt):
+        # A model whose linear system is decoupled (diagonal Jacobian) may provide the same
+        # exact update with one exponential per variable instead of a matrix exponential.
+        fused = getattr(model, "exact_linear_step", None)
+        if fused is not None:
+            y1 = fused(t, y, I, dt)
+            if y1 is not None:
+                return y1
         names = list(y)
 
         def f(state):
@@ -228,24 +235,65 @@ class SplitEuler(AbstractScheme):
         return {k: v if k == vname else v + dt * f[k] for k, v in y.items()}
 
 
-#: The built-in fixed-step schemes by name (the strings `method=` accepts).
+#: The built-in fixed-step schemes by name (the strings `method=` accepts, besides `"auto"`).
 SCHEMES: dict[str, AbstractScheme] = {
     s.name: s for s in (Euler(), RK4(), ExponentialEuler(), ExactLinear())
 }
 
+#: The method name that asks the model for its scheme (`NeuronModel.default_scheme`).
+AUTO = "auto"
 
-def get_scheme(method: str | AbstractScheme) -> AbstractScheme:
-    """A fixed-step scheme from its name (`"euler"`, `"rk4"`, `"exponential_euler"`,
-    `"exact"`) or itself.
 
-    **Raises:** `ValueError` naming the allowed names for anything else.
+def get_scheme(
+    method: str | AbstractScheme,
+    model: Any = None,
+    *,
+    default: str | AbstractScheme = "rk4",
+) -> AbstractScheme:
+    """A fixed-step scheme from its name, itself, or `"auto"`: the model's own choice.
+
+    This is the one place where every engine (`spikejax.simulate`,
+    `spikejax.fit.solve_fixed`, network populations) turns its `method=` into a scheme.
+    `"auto"` takes `model.default_scheme` (an equation-defined model's scheme, e.g.
+    `ExactLinear` for linear equations); a model without a preference (None, every
+    built-in model) gets the engine's `default`, so `"auto"` reproduces the engine's
+    historical default for the built-in models bit for bit.
+
+    **Arguments:**
+
+    - `method`: `"auto"`, `"euler"`, `"rk4"`, `"exponential_euler"`, `"exact"`, or a scheme
+      object (returned as it is).
+    - `model`: the model to be stepped (needed for `"auto"`).
+    - `default`: the engine's scheme for a model without a preference (not `"auto"`).
+
+    **Returns:** the scheme object.
+
+    **Raises:** `ValueError` naming the allowed names for any other `method`, for `"auto"`
+    without a model, or for a model whose `default_scheme` is not a scheme.
     """
     if isinstance(method, AbstractScheme):
         return method
+    if isinstance(method, str) and method == AUTO:
+        if model is None:
+            raise ValueError(
+                "method='auto' takes the model's own scheme (model.default_scheme): pass the "
+                "model, get_scheme('auto', model)"
+            )
+        preferred = getattr(model, "default_scheme", None)
+        if preferred is None:
+            if isinstance(default, str) and default == AUTO:
+                raise ValueError("get_scheme: default must name a scheme, not 'auto'")
+            return get_scheme(default)
+        if not isinstance(preferred, AbstractScheme):
+            raise ValueError(
+                f"{type(model).__name__}.default_scheme must be a spikejax.solvers scheme "
+                f"object or None, got {preferred!r}"
+            )
+        return preferred
     if not isinstance(method, str) or method not in SCHEMES:
         raise ValueError(
-            f"method must be one of {sorted(SCHEMES)} or a spikejax.solvers scheme object, "
-            f"got {method!r}"
+            f"method must be one of {[AUTO, *sorted(SCHEMES)]} or a spikejax.solvers scheme "
+            f"object, got {method!r}"
         )
     return SCHEMES[method]
 
