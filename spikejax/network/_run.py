@@ -59,8 +59,8 @@ class RunResult:
         """Mean firing rate (Hz) of a monitored population over the run
         (`spikejax.spikes.mean_rate` of its spikes, or the mean of its `RateMonitor` rate)."""
         if population in self.spikes:
-            n_spikes = self.spikes[population].n_spikes
-            return mean_rate(np.empty(n_spikes), self.n_neurons[population], self.duration)
+            events = np.broadcast_to(0, (self.spikes[population].n_spikes,))  # no copy
+            return mean_rate(events, self.n_neurons[population], self.duration)
         if population in self.rates:
             t, r = self.rates[population]
             return float(np.mean(r)) if r.size else 0.0
