@@ -717,15 +717,18 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
                     slot = (kb + 1 + dv[0]) % D if D > 1 else 0
                     off = slot * W + c + b * L
 
-                    def target(i, r=r, off=off, base=base):
+                    def one_delay(i, r=r, off=off, base=base):
                         return r[base + i] + off
+
+                    target = one_delay
                 else:
                     d = _member(d, db, b)
 
-                    def target(i, r=r, d=d, base=base, c=c):
+                    def own_delay(i, r=r, d=d, base=base, c=c):
                         slot = (kb + 1 + d[i].astype(jnp.int32)) % D
                         return r[base + i] + slot * W + (c + b * L)
 
+                    target = own_delay
                 flat = _add_row(flat, target, w, start, n)
             return flat
 
