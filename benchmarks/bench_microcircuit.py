@@ -42,6 +42,13 @@ def machine_info() -> dict:
     }
 
 
+def _peak_rss() -> int:
+    """Peak resident set size of this process so far (bytes)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _table_bytes(net) -> tuple[int, int]:
     """(bytes of all synapse tables on the device, number of synapses)."""
     nbytes, n_syn = 0, 0
@@ -129,6 +136,7 @@ def bench_microcircuit(
         "reference_rates_hz": dict(MICROCIRCUIT_REFERENCE_RATES),
         "load_avg_1min_start": load0,
         "load_avg_1min_end": os.getloadavg()[0],
+        "peak_rss_bytes": _peak_rss(),
     }
     if breakdown:
         # The same network without its projection: neuron update + background input only.
@@ -185,6 +193,77 @@ def step_time(case: str, n_steps: int = 1000, repeats: int = 5) -> dict:
         walls.append((time.perf_counter() - t0) / n_steps * 1e6)
         cpus.append((time.process_time() - c0) / n_steps * 1e6)
     return {"us_per_step": float(np.median(walls)), "cpu_us_per_step": float(np.median(cpus))}
+
+
+def procedural_vs_stored(n_pre: int = 20000, K: int = 4000, spikes: int = 200) -> dict:
+    """Per-synapse cost of delivering `spikes` spikes of a random network whose rows hold `K`
+    synapses: stored (the CSR table and `deliver_events`, as the networks run) against
+    procedural (each spiking neuron's targets, weights and delays regenerated from a key,
+    as GeNN's procedural connectivity: uniform targets, normal weights and delays, one
+    scatter per spike), both in one jitted loop over the same spikes on this machine."""
+    import jax
+    import jax.numpy as jnp
+
+    from spikejax.network._projection import deliver_events, spike_words
+
+    rng = np.random.default_rng(0)
+    n_post, D = n_pre, 40
+    W = n_post + 1
+    import spikejax.network as nw
+    from spikejax.models import LIF
+
+    lif = LIF(tau_m=10.0, E_L=-65.0, V_th=-50.0, V_reset=-65.0, t_ref=2.0)
+    a = nw.Population(lif, n_pre, name="A")
+    offsets = np.arange(n_pre + 1, dtype=np.int64) * K
+    post = rng.integers(0, n_post, n_pre * K).astype(np.int32)
+    w = rng.normal(87.8, 8.8, n_pre * K).astype(np.float32)
+    d = (np.rint(np.clip(rng.normal(1.5, 0.75, n_pre * K), 0.1, 3.9) / 0.1) * 0.1).astype(
+        np.float32
+    )
+    pr = nw.Projection(a, a, nw.ExplicitRows(offsets, post, weight=w, delay=d), propagation="event")
+    net = nw.Network([a], [pr], dt=0.1, dtype=jnp.float32, delivery="loop")
+    cp = net.projections[0]
+    Dn, Wn = net.buffer_depth, sum(n + 1 for _, n in net.receptor_columns.values())
+    spiking = np.zeros(n_pre, bool)
+    spiking[rng.choice(n_pre, spikes, replace=False)] = True
+    words = spike_words(jnp.asarray(spiking))
+    count = jnp.asarray(spikes, jnp.int32)
+    kernel = dict(net.event_kernels_)["A"]
+
+    @jax.jit
+    def stored(flat):
+        return deliver_events([cp], flat, words, count, 3, Dn, Wn, [0], kernel)
+
+    idx = jnp.asarray(np.flatnonzero(spiking).astype(np.int32))
+    key = jax.random.key(0)
+
+    @jax.jit
+    def procedural(flat):
+        def body(i, flat):
+            k = jax.random.fold_in(key, idx[i])
+            k1, k2, k3 = jax.random.split(k, 3)
+            t = jax.random.randint(k1, (K,), 0, n_post, dtype=jnp.int32)
+            wv = 87.8 + 8.8 * jax.random.normal(k2, (K,), jnp.float32)
+            dv = jnp.clip(
+                jnp.rint((1.5 + 0.75 * jax.random.normal(k3, (K,), jnp.float32)) / 0.1), 1, D - 1
+            ).astype(jnp.int32)
+            pos = ((4 + dv) % D) * W + t
+            return flat.at[pos].add(wv, mode="promise_in_bounds")
+
+        return jax.lax.fori_loop(0, spikes, body, flat)
+
+    out = {"n_pre": n_pre, "K": K, "spikes": spikes, "kernel": kernel}
+    for name, f, L in (("stored", stored, Dn * Wn), ("procedural", procedural, D * W)):
+        flat = jnp.zeros(L, jnp.float32)
+        jax.block_until_ready(f(flat))
+        ts = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(flat))
+            ts.append(time.perf_counter() - t0)
+        out[f"{name}_ns_per_synapse"] = float(np.median(ts)) / (spikes * K) * 1e9
+    out["load_avg_1min"] = os.getloadavg()[0]
+    return out
 
 
 def ab(base: str, rounds: int, cases: list[str], out: str) -> dict:
@@ -249,6 +328,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--ab", default=None, help="A/B step time against this checkout")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--procedural", action="store_true", help="procedural vs stored delivery")
     ap.add_argument("--step-child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from spikejax.cpu import apply_cores_option, available_cpu_cores
@@ -256,6 +336,13 @@ def main(argv=None) -> int:
     apply_cores_option(args.cpu_cores)
     if args.step_child:
         print("STEP " + json.dumps(step_time(args.step_child)), flush=True)
+        return 0
+    if args.procedural:
+        res = {"machine": machine_info(), "procedural_vs_stored": procedural_vs_stored()}
+        path = args.out or os.path.join(RESULTS, "microcircuit_procedural_vs_stored.json")
+        with open(path, "w") as f:
+            json.dump(res, f, indent=2)
+        print(json.dumps(res, indent=2))
         return 0
     if args.ab:
         out = args.out or os.path.join(RESULTS, "microcircuit_layout_ab.json")

@@ -601,13 +601,15 @@ def _member(x, batched: bool, b):
 _ROW_UNROLL = 4
 
 
-def _add_row(flat, targets, weight, n):
-    """`flat[targets[q]] += weight` (a scalar, or `weight[q]`) for the first `n` synapses of a
-    row, one at a time (no scatter); `n` excludes the row's padding, which ends each row."""
+def _add_row(flat, target, weight, start, n):
+    """`flat[target(i)] += weight` (a scalar, or `weight[i]`) for the `n` synapses
+    `i = start, ..., start + n - 1` of a row of an event table, one at a time (no scatter,
+    and no vector of the row's targets: each synapse is read where it is stored)."""
 
     def synapse(q, flat):
-        w = weight if jnp.ndim(weight) == 0 else weight[q]
-        return _add_at(flat, targets[q], w.astype(flat.dtype))
+        i = start + q
+        w = weight if jnp.ndim(weight) == 0 else weight[i]
+        return _add_at(flat, target(i), w.astype(flat.dtype))
 
     def block(i, flat):
         for u in range(_ROW_UNROLL):
@@ -700,15 +702,34 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         projection, the synapses of its row up to the row's padding (`n_post`). For loops
         compiled into one kernel (`spikejax.cpu.loop_kernels_active`), where a scatter
         would split the loop into separately launched kernels; same sums, in the same order."""
-        weights_b, rows_b = batched[0], batched[1]
+        weights_b, rows_b, delays_b, k_b = batched
 
         def body(b, j, flat):
-            tg = targets(b, j, rows, delays, k, batched[1:], mask=False)
-            for t, w, r, wb, rb, K in zip(tg, weights, rows, weights_b, rows_b, widths):
+            kb = _member(k, k_b, b)
+            for w, r, d, wb, rb, db, (dv, c, lay) in zip(
+                weights, rows, delays, weights_b, rows_b, delays_b, static
+            ):
                 w = _member(w, wb, b)
                 start, n = row_span(r, rb, b, j)
-                w = w if jnp.ndim(w) == 0 else _window(w, start, K)
-                flat = _add_row(flat, t, w, n)
+                r = _member(r, rb, b)
+                base = lay[0] + 2  # the targets follow the n_pre + 2 offsets
+                if d is None:
+                    slot = (kb + 1 + dv[0]) % D if D > 1 else 0
+                    off = slot * W + c + b * L
+
+                    def one_delay(i, r=r, off=off, base=base):
+                        return r[base + i] + off
+
+                    target = one_delay
+                else:
+                    d = _member(d, db, b)
+
+                    def own_delay(i, r=r, d=d, base=base, c=c):
+                        slot = (kb + 1 + d[i].astype(jnp.int32)) % D
+                        return r[base + i] + slot * W + (c + b * L)
+
+                    target = own_delay
+                flat = _add_row(flat, target, w, start, n)
             return flat
 
         return _walk_spike_bits(words, count, n_words, n_pre, body, flat)
