@@ -801,7 +801,8 @@ class CompiledPlastic(eqx.Module):
             extra["d"] = d
         H = ps["history"].shape[0]
         words_now = spike_words(pre_spikes > 0)
-        history = jax.lax.dynamic_update_index_in_dim(ps["history"], words_now, k % H, 0)
+        old_history = ps["history"]
+        history = jax.lax.dynamic_update_index_in_dim(old_history, words_now, k % H, 0)
         pre = rule.decay_pre(ps["pre"], dtc)
         post = rule.decay_post(ps["post"], dtc)
         sign = self.sign
@@ -814,7 +815,14 @@ class CompiledPlastic(eqx.Module):
             """The arrivals of the synapses of delay `delay_steps[g]`: the spikes emitted
             that many steps before this step's end."""
             d = self.delay_steps[g]
-            words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
+            # read the history as it was before this step's row was written: rows k - d for
+            # 1 <= d < H are not the row k % H written now, and d = 0 is this step's words
+            # (reading the updated buffer instead let XLA CPU read stale rows with x64
+            # enabled: the write and the reads were reordered)
+            if d == 0:
+                words = words_now
+            else:
+                words = jax.lax.dynamic_index_in_dim(old_history, (k - d) % H, 0, keepdims=False)
 
             def arrival(b, j, carry):
                 flat, w, syn, pre = carry
@@ -839,8 +847,7 @@ class CompiledPlastic(eqx.Module):
 
             return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
 
-        # one walk per delay value (unrolled: a `fori_loop` over the groups computed wrong
-        # history rows with 64-bit indices enabled on XLA CPU; the unrolled form is right)
+        # one walk per delay value, unrolled (the delay is static in each)
         carry = (flat, w, syn, pre)
         for g in range(len(self.delay_steps)):
             carry = group(g, carry)
