@@ -530,8 +530,9 @@ class Neuromodulated(PlasticityRule):
     **Arguments:** `stdp` (a rule that changes weights; it is applied to $c$, unbounded:
     its own `w_min`/`w_max` are not used; soft bounds, `PairSTDP(multiplicative=True)`,
     are refused), `modulator` (a `Modulator`), `tau_c` (ms, > 0; default 1 s), `b` (the
-    modulator's baseline, default 0), `w_min` < `w_max` (default 0 and 1).
-    `Neuromodulated.izhikevich2007()` gives the paper's parameters.
+    modulator's baseline, default 0; a negative `b` acts as a tonic level), `w_min` < `w_max`
+    (default 0 and 1). Izhikevich (2007) and NEST's defaults: `PairSTDP(A_plus=1,
+    A_minus=1.5, tau_plus=20, tau_minus=20)`, $\tau_c = 1$ s, $\tau_d = 0.2$ s.
     """
 
     stdp: PlasticityRule
@@ -561,25 +562,6 @@ class Neuromodulated(PlasticityRule):
         check_positive("Neuromodulated.tau_c", self.tau_c, "ms")
         check_finite("Neuromodulated.b", self.b)
         _check_bounds("Neuromodulated", self.w_min, self.w_max)
-
-    @classmethod
-    def izhikevich2007(cls, modulator: Modulator | None = None, **kw) -> Neuromodulated:
-        """Izhikevich (2007)'s parameters: pair STDP with $A_+ = 1$, $A_- = 1.5$,
-        $\\tau_\\pm = 20$ ms (all-to-all, as NEST's `stdp_dopamine_synapse`), $\\tau_c = 1$ s,
-        weights in $[0, 4]$ mV, and (if no `modulator` is given) a dopamine concentration
-        with $\\tau_d = 0.2$ s raised by 0.5 (μM) at each reward of `reward_times` in `kw`.
-
-        **Arguments:** `modulator`, and `kw`: fields to override (`tau_c`, `b`, `w_min`,
-        `w_max`) or `reward_times`.
-
-        **Returns:** the rule.
-        """
-        rewards = kw.pop("reward_times", ())
-        if modulator is None:
-            modulator = Modulator(200.0, reward_times=rewards, reward_amounts=0.5)
-        stdp = PairSTDP(A_plus=1.0, A_minus=1.5, tau_plus=20.0, tau_minus=20.0)
-        p = dict(tau_c=1000.0, w_min=0.0, w_max=4.0)
-        return cls(stdp, modulator, **{**p, **kw})
 
     # the traces are the STDP rule's
     @property
@@ -819,7 +801,8 @@ class CompiledPlastic(eqx.Module):
             extra["d"] = d
         H = ps["history"].shape[0]
         words_now = spike_words(pre_spikes > 0)
-        history = jax.lax.dynamic_update_index_in_dim(ps["history"], words_now, k % H, 0)
+        old_history = ps["history"]
+        history = jax.lax.dynamic_update_index_in_dim(old_history, words_now, k % H, 0)
         pre = rule.decay_pre(ps["pre"], dtc)
         post = rule.decay_post(ps["post"], dtc)
         sign = self.sign
@@ -832,7 +815,14 @@ class CompiledPlastic(eqx.Module):
             """The arrivals of the synapses of delay `delay_steps[g]`: the spikes emitted
             that many steps before this step's end."""
             d = self.delay_steps[g]
-            words = jax.lax.dynamic_index_in_dim(history, (k - d) % H, 0, keepdims=False)
+            # read the history as it was before this step's row was written: rows k - d for
+            # 1 <= d < H are not the row k % H written now, and d = 0 is this step's words
+            # (reading the updated buffer instead let XLA CPU read stale rows with x64
+            # enabled: the write and the reads were reordered)
+            if d == 0:
+                words = words_now
+            else:
+                words = jax.lax.dynamic_index_in_dim(old_history, (k - d) % H, 0, keepdims=False)
 
             def arrival(b, j, carry):
                 flat, w, syn, pre = carry
@@ -857,8 +847,7 @@ class CompiledPlastic(eqx.Module):
 
             return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
 
-        # one walk per delay value (unrolled: a `fori_loop` over the groups computed wrong
-        # history rows with 64-bit indices enabled on XLA CPU; the unrolled form is right)
+        # one walk per delay value, unrolled (the delay is static in each)
         carry = (flat, w, syn, pre)
         for g in range(len(self.delay_steps)):
             carry = group(g, carry)
