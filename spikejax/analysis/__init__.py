@@ -7,6 +7,7 @@ from ._classify import planar_type as planar_type
 from ._classify import trace_determinant as trace_determinant
 from ._classify import trace_determinant_chart_data as trace_determinant_chart_data
 from ._classify import unstable_dimension as unstable_dimension
+from ._codim2 import Codim2Point as Codim2Point
 from ._collocation import CollocationProblem as CollocationProblem
 from ._collocation import continue_cycles_collocation as continue_cycles_collocation
 from ._collocation import floquet_multipliers as floquet_multipliers
@@ -19,6 +20,9 @@ from ._continuation import branch_directions as branch_directions
 from ._continuation import continuation as continuation
 from ._continuation import first_lyapunov_coefficient as first_lyapunov_coefficient
 from ._continuation import switch_branch as switch_branch
+from ._cycle_curves import CycleBifurcationCurve as CycleBifurcationCurve
+from ._cycle_curves import CycleCurveProblem as CycleCurveProblem
+from ._cycle_curves import cycle_bifurcation_curve as cycle_bifurcation_curve
 from ._equilibria import FixedPoint as FixedPoint
 from ._equilibria import fixed_points as fixed_points
 from ._equilibria import jacobian as jacobian

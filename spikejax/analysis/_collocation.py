@@ -453,6 +453,12 @@ class CollocationProblem(ContinuationProblem):
                     active=tuple(self.system.active),
                     jacobian=np.asarray(pt.jacobian),
                 )
+        # the mesh and variables of the point: what `cycle_bifurcation_curve` starts from
+        info.update(
+            mesh=np.asarray(self.mesh).copy(),
+            degree=self.degree,
+            active=tuple(self.system.active),
+        )
         cyc = self.cycle(pt.u, mult)
         state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
         info.update(

@@ -137,11 +137,14 @@ def make_system(
 
 
 def _freeze_inert(system: EquilibriumSystem, xf, p) -> EquilibriumSystem:
-    """Drop state variables whose row and column of the Jacobian vanish (inert clocks)."""
-    f0, J = _full_f_and_jac(system, jnp.asarray(xf, float), jnp.asarray(p, float))
-    f0, J = np.asarray(f0), np.asarray(J)
+    """Drop state variables whose row and column of the Jacobian vanish, whose equation is
+    zero and does not depend on the parameter (inert clocks)."""
+    f0, J, fp = _full_f_and_jac(system, jnp.asarray(xf, float), jnp.asarray(p, float))
+    f0, J, fp = np.asarray(f0), np.asarray(J), np.asarray(fp)
     active = tuple(
-        i for i in range(J.shape[0]) if np.any(J[i] != 0) or np.any(J[:, i] != 0) or f0[i] != 0
+        i
+        for i in range(J.shape[0])
+        if np.any(J[i] != 0) or np.any(J[:, i] != 0) or f0[i] != 0 or fp[i] != 0
     )
     if len(active) == 0:
         raise ContinuationError("the model's vector field has no active state variable")
@@ -153,7 +156,11 @@ def _freeze_inert(system: EquilibriumSystem, xf, p) -> EquilibriumSystem:
 
 @eqx.filter_jit
 def _full_f_and_jac(system, xf, p):
-    return system.rhs_full(xf, p), jax.jacfwd(system.rhs_full, 0)(xf, p)
+    return (
+        system.rhs_full(xf, p),
+        jax.jacfwd(system.rhs_full, 0)(xf, p),
+        jax.jacfwd(system.rhs_full, 1)(xf, p),
+    )
 
 
 def _f_u(system, u):

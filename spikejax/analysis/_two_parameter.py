@@ -13,7 +13,12 @@ with the Jacobians from autodiff and the normalising vector $c$ renewed at every
 (`FoldCurveProblem`, `HopfCurveProblem` on the shared driver
 `spikejax.solvers.continue_branch`; the same extended equations locate folds and Hopf
 points in one parameter). A Hopf curve ends where $\omega \to 0$ (a Bogdanov-Takens point,
-or the curve turning into neutral saddles).
+located then by Newton on the fold system with $e_{n-1}(f_x) = 0$, or the curve turning
+into neutral saddles).
+
+Along the curves, test functions detect the codimension-two points (Bogdanov-Takens, cusp,
+generalised Hopf, zero-Hopf); each is located and carries its normal-form coefficients
+(`Codim2Point`, conventions in `spikejax.analysis._codim2`).
 """
 
 from __future__ import annotations
@@ -33,15 +38,27 @@ from ..solvers._continuation import (
     ContinuationError,
     ContinuationProblem,
     PseudoArclength,
+    Segment,
     SpecialPointKind,
     Stop,
     continue_branch,
     solve_at_parameter,
 )
+from ..solvers._root import newton
+from ._codim2 import (
+    Codim2Point,
+    _jacobian,
+    bogdanov_takens_coefficients,
+    cusp_coefficients,
+    elementary_symmetric,
+    hopf_coefficients,
+    zero_hopf_coefficients,
+)
 from ._continuation import (
     EquilibriumSystem,
     SpecialPoint,
     _freeze_inert,
+    _state_dict,
     fold_equations,
     hopf_equations,
     make_system,
@@ -57,7 +74,10 @@ class BifurcationCurve:
     **Fields:** `kind` (`SpecialPointKind.LP` or `.H`), `param_names` (first, second),
     `params` (m, 2), `state_names`, `states` (m, n_states): the equilibrium at each point,
     `omega` (m,): the Hopf angular frequency (None for folds), `status` (a `BranchStatus`:
-    `reached_stop`, `left_bounds`, `max_steps`, `omega_zero`, `newton_failed`), `message`.
+    `reached_stop`, `left_bounds`, `max_steps`, `omega_zero`, `newton_failed`), `message`,
+    `special_points`: the codimension-two points on the curve (`Codim2Point`: "BT", "CP"
+    on fold curves; "BT", "GH", "ZH" on Hopf curves; "ZH" on fold curves of systems with
+    three or more active variables), in curve order.
     """
 
     kind: SpecialPointKind
@@ -68,9 +88,14 @@ class BifurcationCurve:
     omega: np.ndarray | None
     status: BranchStatus
     message: str = ""
+    special_points: tuple[Codim2Point, ...] = ()
 
     def __len__(self) -> int:
         return int(self.params.shape[0])
+
+    def points(self, kind: str) -> list[Codim2Point]:
+        """The codimension-two points of kind `kind` ("BT", "CP", "GH", "ZH")."""
+        return [sp for sp in self.special_points if sp.kind == kind]
 
     def param(self, name: str) -> np.ndarray:
         """The values of parameter `name` along the curve."""
@@ -95,13 +120,102 @@ class _TwoParameterSystem(eqx.Module):
         return sys.f(x, p1)
 
 
-class FoldCurveProblem(ContinuationProblem):
-    r"""A curve of folds in two parameters: $u = (x, v, p_1, p_2)$, residual
-    `fold_equations` ($2n + 1$ equations); the normalising vector $c = v / |v|^2$ is renewed
-    at every accepted point."""
+class _AtParams(eqx.Module):
+    r"""$x \mapsto f(x; p_1, p_2)$ (the parameters as traced leaves: one compilation)."""
+
+    system: _TwoParameterSystem
+    p1: Array
+    p2: Array
+
+    def __call__(self, x):
+        return self.system.f(x, self.p1, self.p2)
+
+
+def _at(system, p1, p2) -> _AtParams:
+    dtype = jnp.result_type(float)  # not weakly typed: the same compiled kernels every call
+    return _AtParams(system, jnp.asarray(float(p1), dtype), jnp.asarray(float(p2), dtype))
+
+
+def _psi_zero_hopf(A: np.ndarray) -> float:
+    r"""$\prod_{i<j}(\lambda_i + \lambda_j)$ over the eigenvalues of `A` but the one nearest
+    zero: it vanishes on a fold curve where the other eigenvalues hold an imaginary pair
+    (zero-Hopf) or a second zero (BT, told apart by the BT test)."""
+    ev = np.linalg.eigvals(A)
+    ev = np.delete(ev, int(np.argmin(np.abs(ev))))
+    val = 1.0 + 0j
+    for i in range(ev.size):
+        for j in range(i + 1, ev.size):
+            s = ev[i] + ev[j]
+            val *= s / max(abs(s), 1e-300) * min(abs(s), 1.0)
+    return float(np.real(val))
+
+
+def _bt_residual(system, z, c):
+    """Fold conditions plus $e_{n-1}(f_x) = 0$ in $z = (x, v, p_1, p_2)$: the
+    Bogdanov-Takens system ($2n + 2$ equations)."""
+    n = c.shape[0]
+    x, v, p1, p2 = z[:n], z[n : 2 * n], z[2 * n], z[2 * n + 1]
+
+    def f(y):
+        return system.f(y, p1, p2)
+
+    e = elementary_symmetric(jax.jacfwd(f)(x), n - 1)
+    return jnp.concatenate([fold_equations(f, x, v, c), jnp.atleast_1d(e)])
+
+
+@eqx.filter_jit
+def _bt_newton(system, z, c):
+    return _bt_residual(system, z, c), jax.jacfwd(_bt_residual, 1)(system, z, c)
+
+
+class _Codim2Locator:
+    """Shared locating logic of the fold and Hopf curve problems."""
 
     system: _TwoParameterSystem
     c: Array
+
+    def _split(self, u) -> tuple[np.ndarray, float, float]:
+        raise NotImplementedError
+
+    def _point(self, kind, u, index, coefficients, located=True) -> Codim2Point:
+        x, p1, p2 = self._split(u)
+        base = self.system.base
+        A = np.asarray(_jacobian(_at(self.system, p1, p2), jnp.asarray(x)))
+        return Codim2Point(
+            SpecialPointKind(kind),
+            {base.param: p1, self.system.param2: p2},
+            _state_dict(base, jnp.asarray(x)),
+            index,
+            np.linalg.eigvals(A),
+            coefficients,
+            located,
+        )
+
+    def _refine(self, name: str, seg: Segment):
+        """Regula falsi on the test function; None where the sign change is a pole (the
+        test function grew instead of vanishing) or the corrector failed."""
+        lp = seg.regula_falsi(name)
+        if not lp.located or lp.jacobian is None:
+            return None
+        g = self.test_functions()[name](lp.u, lp.tangent, lp.jacobian)  # pyright: ignore[reportAttributeAccessIssue]
+        if not abs(g) < 1e-3 * min(abs(seg.values0[name]), abs(seg.values1[name])):
+            return None
+        return lp
+
+
+class FoldCurveProblem(_Codim2Locator, ContinuationProblem):
+    r"""A curve of folds in two parameters: $u = (x, v, p_1, p_2)$, residual
+    `fold_equations` ($2n + 1$ equations); the normalising vector $c = v / |v|^2$ is renewed
+    at every accepted point.
+
+    Test functions: **BT**, $e_{n-1}(f_x)$ (the product of the nonzero eigenvalues,
+    $n \ge 2$); **CP**, the quadratic coefficient $a = \frac12 p\cdot B(v, v)$,
+    $p\cdot v = 1$ ($v$ oriented along the curve's own null vector); **ZH** ($n \ge 3$),
+    $\prod_{i<j}(\lambda_i + \lambda_j)$ over the nonzero eigenvalues."""
+
+    system: _TwoParameterSystem
+    c: Array
+    detect: bool = eqx.field(static=True, default=True)
 
     def residual(self, u):
         n = self.c.shape[0]
@@ -113,16 +227,112 @@ class FoldCurveProblem(ContinuationProblem):
         v = u[n : 2 * n]
         return dataclasses.replace(self, c=jnp.asarray(v / (v @ v)))
 
+    def _split(self, u):
+        n = self.c.shape[0]
+        return np.asarray(u[:n]), float(u[2 * n]), float(u[2 * n + 1])
 
-class HopfCurveProblem(ContinuationProblem):
+    def _quadratic(self, u, J) -> float:
+        r"""$\frac12 w\cdot B(v, v) / (w\cdot v)$ from the extended Jacobian: its rows
+        $n..2n$ are $f_x(x) v$, whose $x$-derivative applied to $v$ is $B(v, v)$."""
+        n = self.c.shape[0]
+        v = np.asarray(u[n : 2 * n])
+        w = np.linalg.svd(J[:n, :n])[0][:, -1]
+        return 0.5 * float(w @ (J[n : 2 * n, :n] @ v)) / float(w @ v)
+
+    def test_functions(self):
+        if not self.detect:
+            return {}
+        n = self.c.shape[0]
+        # J is the extended system's Jacobian: J[:n, :n] = f_x
+        tests = {"CP": lambda u, t, J: self._quadratic(u, J)}
+        if n >= 2:
+            tests["BT"] = lambda u, t, J: float(elementary_symmetric(J[:n, :n], n - 1))
+        if n >= 3:
+            tests["ZH"] = lambda u, t, J: _psi_zero_hopf(J[:n, :n])
+        return tests
+
+    def locate(self, name: str, segment: Segment) -> Codim2Point | None:
+        lp = self._refine(name, segment)
+        if lp is None:
+            return None
+        x, p1, p2 = self._split(lp.u)
+        fm = _at(self.system, p1, p2)
+        n = self.c.shape[0]
+        if name == "BT":
+            return self._point("BT", lp.u, segment.index, bogdanov_takens_coefficients(fm, x))
+        if name == "CP":
+            return self._point("CP", lp.u, segment.index, cusp_coefficients(fm, x, lp.u[n : 2 * n]))
+        ev = np.linalg.eigvals(np.asarray(lp.jacobian)[:n, :n])
+        if not np.any(np.abs(ev.imag) > 1e-8 * (1.0 + np.abs(ev).max())):
+            return None  # a neutral saddle, not a zero-Hopf point
+        return self._point("ZH", lp.u, segment.index, zero_hopf_coefficients(fm, x))
+
+
+class HopfCurveProblem(_Codim2Locator, ContinuationProblem):
     r"""A curve of Hopf points in two parameters: $u = (x, q_r, q_i, \omega, p_1, p_2)$,
     residual `hopf_equations` ($3n + 2$ equations); $c = q_r/|q_r|^2$ renewed at every point.
     The curve ends (`BranchStatus.omega_zero`) where $\omega$ reaches 0: a Bogdanov-Takens
-    point, or the curve turning into neutral saddles."""
+    point, or the curve turning into neutral saddles.
+
+    Test functions: **GH**, the first Lyapunov coefficient $\ell_1$; **ZH** ($n \ge 3$),
+    $\det f_x$ (the imaginary pair contributes $\omega^2 > 0$)."""
 
     system: _TwoParameterSystem
     c: Array
     omega0: float = eqx.field(static=True)
+    detect: bool = eqx.field(static=True, default=True)
+
+    def _split(self, u):
+        n = self.c.shape[0]
+        return np.asarray(u[:n]), float(u[3 * n + 1]), float(u[3 * n + 2])
+
+    def _l1(self, u) -> float:
+        n = self.c.shape[0]
+        x, p1, p2 = self._split(u)
+        return hopf_coefficients(_at(self.system, p1, p2), x, float(u[3 * n]), order=3)["l1"]
+
+    def test_functions(self):
+        if not self.detect:
+            return {}
+        n = self.c.shape[0]
+        tests = {"GH": lambda u, t, J: self._l1(u)}
+        if n >= 3:  # J[:n, :n] = f_x
+            tests["ZH"] = lambda u, t, J: float(np.linalg.det(J[:n, :n]))
+        return tests
+
+    def locate(self, name: str, segment: Segment) -> Codim2Point | None:
+        lp = self._refine(name, segment)
+        if lp is None:
+            return None
+        n = self.c.shape[0]
+        x, p1, p2 = self._split(lp.u)
+        fm = _at(self.system, p1, p2)
+        if name == "GH":
+            coefficients = hopf_coefficients(fm, x, float(lp.u[3 * n]))
+            return self._point("GH", lp.u, segment.index, coefficients)
+        return self._point("ZH", lp.u, segment.index, zero_hopf_coefficients(fm, x))
+
+    def bogdanov_takens(self, u, index: int, tol: float) -> Codim2Point | None:
+        r"""The BT point near the end `u` of a Hopf curve (where $\omega \to 0$): Newton on
+        the fold conditions with $e_{n-1}(f_x) = 0$ from $(x, q_r)$; None if it fails."""
+        n = self.c.shape[0]
+        if n < 2:
+            return None
+        x, qr = np.asarray(u[:n]), np.asarray(u[n : 2 * n])
+        v = qr / np.linalg.norm(qr)
+        c = jnp.asarray(v)
+        z0 = np.concatenate([x, v, [u[3 * n + 1], u[3 * n + 2]]])
+        sol = newton(lambda z: _bt_newton(self.system, jnp.asarray(z), c), z0, rtol=tol, atol=tol)
+        if not (sol.ok and sol.residual < 1e-8):
+            return None
+        z = sol.value
+        if np.linalg.norm(z[:n] - x) + abs(z[-2] - z0[-2]) + abs(z[-1] - z0[-1]) > 0.1 * (
+            1.0 + np.linalg.norm(z0)
+        ):
+            return None  # converged to a different point
+        ub = np.concatenate([z[:n], np.zeros(2 * n + 1), z[2 * n :]])
+        fm = _at(self.system, z[2 * n], z[2 * n + 1])
+        return self._point("BT", ub, index, bogdanov_takens_coefficients(fm, z[:n]))
 
     def residual(self, u):
         n = self.c.shape[0]
@@ -159,6 +369,7 @@ def bifurcation_curve(
     ds_max: float | None = None,
     max_steps: int = 500,
     tol: float = 1e-10,
+    detect: bool = True,
     throw: bool = False,
 ) -> BifurcationCurve:
     r"""Follow the fold or Hopf point `point` (from `continuation(model, param, ...)`) as the
@@ -174,6 +385,8 @@ def bifurcation_curve(
       `stop2`). `ds`, `ds_max`: initial and largest arclength steps (in the Euclidean norm of
       all unknowns; defaults 1% and 10% of the distance to `stop2` plus the state scale).
     - `max_steps`, `tol`: the most steps; the relative Newton tolerance.
+    - `detect`: detect and locate the codimension-two points (BT, CP, GH, ZH) with their
+      normal-form coefficients (`BifurcationCurve.special_points`).
     - `throw`: raise `ContinuationError` when the corrector fails (else
       `status=BranchStatus.newton_failed`).
 
@@ -231,7 +444,9 @@ def bifurcation_curve(
         _, _, vt = np.linalg.svd(J)
         z = np.concatenate([x, vt[-1], [p1, p2]])  # the null vector of J
         v = vt[-1]
-        problem: ContinuationProblem = FoldCurveProblem(system, jnp.asarray(v / (v @ v)))
+        problem: ContinuationProblem = FoldCurveProblem(
+            system, jnp.asarray(v / (v @ v)), bool(detect)
+        )
     else:
         ev, vecs = np.linalg.eig(J)
         k = int(np.argmin(np.abs(np.real(ev)) + (np.imag(ev) <= 0) * 1e300))
@@ -245,7 +460,9 @@ def bifurcation_curve(
         if np.linalg.norm(qr) < np.linalg.norm(qi):
             qr, qi = qi, -qr  # multiply by -i
         z = np.concatenate([x, qr, qi, [ev[k].imag, p1, p2]])
-        problem = HopfCurveProblem(system, jnp.asarray(qr / (qr @ qr)), float(ev[k].imag))
+        problem = HopfCurveProblem(
+            system, jnp.asarray(qr / (qr @ qr)), float(ev[k].imag), bool(detect)
+        )
     i1, i2 = z.size - 2, z.size - 1
     algorithm = PseudoArclength(
         ds=ds, ds_min=ds_min, ds_max=ds_max, max_newton=12, rtol=tol, atol=tol, slow_newton=13
@@ -271,6 +488,11 @@ def bifurcation_curve(
         param_name=param2,
     )
     Z = result.points
+    specials = list(result.special_points)
+    if detect and isinstance(problem, HopfCurveProblem) and result.status == "omega_zero":
+        bt = problem.bogdanov_takens(Z[-1], len(Z) - 1, tol)
+        if bt is not None:
+            specials.append(bt)
     states = np.broadcast_to(x_full.reshape(-1), (len(Z), x_full.size)).copy()
     states[:, active] = Z[:, :n]
     return BifurcationCurve(
@@ -282,4 +504,5 @@ def bifurcation_curve(
         omega=Z[:, 3 * n] if point.kind == "H" else None,
         status=result.status,
         message=result.message,
+        special_points=tuple(specials),
     )

@@ -83,6 +83,10 @@ class SpecialPointKind(enum.StrEnum):
     PD = "PD"  # period doubling (flip) of cycles
     NS = "NS"  # Neimark-Sacker (torus) bifurcation of cycles
     BP = "BP"  # branch point of equilibria
+    BT = "BT"  # Bogdanov-Takens (double zero eigenvalue)
+    CP = "CP"  # cusp (a fold with vanishing quadratic coefficient)
+    GH = "GH"  # generalised Hopf (Bautin: l1 = 0)
+    ZH = "ZH"  # zero-Hopf (fold-Hopf: a zero eigenvalue and an imaginary pair)
 
 
 class ContinuationError(ValueError):
