@@ -1,12 +1,19 @@
 """Benchmark: HH resting-branch continuation with Hopf location, and classification of 1,000
 HH variants (scaled gK) in one vmapped call, on CPU. Writes benchmarks/results/continuation.json.
 
-Run: python benchmarks/bench_continuation.py
+With `--collocation`: HH's cycle branch by collocation from the subcritical Hopf point
+(I = 9.7754) through every fold of cycles to the upper Hopf point (first call and warm), and
+the time per continuation step of collocation against single shooting from the same Hopf
+point, measured side by side in interleaved rounds (median and spread), with the machine
+load. Writes benchmarks/results/continuation_collocation.json.
+
+Run: python benchmarks/bench_continuation.py [--collocation]
 """
 
 import json
 import os
 import platform
+import sys
 import time
 
 import jax
@@ -16,7 +23,12 @@ jax.config.update("jax_platform_name", "cpu")
 
 import numpy as np  # noqa: E402
 
-from spikejax.analysis import classify_variants, continuation  # noqa: E402
+from spikejax.analysis import (  # noqa: E402
+    classify_variants,
+    continuation,
+    continue_cycles,
+    continue_cycles_collocation,
+)
 from spikejax.models import HodgkinHuxley  # noqa: E402
 
 
@@ -70,5 +82,70 @@ def main():
     print(json.dumps(res, indent=2))
 
 
+def collocation(rounds: int = 3, steps: int = 10):
+    hh = HodgkinHuxley()
+    h_low, h_up = continuation(hh, "I", 0.0, 200.0).hopf_points
+    load = [os.getloadavg()[0]]
+
+    def full():
+        return continue_cycles_collocation(hh, h_low, bounds=(0.0, 200.0), ds=1.0, ds_max=20.0)
+
+    t0 = time.perf_counter()
+    cb = full()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cb = full()
+    warm = time.perf_counter() - t0
+    load.append(os.getloadavg()[0])
+    lpcs = [sp.param for sp in cb.special_points if sp.kind == "LPC"]
+    # per-step cost, side by side: the same number of steps from the same Hopf point
+    runs = {
+        "collocation": lambda: continue_cycles_collocation(
+            hh, h_low, bounds=(0.0, 200.0), ds=1.0, ds_max=20.0, max_steps=steps
+        ),
+        "shooting": lambda: continue_cycles(hh, h_low, bounds=(0.0, 200.0), max_steps=steps),
+    }
+    for fn in runs.values():  # compile outside the timed rounds
+        fn()
+    per_step: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            br = fn()
+            per_step[name].append((time.perf_counter() - t0) / max(len(br) - 1, 1))
+        load.append(os.getloadavg()[0])
+    res = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared)",
+        "jax": jax.__version__,
+        "load_1min": load,
+        "hh_cycle_branch_collocation": {
+            "n_intervals": 40,
+            "degree": 4,
+            "first_call_s": first,
+            "warm_s": warm,
+            "n_points": len(cb),
+            "status": str(cb.status),
+            "lpc_I": lpcs,
+            "last_I": float(cb.params[-1]),
+            "upper_hopf_I": h_up.param,
+        },
+        "seconds_per_step": {
+            k: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+            for k, v in per_step.items()
+        },
+        "collocation_over_shooting_median": float(
+            np.median(per_step["collocation"]) / np.median(per_step["shooting"])
+        ),
+    }
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    path = os.path.join(os.path.dirname(__file__), "results", "continuation_collocation.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps(res, indent=2))
+
+
 if __name__ == "__main__":
-    main()
+    if "--collocation" in sys.argv:
+        collocation()
+    else:
+        main()

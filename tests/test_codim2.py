@@ -300,6 +300,7 @@ def test_second_lyapunov_coefficient_of_a_generic_system_against_return_map():
     assert abs(gh.coefficients["l2"]) > 1e-2  # a nondegenerate Bautin point
 
 
+@pytest.mark.slow
 def test_fitzhugh_nagumo_bautin_point_closed_form():
     # v' = v - v^3/3 - w + I, w' = eps (v + a - b w). At a Hopf point 1 - v^2 = eps b,
     # omega^2 = eps (1 - eps b^2); Kuznetsov's formula with the only nonlinearity in v

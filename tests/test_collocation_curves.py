@@ -165,3 +165,44 @@ def test_bad_input():
         cycle_bifurcation_curve(m, lpc, "bogus", 2.0)
     with pytest.raises(ValueError, match="stop2 must differ"):
         cycle_bifurcation_curve(m, lpc, "beta", 1.0)
+
+
+class CyclePitchfork(NeuronModel):
+    r"""The cycle $(V, y) = (\cos t, \sin t)$ with $\dot w = \mu w - w^3$: the multiplier
+    $e^{2\pi\mu}$ of $w$ crosses 1 at $\mu = 0$, where the cycles $w = \pm\sqrt\mu$ branch
+    off the cycle $w = 0$ (a branch point of cycles, BPC)."""
+
+    mu: float = -0.2
+    state_names: ClassVar[tuple[str, ...]] = ("V", "y", "w")
+    voltage_unit: ClassVar[str] = "1"
+
+    def vector_field(self, t, s, args):
+        x, y, w = (s[k] for k in self.state_names)
+        r2 = x * x + y * y
+        return {
+            "V": x - y - r2 * x + input_current(args),
+            "y": x + y - r2 * y,
+            "w": self.mu * w - w**3,
+        }
+
+    def resting_state(self):
+        return {k: fill(0.0, self.shape) for k in self.state_names}
+
+
+@pytest.mark.slow
+def test_branch_point_of_cycles_located():
+    # Truth: the BPC at mu = 0 (multiplier exp(2 pi mu) = 1); tolerance 1e-8 (bisection in
+    # arclength to 1e-12, the Jacobian exact on the circle to ~1e-10).
+    m = CyclePitchfork()
+    cb = continue_cycles_collocation(
+        m,
+        _circle(-0.2, CyclePitchfork.state_names, "mu"),
+        param="mu",
+        bounds=(-0.2, 0.2),
+        n_intervals=12,
+        ds=0.05,
+        ds_max=0.1,
+    )
+    kinds = [str(sp.kind) for sp in cb.special_points]
+    assert kinds == ["BPC"]
+    assert cb.special_points[0].param == pytest.approx(0.0, abs=1e-8)

@@ -94,7 +94,10 @@ def test_enums_equal_todays_strings():
         "amplitude_vanished",
         "omega_zero",
     ]
-    assert {str(k) for k in SpecialPointKind} == {"LP", "H", "TH", "LPC", "PD", "NS", "BP"}
+    assert {str(k) for k in SpecialPointKind} == {
+        *("LP", "H", "TH", "LPC", "PD", "NS", "BP"),
+        *("BPC", "BT", "CP", "GH", "ZH"),
+    }
     assert BranchStatus("reached_stop") is BranchStatus.reached_stop
 
 

@@ -246,6 +246,21 @@ def _ns_test(mu: np.ndarray) -> float:
     return float(np.real(val))
 
 
+def _bpc_test(J: np.ndarray, t: np.ndarray) -> float:
+    r"""The sign of $\det\begin{pmatrix} F_u \\ t^\top\end{pmatrix}$ (the cycle Jacobian
+    bordered by the tangent): it keeps its sign through folds of cycles and changes it at a
+    simple branch point of cycles (Allgower & Georg 2003, sec. 8.1)."""
+    sign, _ = np.linalg.slogdet(np.vstack([np.asarray(J, float), np.asarray(t, float)[None, :]]))
+    return float(sign)
+
+
+def _is_branch_point(J: np.ndarray, rtol: float = 1e-6) -> bool:
+    """A located BPC must make $F_u$ rank deficient (a second kernel vector): a sign change
+    of `_bpc_test` from a change of coordinates (mesh adaptation) does not."""
+    s = np.linalg.svd(np.asarray(J, float), compute_uv=False)
+    return bool(s[-1] < rtol * s[0])
+
+
 # ----------------------------------------------------------------------------------------------
 # The continuation problem
 # ----------------------------------------------------------------------------------------------
@@ -260,7 +275,8 @@ class CollocationProblem(ContinuationProblem):
     every that many accepted points; 0: never), `count` (accepted points since the last
     adaptation).
 
-    Test functions: **LPC** (the tangent's $p$-component), **PD**, **NS** (on the Floquet
+    Test functions: **BPC** (the sign of the tangent-bordered Jacobian's determinant),
+    **LPC** (the tangent's $p$-component), **PD**, **NS** (on the Floquet
     multipliers, `floquet_multipliers`). `point_data` is the `LimitCycle`.
     """
 
@@ -374,6 +390,7 @@ class CollocationProblem(ContinuationProblem):
             "LPC": lambda u, t, J: float(t[-1]),
             "PD": lambda u, t, J: _pd_test(self.multipliers(J)),
             "NS": lambda u, t, J: _ns_test(self.multipliers(J)),
+            "BPC": lambda u, t, J: _bpc_test(J, t),
         }
 
     def point_data(self, u, jacobian) -> LimitCycle:
@@ -420,10 +437,16 @@ class CollocationProblem(ContinuationProblem):
         return None
 
     def locate(self, name: str, segment: Segment) -> SpecialPoint | None:
-        """LPC, PD, NS: the test function's zero in arclength (regula falsi)."""
-        if name not in ("LPC", "PD", "NS"):
+        """LPC, PD, NS: the test function's zero in arclength (regula falsi); BPC: bisection
+        on the sign of the bordered determinant, kept only where $F_u$ is rank deficient."""
+        if name not in ("LPC", "PD", "NS", "BPC"):
             return None
-        pt = segment.regula_falsi(name, xtol=1e-10)
+        if name == "BPC":
+            pt = segment.bisect(name, n_bisect=50, xtol=1e-12)
+            if not pt.located or pt.jacobian is None or not _is_branch_point(pt.jacobian):
+                return None
+        else:
+            pt = segment.regula_falsi(name, xtol=1e-10)
         if not pt.located or pt.jacobian is None:
             return SpecialPoint(
                 SpecialPointKind(name), float(pt.u[-1]), {}, pt.index, located=False
@@ -722,10 +745,10 @@ def continue_cycles_collocation(
       tolerance (relative step) and iterations.
     - `max_period`: end when the period exceeds it. `direction`: +1 / -1, the sense of the
       parameter at a cycle start (ignored from a Hopf point).
-    - `locate`: locate LPC, PD and NS points. `throw`: raise when the corrector fails.
+    - `locate`: locate LPC, PD, NS and BPC points. `throw`: raise when the corrector fails.
 
     **Returns:** a `CycleBranch`; its `special_points` are `SpecialPoint`s of kind `"LPC"`,
-    `"PD"` or `"NS"` (with the critical multiplier in `info["multiplier"]`).
+    `"PD"`, `"NS"` or `"BPC"` (with the critical multiplier in `info["multiplier"]`).
 
     **Raises:** `ValueError` for bad arguments or float32; `ContinuationError` when the start
     is not a cycle (collocation Newton fails), the Hopf point is degenerate ($\ell_1 \approx

@@ -83,6 +83,7 @@ class SpecialPointKind(enum.StrEnum):
     PD = "PD"  # period doubling (flip) of cycles
     NS = "NS"  # Neimark-Sacker (torus) bifurcation of cycles
     BP = "BP"  # branch point of equilibria
+    BPC = "BPC"  # branch point of cycles
     BT = "BT"  # Bogdanov-Takens (double zero eigenvalue)
     CP = "CP"  # cusp (a fold with vanishing quadratic coefficient)
     GH = "GH"  # generalised Hopf (Bautin: l1 = 0)
