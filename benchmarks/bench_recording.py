@@ -263,9 +263,9 @@ def summarize(rows: list[dict], sides: list[str]) -> dict:
     keys = ("whole_s", "cpu_s", "run_s", "compile_s", "host_s", "warm_whole_s", "warm_cpu_s",
             "warm_run_s", "warm_host_s", "peak_mb", "rss_after_build_mb", "build_s")  # fmt: skip
     for side in [*sides, "rates"]:
-        if side in rows[0]:
+        if any(side in row for row in rows):
             for k in keys:
-                s[f"{side}_{k}"] = summary([row[side].get(k) for row in rows])
+                s[f"{side}_{k}"] = summary([row[side].get(k) for row in rows if side in row])
     for k in ("run_s", "binary_wall_s", "binary_cpu_s", "peak_mb"):
         s[f"brian2_{k}"] = summary([row["brian2"][k] for row in rows])
     b2_run = s["brian2_run_s"]["median"]
@@ -290,10 +290,10 @@ def summarize(rows: list[dict], sides: list[str]) -> dict:
         "ratio": s["new_peak_mb"]["median"] / s["brian2_peak_mb"]["median"],
         "met": s["new_peak_mb"]["median"] <= 2 * s["brian2_peak_mb"]["median"],
     }
-    if "rates" in rows[0]:
+    if any("rates" in row for row in rows):
         # what spike recording adds to the peak, over the same run with RateMonitors
         s["new_peak_over_rates_mb"] = summary(
-            [r["new"]["peak_mb"] - r["rates"]["peak_mb"] for r in rows]
+            [r["new"]["peak_mb"] - r["rates"]["peak_mb"] for r in rows if "rates" in r]
         )
     s["host_over_run_s"] = {
         side: summary([row[side]["warm_host_s"] / row[side]["warm_run_s"] for row in rows])
