@@ -195,7 +195,7 @@ def step_time(case: str, n_steps: int = 1000, repeats: int = 5) -> dict:
     return {"us_per_step": float(np.median(walls)), "cpu_us_per_step": float(np.median(cpus))}
 
 
-def procedural_vs_stored(n_pre: int = 20000, K: int = 4000, spikes: int = 200) -> dict:
+def procedural_vs_stored(n_pre: int = 5000, K: int = 4000, spikes: int = 200) -> dict:
     """Per-synapse cost of delivering `spikes` spikes of a random network whose rows hold `K`
     synapses: stored (the CSR table and `deliver_events`, as the networks run) against
     procedural (each spiking neuron's targets, weights and delays regenerated from a key,

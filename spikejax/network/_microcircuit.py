@@ -412,9 +412,12 @@ def microcircuit(
       `synapse_integration="held"` (default there: on; see the module docstring).
     - `layout`: `"merged"` (default): one population `"microcircuit"` of all neurons in
       `MICROCIRCUIT_POPULATIONS` order and one projection holding every synapse (one event
-      delivery per step; compiles in seconds); `"populations"`: 8 populations and one
-      projection per non-empty pair (up to 64; each compiled and delivered separately,
-      about 70x slower per step and 60x slower to compile on CPU at scale 0.02, measured).
+      delivery per step; compiles in seconds), built one population pair at a time
+      straight into int32 indices and `dtype` weights (peak memory:
+      `microcircuit_memory_estimate`, about 8 GB at full scale); `"populations"`: 8
+      populations and one projection per non-empty pair (up to 64; each compiled and
+      delivered separately, about 70x slower per step and 60x slower to compile on CPU at
+      scale 0.02, measured).
       `microcircuit_rates` reads per-population rates from either.
     - `propagation`, `spike_buffer`: passed to every `Projection`. The default (None) lets
       the engine's event delivery walk exactly the neurons that spiked in each step; an

@@ -1,20 +1,23 @@
 """Projections: synapses from one population to another, and their compiled (device) form.
 
-`Projection` is the user's description: it draws the connectivity on the host (numpy) as
-`(pre, post, weight, delay)` arrays sorted by pre index. `Network` compiles each projection
-for a time step `dt` into one of two propagation paths:
+`Projection` is the user's description: it draws the connectivity on the host (numpy) and
+keeps it grouped by pre neuron (row offsets, int32 post indices, weights and delays in the
+same order; `ExplicitRows` hands such rows over as they are, in their final types).
+`Network` compiles each projection for a time step `dt` into one of two propagation paths:
 
 * **dense**: a weight matrix per distinct delay, `buffer[slot] += s_pre @ W` (small or
   all-to-all projections);
-* **event**: a pre-sorted padded row table (ELL format: for every pre neuron its post
-  indices, and weights and delays if they vary), so a step touches only the rows of the
-  neurons that spiked. `Network(delivery="loop")` (the default on CPU) walks the step's
-  spikes in a loop (`deliver_events`: cost proportional to the synaptic events);
-  `delivery="padded"` (the default elsewhere) gathers the spiking neurons into a
-  fixed-size buffer and scatters all its rows, padding included. Either way at most
-  `spike_buffer` spikes per pre population and step are delivered; a step with more is
-  counted in the state (`"overflow"`), and `run` then repeats the chunk with a larger
-  buffer, so no spike is ever dropped silently and results are exact.
+* **event**: a table of the rows with no padding between them (CSR: row offsets and post
+  indices, and weights and delays if they vary; each spike reads a fixed-size window of
+  the largest out-degree from its row's start, see `CompiledProjection`), so a step
+  touches only the rows of the neurons that spiked. `Network(delivery="loop")` (the
+  default on CPU) walks the step's spikes in a loop (`deliver_events`: cost proportional
+  to the synaptic events); `delivery="padded"` (the default elsewhere) gathers the
+  spiking neurons into a fixed-size buffer and scatters all their windows, the entries
+  past each row into a dummy column. Either way at most `spike_buffer` spikes per pre
+  population and step are delivered; a step with more is counted in the state
+  (`"overflow"`), and `run` then repeats the chunk with a larger buffer, so no spike is
+  ever dropped silently and results are exact.
 
 Spikes are accumulated into the network's ring buffer of `max_delay + 1` slots, which holds
 the columns of every post-synaptic receptor.
