@@ -714,9 +714,12 @@ def _positive(e: Any, bound: Any) -> bool:
     singularity made safe by `make_safe`, whose switch uses `bound`: the closed form, the
     series being its expansion), and $c\,w/(e^w - 1)$ with $c > 0$ (the reciprocal of
     `exprel`: the linoid rates of Hodgkin-Huxley models)."""
-    if e.is_positive:
-        return True
-    if isinstance(e, sigmoid):
+    # Structural rules only: sympy's `is_positive` on a large expression is slow.
+    if e.is_Number:
+        return bool(e > 0)
+    if e.is_Symbol:
+        return bool(e.is_positive)
+    if isinstance(e, sp.exp | sigmoid):  # every symbol here is real
         return True
     if isinstance(e, sp.Piecewise):
         pairs: Any = e.args
@@ -726,8 +729,9 @@ def _positive(e: Any, bound: Any) -> bool:
             )
             return _positive(closed, bound)
         return all(_positive(value, bound) for value, _ in pairs)
-    if e.is_Pow and e.exp.is_real:  # pyright: ignore[reportAttributeAccessIssue]
-        return _positive(e.base, bound)  # pyright: ignore[reportAttributeAccessIssue]
+    if e.is_Pow:
+        base, ex = e.args  # pyright: ignore[reportAttributeAccessIssue]
+        return ex.is_Number and _positive(base, bound)
     if (e.is_Add or e.is_Mul) and all(_positive(a, bound) for a in e.args):
         return True
     if not (e.is_Add or e.is_Mul):
@@ -761,10 +765,8 @@ def _gate_form(f: dict[str, Any], states: list[Any], V: Any, bound: Any) -> tupl
         B = -sp.diff(f[n], x)
         if x in B.free_symbols:
             continue
-        A = sp.expand(f[n] + B * x)
-        if x in A.free_symbols:
-            continue
-        rest = sp.expand(B - A)
+        A = f[n].xreplace({x: sp.Integer(0)})  # f = A - B x: linear in x
+        rest = B - A  # like terms cancel: alpha + beta - alpha = beta
         if _positive(A, bound) and (rest == 0 or _positive(rest, bound)):
             out.append(n)
     return tuple(out)
