@@ -177,13 +177,12 @@ class EquationModel(NeuronModel):
         gates = spec.gate_form or (False,) * n
         for k, gate in zip(spec.states, gates):
             if gate:
-                # a = -B < 0 (zero only if both rates underflow: then forward Euler):
                 # x_inf + (x - x_inf) e^{a dt}, as the built-in HH step updates its gates;
-                # the absolute rounding error is eps (|x| + |x_inf|), x_inf in (0, 1]
-                neg = a[k] < 0
-                ak = jnp.where(neg, a[k], -1.0)
-                gated = y[k] + f[k] / ak * (jnp.exp(ak * dt) - 1.0)
-                out[k] = jnp.where(neg, gated, y[k] + dt * f[k])
+                # the absolute rounding error is eps (|x| + |x_inf|), x_inf in (0, 1].
+                # a = -B < 0; it reaches 0 only if both rates underflow (then f ~ 0 too):
+                # the bound keeps the quotient finite at one operation's cost
+                ak = jnp.minimum(a[k], -jnp.finfo(jnp.result_type(a[k])).tiny)
+                out[k] = y[k] + f[k] / ak * (jnp.exp(ak * dt) - 1.0)
             else:
                 # phi1 by `exp` and a series (the built-in HH's fused step): cheaper on CPU
                 # than `expm1` under a `where`.
