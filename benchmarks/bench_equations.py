@@ -10,8 +10,9 @@
    100 ms at dt = 0.01 ms, exponential Euler, float32, spikes only, equation-defined model
    against the built-in class, in interleaved rounds (after a warm-up compile of each).
 
-Medians and spread are printed and written to benchmarks/results/equations.json with the
-machine and its load (`os.getloadavg`).
+Medians and spread (wall and this process's CPU time) are printed and written to
+benchmarks/results/equations.json with the machine and its load (`os.getloadavg`, before,
+after and at each round).
 
     python benchmarks/bench_equations.py                 # defaults
     python benchmarks/bench_equations.py --n 1000 --rounds 3 --build-rounds 2
@@ -125,7 +126,7 @@ def run_times(n: int, rounds: int, duration: float) -> dict:
 
     def run(name):
         m = models[name]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         r = sj.simulate(
             m,
             duration=duration,
@@ -136,19 +137,29 @@ def run_times(n: int, rounds: int, duration: float) -> dict:
             y0=y0 if name == "equations" else y0_builtin,
         )
         np.asarray(r.n_spikes)
-        return time.perf_counter() - t0, int(np.sum(r.n_spikes))
+        return time.perf_counter() - t0, time.process_time() - c0, int(np.sum(r.n_spikes))
 
-    spikes = {name: run(name)[1] for name in models}  # warm-up: compile
+    spikes = {name: run(name)[2] for name in models}  # warm-up: compile
     times: dict[str, list[float]] = {name: [] for name in models}
+    cpu: dict[str, list[float]] = {name: [] for name in models}
+    loads = []
     for _ in range(rounds):
+        loads.append(os.getloadavg()[0])
         for name in models:
-            times[name].append(run(name)[0])
+            wall, cpu_s, _ = run(name)
+            times[name].append(wall)
+            cpu[name].append(cpu_s)
     return {
         name: {
             "median_s": statistics.median(ts),
             "min_s": min(ts),
             "max_s": max(ts),
             "rounds": ts,
+            # CPU seconds of this process (all threads): less sensitive than wall time to
+            # other jobs on a shared machine, but it counts spin-waiting threads too
+            "cpu_median_s": statistics.median(cpu[name]),
+            "cpu_rounds": cpu[name],
+            "load_1min_per_round": loads,
             "spikes": spikes[name],
         }
         for name, ts in times.items()
@@ -187,7 +198,8 @@ def main() -> None:
             f"{s['max_s']:.3f}) for {args.n} cells x {args.duration} ms, {s['spikes']} spikes"
         )
     ratio = rt["equations"]["median_s"] / rt["builtin"]["median_s"]
-    print(f"equations / built-in run time: {ratio:.3f}")
+    cpu_ratio = rt["equations"]["cpu_median_s"] / rt["builtin"]["cpu_median_s"]
+    print(f"equations / built-in run time: {ratio:.3f} (wall), {cpu_ratio:.3f} (CPU)")
     load_after = os.getloadavg()
     print(f"load average before {load_before}, after {load_after}")
     RESULTS.mkdir(exist_ok=True)
@@ -205,6 +217,7 @@ def main() -> None:
         "build": {"runs": build, "median": summary},
         "run": rt,
         "run_ratio_equations_over_builtin": ratio,
+        "run_cpu_ratio_equations_over_builtin": cpu_ratio,
     }
     (RESULTS / "equations.json").write_text(json.dumps(out, indent=2))
 

@@ -105,3 +105,40 @@ def test_bad_text_names_the_term():
         ExpressionRate("0.1*(v + 40)")
     with pytest.raises(SyntaxError, match="syntax error"):
         Gate.alpha_beta("m", "0.1*(V + ", "1")
+
+
+def test_gates_are_detected_and_updated_like_the_builtin_step():
+    # dx/dt = alpha (1 - x) - beta x with rates provably positive (exp, the linoid
+    # w/(e^w - 1), the logistic) takes the built-in HH step's x_inf form; a rate whose sign
+    # is not provable (a parameter, a rate that can change sign) keeps the phi1 form
+    import sympy as sp
+
+    from spikejax.models import from_equations
+    from spikejax.models._eqbuild import _positive
+    from spikejax.solvers import exponential_euler_step
+
+    v, b = sp.Symbol("v", real=True), sp.Symbol("series_bound", positive=True)
+    assert _positive(v / (sp.exp(v) - 1), b) and _positive(v / (1 - sp.exp(-v)), b)
+    assert not _positive(-v / (sp.exp(v) - 1), b) and not _positive(v / (sp.exp(-v) - 1), b)
+    assert not _positive(v, b) and not _positive(sp.exp(v) - 1, b)
+    m = from_equations(
+        f"dV/dt = -gL*(V + 65) - gK*n**4*(V + 77) + I : 1\n"
+        f"dn/dt = a_n*(1 - n) - b_n*n : 1\n"
+        f"dq/dt = k*(1 - q) - q : 1\n"
+        f"a_n = {ALPHA_N} : 1\n"
+        "b_n = 0.125*exp(-(V + 65)/80) : 1",
+        parameters={"gL": 0.3, "gK": 36.0, "k": 0.5},
+        init={"V": -65.0, "n": 0.3, "q": 0.1},
+    )
+    assert type(m)._spec.gate_form == (False, True, False)  # q: k's sign is not known
+    rng = np.random.default_rng(1)
+    y = {
+        "V": jnp.asarray(rng.uniform(-90.0, 40.0, 200)).at[0].set(-55.0),  # a_n's singularity
+        "n": jnp.asarray(rng.uniform(0.0, 1.0, 200)),
+        "q": jnp.asarray(rng.uniform(0.0, 1.0, 200)),
+    }
+    for dt in (0.01, 0.1):
+        fused = m.exponential_euler_step(0.0, y, 5.0, dt)
+        generic = exponential_euler_step(m, 0.0, y, 5.0, dt)  # phi1 with expm1
+        for k in y:
+            np.testing.assert_allclose(fused[k], generic[k], rtol=0, atol=1e-13)

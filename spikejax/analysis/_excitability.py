@@ -408,7 +408,7 @@ def pulse_response(
     n_steps = int(np.ceil((iv.max() * n_pulses + width + t_after) / dt))
     counts = _pulse_counts(
         model,
-        get_scheme(method),
+        get_scheme(method, model),
         rest,
         jnp.asarray(iv),
         jnp.asarray(amplitude, float),

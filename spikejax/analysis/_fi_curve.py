@@ -129,7 +129,7 @@ def spike_counts(
     th = model.spike_detection_threshold if threshold is None else threshold
     n, t1, t2, yf = _batched_counts(
         model,
-        get_scheme(method),
+        get_scheme(method, model),
         Y0,
         currents,
         jnp.asarray(dt, float),
@@ -249,7 +249,7 @@ def fi_curve(
         th = model.spike_detection_threshold if threshold is None else threshold
         n, t1, t2 = _sweep_counts(
             model,
-            get_scheme(method),
+            get_scheme(method, model),
             {k: jnp.asarray(v, float) for k, v in y_start.items()},
             jnp.asarray(currents[order]),
             jnp.asarray(dt, float),

@@ -54,6 +54,9 @@ class _Spec:
     # True when the equations (refractory hold aside) are linear with constant coefficients
     # and each depends on its own variable only: exponential Euler is then exact.
     decoupled_linear: bool = False
+    # Per state variable: a gate (dx/dt = A - B x with A > 0, B >= A provably), updated as
+    # x + (f/a)(e^{a dt} - 1) instead of with phi1's series (the built-in HH step's form).
+    gate_form: tuple[bool, ...] = ()
     # tau = -1/a of a membrane dV/dt = a V + c I + b (a, b, c: parameters only; I in no other
     # equation), as (numpy function, jax function) of the parameters; None otherwise.
     membrane_tau: tuple[Callable[..., tuple[Any, ...]], Callable[..., tuple[Any, ...]]] | None = (
@@ -170,9 +173,21 @@ class EquationModel(NeuronModel):
         n = len(spec.states)
         f = self._shaped(y, vals[:n])
         a = self._shaped(y, vals[n:])
-        # phi1 by `exp` and a series (the built-in HH's fused step): cheaper on CPU than
-        # `expm1` under a `where`.
-        return {k: y[k] + dt * phi1_exp(a[k] * dt) * f[k] for k in spec.states}
+        out = {}
+        gates = spec.gate_form or (False,) * n
+        for k, gate in zip(spec.states, gates):
+            if gate:
+                # x_inf + (x - x_inf) e^{a dt}, as the built-in HH step updates its gates;
+                # the absolute rounding error is eps (|x| + |x_inf|), x_inf in (0, 1].
+                # a = -B < 0; it reaches 0 only if both rates underflow (then f ~ 0 too):
+                # the bound keeps the quotient finite at one operation's cost
+                ak = jnp.minimum(a[k], -jnp.finfo(jnp.result_type(a[k])).tiny)
+                out[k] = y[k] + f[k] / ak * (jnp.exp(ak * dt) - 1.0)
+            else:
+                # phi1 by `exp` and a series (the built-in HH's fused step): cheaper on CPU
+                # than `expm1` under a `where`.
+                out[k] = y[k] + dt * phi1_exp(a[k] * dt) * f[k]
+        return out
 
     def exact_linear_step(self, t, y: State, args, dt) -> State | None:
         r"""`ExactLinear`'s step for decoupled linear equations (each linear in its own
