@@ -7,8 +7,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = ROOT / "benchmarks" / "results"
+DOC = ROOT / "docs" / "scaling-and-gpus.md"
+#: sections of the page written by hand, copied from the current page when it is regenerated
+HAND_WRITTEN = ("## Memory at scale", "## CPU cores and threads")
 files = sorted(RES.glob("*.json"))
 data = {f.name: json.loads(f.read_text()) for f in files}
+
+
+def hand_written_sections(text: str) -> list[str]:
+    """The lines of the `HAND_WRITTEN` sections of `text` (each up to the next `## ` heading)."""
+    out, keep = [], False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            keep = line.strip() in HAND_WRITTEN
+        if keep:
+            out.append(line)
+    return out
 
 
 def fmt(x):
@@ -84,6 +98,9 @@ w("  (`fit.fit_many`) and many model variants (`analysis.classify_variants`) bat
 w("  compiled call; see also [Several devices](multi-device.md).")
 w("- **Compilation** is paid once per shape: changing parameter values does not recompile.")
 w("")
+# hand-written sections of the page (measurements explained in prose) are kept as they are
+for line in hand_written_sections(DOC.read_text() if DOC.exists() else ""):
+    w(line)
 w("## Headline results")
 w("")
 w("Real-time factor = wall-clock run time / simulated (biological) time: below 1 is faster than")
@@ -305,5 +322,5 @@ w("```")
 w("")
 w('Brian2 comparisons need a separate environment with Brian2 (`pip install ".[bench]"`, which')
 w("pins `numpy<2.4`).")
-(ROOT / "docs" / "scaling-and-gpus.md").write_text("\n".join(lines) + "\n")
+DOC.write_text("\n".join(lines) + "\n")
 print(len(rows), "rows; any_gpu =", any_gpu)

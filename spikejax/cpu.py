@@ -2,12 +2,15 @@
 
 XLA runs a jitted program on the CPU as a sequence of small compiled kernels, handed to a
 thread pool that it sizes once, from the cores this process may run on, when JAX first
-touches the CPU backend. A network step of a few thousand neurons is dozens of kernels of a
-few microseconds each, and handing them between cores costs more than it saves: on the
-2-core development machine a 4000-neuron LIF population steps in 2.6 µs on one core and
-11 µs on two (see `docs/scaling-and-gpus.md`). Large populations (tens of thousands of
-neurons and more) gain from more cores. `limit_cpu_cores` restricts the process before that
-first use; `spikejax network --cpu-cores N` does the same from the command line.
+touches the CPU backend. A network step is dozens of kernels of a few microseconds each,
+and handing them between threads costs more than a second thread gains: measured on the
+quiet 2-core development machine (`benchmarks/bench_core_policy.py`, load below 1.4), COBA
+networks ran 1.7-2.0x faster with one XLA thread than with two at 16k neurons, 1.37x at 64k
+and at 256k, and the same at 4k (one kernel); only a population of 10k independent
+Hodgkin-Huxley cells gained from two (1.11x). `limit_cpu_cores` sizes the thread pool before
+that first use; `spikejax network --cpu-cores N` does the same from the command line, and its
+default (`auto`) is one thread for CPU runs of every size. Machines with more cores were not
+measured: run the benchmark there before choosing.
 
 `compiler_options` are the XLA options spikejax compiles network runs with on a CPU: copy
 insertion with region analysis, which lets a loop update its carried arrays in place
@@ -37,7 +40,6 @@ import re
 
 __all__ = [
     "LOOP_KERNEL_BYTES",
-    "ONE_CORE_MAX_NEURONS",
     "THREADS_ENV",
     "apply_cores_option",
     "available_cpu_cores",
@@ -50,10 +52,6 @@ __all__ = [
     "limit_cpu_cores",
     "loop_kernels_active",
 ]
-
-#: Networks up to this size run fastest on one CPU core (measured on the 2-core development
-#: machine: one core 1.4x faster at 16k neurons, two cores 1.1x faster at 64k).
-ONE_CORE_MAX_NEURONS = 32_000
 
 _CPU_COMPILER_OPTIONS: dict[str, bool | int] = {"xla_cpu_copy_insertion_use_region_analysis": True}
 
@@ -230,18 +228,19 @@ def limit_cpu_cores(n: int, *, pin: bool = False) -> list[int]:
     return available_cpu_cores()
 
 
-def cores_for(option: str, device: str | None = None, n_neurons: int | None = None) -> int | None:
-    """The number of cores a `--cpu-cores` option asks for.
+def cores_for(option: str, device: str | None = None) -> int | None:
+    """The number of XLA CPU threads a `--cpu-cores` option asks for.
 
     **Arguments:**
 
-    - `option`: a number of cores, `"all"`, or `"auto"`: one core for CPU runs of at most
-      `ONE_CORE_MAX_NEURONS` neurons (or of unknown size).
+    - `option`: a number of threads, `"all"` (one per available core), or `"auto"`: one
+      thread for CPU runs (measured fastest for networks of 4k-256k neurons on the 2-core
+      development machine; see the module's docstring), and nothing changed when the run may
+      use a GPU.
     - `device`: the JAX platform of the run: `"cpu"`, `"gpu"`, or None (a CPU run when no
       GPU plugin is installed).
-    - `n_neurons`: the network's size, if known.
 
-    **Returns:** the number of cores, or None to leave the process as it is.
+    **Returns:** the number of threads, or None to leave the process as it is.
 
     **Raises:** `ValueError` for an option that is none of these.
     """
@@ -249,8 +248,7 @@ def cores_for(option: str, device: str | None = None, n_neurons: int | None = No
         return None
     if option == "auto":
         cpu_only = device == "cpu" or (device is None and not gpu_plugin_installed())
-        small = n_neurons is None or n_neurons <= ONE_CORE_MAX_NEURONS
-        return 1 if cpu_only and small else None
+        return 1 if cpu_only else None
     try:
         n = int(option)
     except ValueError:
@@ -261,10 +259,8 @@ def cores_for(option: str, device: str | None = None, n_neurons: int | None = No
     return n
 
 
-def apply_cores_option(
-    option: str, device: str | None = None, n_neurons: int | None = None
-) -> int | None:
-    """Resolve `option` with `cores_for` and restrict the process to that many cores.
+def apply_cores_option(option: str, device: str | None = None) -> int | None:
+    """Resolve `option` with `cores_for` and size XLA's CPU thread pool to it.
 
     If JAX has already started in this process nothing changes (a note on stderr for an
     explicit number).
@@ -275,7 +271,7 @@ def apply_cores_option(
     """
     import sys
 
-    cores = cores_for(option, device, n_neurons)
+    cores = cores_for(option, device)
     if cores is None:
         return None
     if _backend_initialized():

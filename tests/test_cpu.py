@@ -74,9 +74,6 @@ def test_cli_core_option():
     assert cpu_cores_for("auto", "cpu") == 1
     assert cpu_cores_for("auto", "gpu") is None
     assert cpu_cores_for("auto", None) == (None if gpu_plugin_installed() else 1)
-    # large networks use every core
-    assert cpu_cores_for("auto", "cpu", n_neurons=32_000) == 1
-    assert cpu_cores_for("auto", "cpu", n_neurons=64_000) is None
     for bad in ("0", str(n + 1), "two", "1.0"):
         with pytest.raises(ValueError, match="--cpu-cores must be"):
             cpu_cores_for(bad, None)

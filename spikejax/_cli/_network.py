@@ -168,7 +168,7 @@ def run_network_job(
     """
     import jax
 
-    from ..cpu import available_cpu_cores
+    from ..cpu import cpu_threads
     from ..network import run
     from ..spikes import population_cv_isi as cv_isi
 
@@ -235,7 +235,8 @@ def run_network_job(
         "dt_ms": net.dt,
         "seed": seed,
         "device": dev_name,
-        "cpu_cores": len(available_cpu_cores()),
+        # XLA's CPU threads (the `--cpu-cores` choice), not the cores the machine has
+        "cpu_cores": cpu_threads(),
         "dtype": str(net.dtype),
         "build_s": build_s,
         "compile_s": res.compile_s,
@@ -272,7 +273,7 @@ def run_network_job(
         cores = summary["cpu_cores"]
         print(
             f"{network.upper()}: {n_total} neurons, {duration_ms:g} ms, dt {net.dt} ms on "
-            f"{dev_name} ({cores} CPU core{'s' if cores > 1 else ''})"
+            f"{dev_name} ({cores} CPU thread{'s' if cores > 1 else ''})"
         )
         for p, v in pops.items():
             print(
@@ -323,9 +324,9 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
         "--cpu-cores",
         type=cpu_cores,
         default="auto",
-        help="CPU cores for XLA: a number, 'all', or 'auto' (default: 1 core for networks of "
-        "up to 32000 neurons when JAX has no GPU plugin or --device cpu is given, since small "
-        "kernels run fastest on one core; see spikejax.cpu)",
+        help="XLA CPU threads: a number, 'all' (one per core), or 'auto' (default: one thread "
+        "when JAX has no GPU plugin or --device cpu is given, measured fastest for networks of "
+        "4k-256k neurons; the process is not pinned; see spikejax.cpu)",
     )
 
 
@@ -362,8 +363,7 @@ def run_network_cli(args: argparse.Namespace) -> int:
     """Run the job from parsed `add_network_arguments` options; returns an exit code."""
     from ..cpu import apply_cores_option
 
-    n_neurons, _ = _network_size(args.network, args.n, args.scale)
-    apply_cores_option(args.cpu_cores, args.device, n_neurons)
+    apply_cores_option(args.cpu_cores, args.device)
     run_network_job(
         args.network, args.n, args.duration, args.seed, args.out, args.device, scale=args.scale
     )

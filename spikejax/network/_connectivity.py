@@ -1,7 +1,16 @@
-"""Connectivity rules: each builds `(pre, post)` index arrays (numpy, int64) on the host.
+"""Connectivity rules: each builds its synapses on the host, grouped by pre neuron.
+
+`rows` returns compressed sparse rows, the form `Projection` keeps: `offsets` (int64,
+`n_pre + 1` entries) and `post` (int32), pre neuron `i` owning `post[offsets[i]:offsets[i+1]]`,
+sorted by post index within a row. The built-in rules build them row by row (or in blocks of
+post neurons) straight into int32, so building a projection of `S` synapses holds about
+`4 S` bytes of indices, with no full-size int64 temporary. `build` returns the same synapses
+as `(pre, post)` int64 pairs, for user code and for rules that only define `build` (a user's
+subclass needs only `build`; its `rows` then sorts the pairs).
 
 Rules are deterministic given a `numpy.random.Generator` (derived from a JAX key by
-`Projection`). They return synapses sorted by `(pre, post)` index.
+`Projection`); `rows` and `build` draw the same numbers, so either gives the same synapses
+for the same generator state.
 """
 
 from __future__ import annotations
@@ -25,9 +34,9 @@ def _check_prob(name, p):
         raise ValueError(f"{name} must be in [0, 1], got {p!r}")
 
 
-def _sort(pre, post, *extra):
-    order = np.lexsort((post, pre))
-    return (pre[order], post[order], *[None if e is None else e[order] for e in extra])
+#: synapses per block of the in-degree counting sort: its temporaries take about 50 bytes
+#: a synapse of the block (sort order, ranks, positions), 13 MB at this size
+_BLOCK = 1 << 18
 
 
 def _check_count(name: str, k) -> None:
@@ -37,11 +46,35 @@ def _check_count(name: str, k) -> None:
         raise ValueError(f"{name} must be an integer >= 0, got {k!r}")
 
 
+def _pairs(offsets: np.ndarray, post: np.ndarray):
+    """`(pre, post)` int64 pairs of compressed sparse rows."""
+    pre = np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+    return pre, post.astype(np.int64)
+
+
+def _offsets(counts) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
 class Connectivity:
-    """Abstract connectivity rule."""
+    """Abstract connectivity rule: define `build` (pairs) or `rows` (compressed rows)."""
 
     def build(self, n_pre: int, n_post: int, rng: np.random.Generator, same_population: bool):
-        raise NotImplementedError
+        """`(pre, post)` int64 arrays of equal length, one entry per synapse."""
+        if type(self).rows is Connectivity.rows:
+            raise NotImplementedError(f"{type(self).__name__} defines neither build nor rows")
+        return _pairs(*self.rows(n_pre, n_post, rng, same_population))
+
+    def rows(self, n_pre: int, n_post: int, rng: np.random.Generator, same_population: bool):
+        """`(offsets int64 (n_pre + 1,), post int32)`: the synapses grouped by pre neuron,
+        sorted by post index within a row (see the module's docstring)."""
+        if type(self).build is Connectivity.build:
+            raise NotImplementedError(f"{type(self).__name__} defines neither build nor rows")
+        pre, post = self.build(n_pre, n_post, rng, same_population)
+        order = np.lexsort((post, pre))
+        return _offsets(np.bincount(pre, minlength=n_pre)), post[order].astype(np.int32)
 
 
 class AllToAll(Connectivity):
@@ -50,22 +83,25 @@ class AllToAll(Connectivity):
     def __init__(self, *, autapses: bool = True):
         self.autapses = autapses
 
-    def build(self, n_pre, n_post, rng, same_population):
-        pre, post = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
+    def rows(self, n_pre, n_post, rng, same_population):
+        row = np.arange(n_post, dtype=np.int32)
         if same_population and not self.autapses:
-            keep = pre != post
-            pre, post = pre[keep], post[keep]
-        return pre, post
+            # row i is 0..n-1 without i: the first i entries of 1..n-1 shifted down by one
+            post = np.empty((n_pre, max(n_post - 1, 0)), np.int32)
+            for i in range(n_pre):
+                post[i, :i] = row[:i]
+                post[i, i:] = row[i + 1 :]
+            return np.arange(n_pre + 1, dtype=np.int64) * (n_post - 1), post.reshape(-1)
+        return np.arange(n_pre + 1, dtype=np.int64) * n_post, np.tile(row, n_pre)
 
 
 class OneToOne(Connectivity):
     """Neuron i to neuron i (`n_pre == n_post` required)."""
 
-    def build(self, n_pre, n_post, rng, same_population):
+    def rows(self, n_pre, n_post, rng, same_population):
         if n_pre != n_post:
             raise ValueError(f"OneToOne needs equal population sizes, got {n_pre} and {n_post}")
-        i = np.arange(n_pre, dtype=np.int64)
-        return i, i.copy()
+        return np.arange(n_pre + 1, dtype=np.int64), np.arange(n_pre, dtype=np.int32)
 
 
 class FixedProbability(Connectivity):
@@ -76,24 +112,24 @@ class FixedProbability(Connectivity):
         self.p = float(p)
         self.autapses = autapses
 
-    def build(self, n_pre, n_post, rng, same_population):
+    def rows(self, n_pre, n_post, rng, same_population):
         # Number of post targets per pre neuron ~ Binomial(n_post, p), then a uniform subset.
-        pre_l, post_l = [], []
+        post_l = []
         counts = rng.binomial(n_post, self.p, size=n_pre)
         for i in range(n_pre):
             k = int(counts[i])
             if k == 0:
                 continue
             if same_population and not self.autapses:
-                t = rng.choice(n_post - 1, size=min(k, n_post - 1), replace=False)
+                k = min(k, n_post - 1)
+                counts[i] = k
+                t = rng.choice(n_post - 1, size=k, replace=False)
                 t = t + (t >= i)
             else:
                 t = rng.choice(n_post, size=k, replace=False)
-            pre_l.append(np.full(t.size, i, np.int64))
-            post_l.append(np.sort(t).astype(np.int64))
-        if not pre_l:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        return np.concatenate(pre_l), np.concatenate(post_l)
+            post_l.append(np.sort(t).astype(np.int32))
+        post = np.concatenate(post_l) if post_l else np.zeros(0, np.int32)
+        return _offsets(counts), post
 
 
 class FixedInDegree(Connectivity):
@@ -104,21 +140,41 @@ class FixedInDegree(Connectivity):
         self.k = int(k)
         self.autapses = autapses
 
-    def build(self, n_pre, n_post, rng, same_population):
+    def _sources(self, n_pre, n_post, rng, same_population) -> np.ndarray:
+        """`(n_post, k)` int32: the k distinct pre neurons of every post neuron."""
         avail = n_pre - (1 if same_population and not self.autapses else 0)
         if self.k > avail:
             raise ValueError(f"FixedInDegree.k must be <= {avail} (pre neurons), got {self.k}")
-        # random keys per row, argpartition: k distinct sources per target, vectorised
-        pre = np.empty((n_post, self.k), np.int64)
+        pre = np.empty((n_post, self.k), np.int32)
         for j in range(n_post):
             if same_population and not self.autapses:
                 t = rng.choice(n_pre - 1, size=self.k, replace=False)
                 pre[j] = t + (t >= j)
             else:
                 pre[j] = rng.choice(n_pre, size=self.k, replace=False)
-        post = np.repeat(np.arange(n_post, dtype=np.int64), self.k)
-        pre, post = _sort(pre.reshape(-1), post)
-        return pre, post
+        return pre
+
+    def rows(self, n_pre, n_post, rng, same_population):
+        sources = self._sources(n_pre, n_post, rng, same_population)
+        block = max(1, _BLOCK // max(self.k, 1))
+        counts = np.zeros(n_pre, np.int64)
+        for j0 in range(0, n_post, block):  # (bincount copies its input to int64)
+            counts += np.bincount(sources[j0 : j0 + block].reshape(-1), minlength=n_pre)
+        offsets = _offsets(counts)
+        # a counting sort by pre neuron, in blocks of post neurons (post ascending within a
+        # row because blocks and the stable sort inside them keep post order)
+        post = np.empty(int(offsets[-1]), np.int32)
+        cursor = offsets[:-1].copy()
+        for j0 in range(0, n_post, block):
+            src = sources[j0 : j0 + block].reshape(-1)
+            tgt = np.repeat(np.arange(j0, j0 + src.size // max(self.k, 1), dtype=np.int32), self.k)
+            order = np.argsort(src, kind="stable")
+            src_sorted = src[order]
+            first = np.searchsorted(src_sorted, src_sorted, side="left")
+            rank = np.arange(src_sorted.size) - first
+            post[cursor[src_sorted] + rank] = tgt[order]
+            cursor += np.bincount(src, minlength=n_pre)
+        return offsets, post
 
 
 class FixedOutDegree(Connectivity):
@@ -129,12 +185,13 @@ class FixedOutDegree(Connectivity):
         self.k = int(k)
         self.autapses = autapses
 
-    def build(self, n_pre, n_post, rng, same_population):
-        post_t, pre_t = FixedInDegree(self.k, autapses=self.autapses).build(
+    def rows(self, n_pre, n_post, rng, same_population):
+        # each pre neuron's k targets, drawn as FixedInDegree draws sources
+        targets = FixedInDegree(self.k, autapses=self.autapses)._sources(
             n_post, n_pre, rng, same_population
         )
-        pre, post = _sort(pre_t, post_t)
-        return pre, post
+        targets.sort(axis=1)
+        return np.arange(n_pre + 1, dtype=np.int64) * self.k, targets.reshape(-1)
 
 
 class Explicit(Connectivity):
@@ -216,8 +273,9 @@ class ExplicitRows(Connectivity):
         self.weight = weight
         self.delay = delay
 
-    def rows(self, n_pre: int, n_post: int):
-        """`(offsets int64, post int32)` after checking them against the population sizes."""
+    def rows(self, n_pre: int, n_post: int, rng=None, same_population: bool = False):
+        """`(offsets int64, post int32)` after checking them against the population sizes
+        (`rng` and `same_population` are not used)."""
         if self.offsets.size != n_pre + 1:
             raise ValueError(
                 f"ExplicitRows: offsets must have n_pre + 1 = {n_pre + 1} entries, got "
@@ -229,6 +287,4 @@ class ExplicitRows(Connectivity):
         return self.offsets.astype(np.int64), post
 
     def build(self, n_pre, n_post, rng, same_population):
-        offsets, post = self.rows(n_pre, n_post)
-        pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(offsets))
-        return pre, post.astype(np.int64)
+        return _pairs(*self.rows(n_pre, n_post))

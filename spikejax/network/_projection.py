@@ -149,10 +149,11 @@ class Projection:
         if key is None:
             key = jax.random.key(0)
         rng = _rng_from_key(key)
-        if isinstance(connectivity, ExplicitRows):
-            offsets, post_idx = connectivity.rows(self.n_pre, self.n_post)
+        if type(connectivity).rows is not Connectivity.rows:
+            # the rule builds compressed rows itself, in int32 (bounded memory)
+            offsets, post_idx = connectivity.rows(self.n_pre, self.n_post, rng, pre is post)
             order = None
-        else:
+        else:  # pairs (`Explicit`, user rules): weights given in their order follow the sort
             pre_idx, post_idx = connectivity.build(self.n_pre, self.n_post, rng, pre is post)
             order = np.lexsort((post_idx, pre_idx))
             counts = np.bincount(pre_idx, minlength=self.n_pre)
