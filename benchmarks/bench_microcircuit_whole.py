@@ -3,7 +3,8 @@
 The Potjans & Diesmann (2014) microcircuit at several scales, each measurement in a fresh
 subprocess so that its peak resident memory (`ru_maxrss`) is its own: spikejax (float32, the
 network default, exact current-synapse propagators, spike monitors on every population) and
-NEST 3 (`iaf_psc_exp`, a `spike_recorder` on every population, `--nest-threads` threads),
+NEST 3 (`iaf_psc_exp`, a `spike_recorder` on every population), each with `--threads` CPU
+threads (default 1: NEST's `local_num_threads`, spikejax's `limit_cpu_cores`),
 both built from the same derived parameters (`bench_microcircuit_nest.py` holds the two model
 builders). Timed: the whole call from an empty process state to the rates in hand (build +
 compile + run + reading the spikes), and that call's peak resident memory. The rounds
@@ -22,8 +23,10 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -32,11 +35,146 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 
 
+def build_brian2(scale: float, duration: float, seed: int, project: str) -> float:
+    """Generate and compile Brian2's cpp_standalone microcircuit once (its binary is then
+    run on its own every round); returns the seconds this took.
+
+    The model is the one `bench_microcircuit_nest.py` gives NEST: eight groups of LIF neurons
+    with exponential current synapses integrated exactly (`method="exact"`), refractory
+    `t_ref`, fixed-total-number connectivity drawn with numpy (sources and targets uniform
+    with replacement), normal weights and delays redrawn at the sign and below `dt / 2`, a
+    `PoissonInput` of `K_ext` sources at 8 Hz per group, initial potentials from the
+    published normal distributions, and a `SpikeMonitor` on every group."""
+    import brian2 as b2
+
+    import spikejax.network as sn
+    from spikejax.network._microcircuit import (
+        _C_M,
+        _D_EXC,
+        _D_INH,
+        _D_REL_SD,
+        _E_L,
+        _T_REF,
+        _TAU_M,
+        _TAU_SYN,
+        _V0_MEAN,
+        _V0_SD,
+        _V_RESET,
+        _V_TH,
+        _W_REL_SD,
+    )
+
+    t0 = time.perf_counter()
+    b2.set_device("cpp_standalone", directory=project, build_on_run=False)
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    # `make -j` without a limit would start one compiler per synapse group at once
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+    b2.prefs.logging.console_log_level = "ERROR"
+    b2.defaultclock.dt = 0.1 * b2.ms
+    rng = np.random.default_rng(seed)
+    prm = sn.microcircuit_parameters(scale)
+    eqs = """dv/dt = (E_L - v) / tau_m + (I + I_dc) / C_m : volt (unless refractory)
+             dI/dt = -I / tau_syn : amp
+             I_dc : amp"""
+    ns = {
+        "E_L": _E_L * b2.mV,
+        "tau_m": _TAU_M * b2.ms,
+        "C_m": _C_M * b2.pF,
+        "tau_syn": _TAU_SYN * b2.ms,
+    }
+    groups, objs = [], []
+    for i in range(8):
+        g = b2.NeuronGroup(
+            int(prm["n"][i]),
+            eqs,
+            threshold=f"v > {_V_TH}*mV",
+            reset=f"v = {_V_RESET}*mV",
+            refractory=_T_REF * b2.ms,
+            method="exact",
+            namespace=ns,
+        )
+        g.v = rng.normal(_V0_MEAN[i], _V0_SD[i], g.N) * b2.mV
+        g.I_dc = float(prm["dc"][i]) * b2.pA
+        groups.append(g)
+        objs.append(
+            b2.PoissonInput(
+                g, "I", int(prm["k_ext"][i]), 8.0 * b2.Hz, weight=float(prm["weight_ext"]) * b2.pA
+            )
+        )
+        objs.append(b2.SpikeMonitor(g))
+    for i in range(8):
+        for j in range(8):
+            n_syn = int(prm["n_synapses"][i, j])
+            if n_syn <= 0:
+                continue
+            w = float(prm["weight"][i, j])
+            d = _D_EXC if j % 2 == 0 else _D_INH
+            syn = b2.Synapses(groups[j], groups[i], "w_syn : amp", on_pre="I_post += w_syn")
+            syn.connect(
+                i=rng.integers(0, groups[j].N, n_syn), j=rng.integers(0, groups[i].N, n_syn)
+            )
+            wv = rng.normal(w, abs(w) * _W_REL_SD, n_syn)
+            while np.any(bad := np.sign(wv) != np.sign(w)):
+                wv[bad] = rng.normal(w, abs(w) * _W_REL_SD, int(bad.sum()))
+            dv = rng.normal(d, d * _D_REL_SD, n_syn)
+            while np.any(bad := dv < 0.05):
+                dv[bad] = rng.normal(d, d * _D_REL_SD, int(bad.sum()))
+            syn.w_syn = wv * b2.pA
+            syn.delay = dv * b2.ms
+            objs.append(syn)
+    net = b2.Network(groups, objs)
+    net.run(duration * b2.ms)
+    b2.device.build(directory=project, compile=True, run=False)
+    return time.perf_counter() - t0
+
+
+def _brian2_rates(results: str, scale: float, duration: float) -> list[float]:
+    """Rates per group from the spike monitors' index files (int32, one per spike)."""
+    import re
+
+    from spikejax.network import microcircuit_parameters
+
+    n = microcircuit_parameters(scale)["n"]
+    counts = [0] * 8
+    for name in os.listdir(results):
+        m = re.search(r"spikemonitor(?:_(\d+))?_i(?:_|$)", name)
+        if m:
+            counts[int(m.group(1) or 0)] = os.path.getsize(os.path.join(results, name)) // 4
+    return [c / (int(n[k]) * duration * 1e-3) for k, c in enumerate(counts)]
+
+
+def run_brian2(project: str, scale: float, duration: float) -> dict:
+    """Run the compiled binary alone: wall time (synapse creation included), peak memory,
+    and the rates of its spike monitors."""
+    results = os.path.join(project, "results")
+    shutil.rmtree(results, ignore_errors=True)
+    os.makedirs(results)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        ["./main", "--results_dir", results + os.sep], cwd=project, stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if status != 0:
+        return {"error": f"Brian2 binary exited with status {status}"}
+    return {
+        "wall_s": wall,
+        "peak_rss_bytes": int(usage.ru_maxrss * 1024),
+        "rates_hz": _brian2_rates(results, scale, duration),
+        "load_1min": [load0, os.getloadavg()[0]],
+    }
+
+
 def child(sim: str, scale: float, duration: float, seed: int, threads: int) -> dict:
     """One measurement in this (fresh) process; returns its JSON."""
     sys.path.insert(0, HERE)
     from bench_microcircuit_nest import run_nest, run_spikejax
 
+    if sim != "nest":
+        from spikejax.cpu import limit_cpu_cores
+
+        limit_cpu_cores(threads)
     t0 = time.perf_counter()
     if sim == "nest":
         rates, _ = run_nest(scale, seed, duration, 0.0, threads)
@@ -60,7 +198,7 @@ def measure(sim: str, scale: float, duration: float, seed: int, threads: int) ->
         str(duration),
         "--seed",
         str(seed),
-        "--nest-threads",
+        "--threads",
         str(threads),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -77,13 +215,18 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=200.0, help="biological time, ms")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--nest-threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads of either simulator")
     ap.add_argument("--out", default=os.path.join(RESULTS, "microcircuit_whole_call.json"))
+    ap.add_argument("--no-brian2", action="store_true", help="leave Brian2 out")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--brian2-build", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",")]
+    if args.brian2_build:
+        print(build_brian2(scales[0], args.duration, args.seed, args.brian2_build))
+        return 0
     if args.child:
-        row = child(args.child, scales[0], args.duration, args.seed, args.nest_threads)
+        row = child(args.child, scales[0], args.duration, args.seed, args.threads)
         print(json.dumps(row))
         return 0
     import nest
@@ -95,17 +238,43 @@ def main(argv=None) -> int:
             "python": platform.python_version(),
             "nest": getattr(nest, "__version__", "unknown"),
         },
-        "args": {k: v for k, v in vars(args).items() if k not in ("child", "out")},
+        "args": {k: v for k, v in vars(args).items() if k not in ("child", "out", "brian2_build")},
         "runs": {},
         "summary": {},
     }
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="mc_brian2_")
     for scale in scales:
-        runs = result["runs"].setdefault(str(scale), {"spikejax": [], "nest": []})
+        runs = result["runs"].setdefault(str(scale), {"spikejax": [], "nest": [], "brian2": []})
+        sims = ["spikejax", "nest"]
+        if not args.no_brian2:
+            project = os.path.join(tmp, f"mc_{scale}")
+            cmd = [
+                sys.executable,
+                __file__,
+                "--brian2-build",
+                project,
+                "--scales",
+                str(scale),
+                "--duration",
+                str(args.duration),
+                "--seed",
+                str(args.seed),
+            ]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode == 0:
+                result.setdefault("brian2_build_s", {})[str(scale)] = time.perf_counter() - t0
+                sims.append("brian2")
+            else:
+                result.setdefault("brian2_errors", {})[str(scale)] = proc.stderr[-2000:]
         for r in range(args.rounds):
-            order = ("spikejax", "nest") if r % 2 == 0 else ("nest", "spikejax")
+            order = sims if r % 2 == 0 else sims[::-1]
             for sim in order:
-                row = measure(sim, scale, args.duration, args.seed + r, args.nest_threads)
+                if sim == "brian2":
+                    row = run_brian2(os.path.join(tmp, f"mc_{scale}"), scale, args.duration)
+                else:
+                    row = measure(sim, scale, args.duration, args.seed + r, args.threads)
                 runs[sim].append(row)
                 print(
                     f"scale {scale} round {r} {sim:8s} "
@@ -117,8 +286,8 @@ def main(argv=None) -> int:
                     + f" (load {row['load_1min'][0]:.1f}-{row['load_1min'][1]:.1f})",
                     flush=True,
                 )
-            ok = {s: [x for x in v if "wall_s" in x] for s, v in runs.items()}
-            if ok["spikejax"] and ok["nest"]:
+            ok = {s: [x for x in v if "wall_s" in x] for s, v in runs.items() if v}
+            if ok.get("spikejax") and all(ok.values()):
                 med = {
                     s: {
                         k: float(np.median([x[k] for x in v])) for k in ("wall_s", "peak_rss_bytes")
@@ -131,11 +300,14 @@ def main(argv=None) -> int:
                         s: [min(x["wall_s"] for x in v), max(x["wall_s"] for x in v)]
                         for s, v in ok.items()
                     },
-                    "wall_ratio_spikejax_over_nest": med["spikejax"]["wall_s"]
-                    / med["nest"]["wall_s"],
-                    "memory_ratio_spikejax_over_nest": med["spikejax"]["peak_rss_bytes"]
-                    / med["nest"]["peak_rss_bytes"],
                 }
+                for peer in ok.keys() - {"spikejax"}:
+                    result["summary"][str(scale)][f"wall_ratio_spikejax_over_{peer}"] = (
+                        med["spikejax"]["wall_s"] / med[peer]["wall_s"]
+                    )
+                    result["summary"][str(scale)][f"memory_ratio_spikejax_over_{peer}"] = (
+                        med["spikejax"]["peak_rss_bytes"] / med[peer]["peak_rss_bytes"]
+                    )
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)
     print(json.dumps(result["summary"], indent=1))

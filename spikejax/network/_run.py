@@ -277,7 +277,7 @@ def _initial_state(net: Network, key) -> State:
 
 
 #: `run` shortens its chunks so that one chunk's spike words take at most this many bytes
-SPIKE_WORDS_CHUNK_BYTES = 64 << 20
+SPIKE_WORDS_CHUNK_BYTES = 16 << 20
 
 
 def _chunk_length(net: Network, monitors, n_steps: int, chunk_steps: int) -> int:
