@@ -35,7 +35,7 @@ import numpy as np
 from .._validation import check_finite, check_key
 from ._connectivity import Connectivity, Explicit, ExplicitRows
 from ._plasticity import PlasticityRule
-from ._synapse import Delta, Synapse
+from ._synapse import Delta, Exponential, Synapse, exp_kernel_integral
 
 _DENSE_MAX_ENTRIES = 4_000_000
 #: synapses per block of the host-side conversions (bounded temporaries)
@@ -843,3 +843,89 @@ def select_spikes(s, cap: int):
     spiking = s > 0
     idx = jnp.nonzero(spiking, size=cap, fill_value=n)[0].astype(jnp.int32)
     return idx, jnp.sum(spiking, dtype=jnp.int32)
+
+
+#: suffix of the ring-buffer receptor holding a precise receptor's membrane channel
+PRECISE_CHANNEL = "|v"
+
+
+def precise_delay(p: Projection, dt: float) -> float | None:
+    r"""Check that projection `p` can feed a precise population (`Population(precise=True)`)
+    at step `dt` (ms), and return its delay in steps, $d/\Delta t$ (a float: delays are
+    continuous), or None for per-synapse delays (which must then be whole steps).
+
+    **Raises:** `ValueError` naming the projection: a synapse other than a current-based
+    `Exponential` of one `tau`, plasticity, `propagation="dense"`, a delay below `dt`, or
+    per-synapse delays that are not whole steps.
+    """
+    what = f"Projection {p.name}: its target {p.post_name!r} has precise spike times, so"
+    syn = p.synapse
+    if not (type(syn) is Exponential and syn.E_rev is None and np.ndim(syn.tau) == 0):
+        raise ValueError(
+            f"{what} its synapse must be a current-based Exponential of one tau (E_rev=None), "
+            f"got {syn!r}"
+        )
+    if p.plasticity is not None:
+        raise ValueError(f"{what} it cannot be plastic, got {type(p.plasticity).__name__}")
+    if p.propagation == "dense":
+        raise ValueError(f"{what} it is delivered by events; propagation must be 'auto' or 'event'")
+    d = np.asarray(p.delay, np.float64)
+    if d.size and not (float(d.min()) >= dt * (1 - 1e-9)):
+        raise ValueError(
+            f"{what} its delays must be >= dt = {dt} ms (a spike reaches its targets after the "
+            f"step it was emitted in), got min {float(d.min())} ms"
+        )
+    if d.ndim == 0:
+        return float(d) / dt
+    q = d / dt
+    if d.size and not np.all(np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(q, 1.0)):
+        raise ValueError(
+            f"{what} per-synapse delays must be whole steps of dt = {dt} ms (a single delay "
+            "may be any value >= dt)"
+        )
+    return None
+
+
+def deliver_precise(cp, flat, idx, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
+    r"""Deliver the spikes of step `k` through the event-path projection `cp` into a precise
+    population (`Population(precise=True)`), with their times.
+
+    A spike at offset $\sigma$ of step $k$ (a fraction of `dt`; 1 for a population on the
+    grid) reaches a synapse of delay $q$ steps at $k + \sigma + q$: in step
+    $k + S$, $S = \lceil \sigma + q \rceil - 1$ (at least 1), at offset
+    $\delta = \sigma + q - S$. It adds its weight $w$ to two ring-buffer channels of its
+    target, $w\,e^{-(1 - \delta)\Delta t/\tau_s}$ (its synaptic current at the end of that
+    step) and $w\,A((1 - \delta)\Delta t, \tau_m, \tau_s)$ (its membrane potential there,
+    over $R$), which `Population.precise_step` reads. Exact sums whatever the number of
+    arrivals; scatter-adds, so GPU-friendly, with the padded layout of the event path.
+
+    **Arguments:** `flat`: the flattened `(D, W)` ring buffer; `idx`: the first spiking
+    neurons of the pre population (from `select_spikes`, padded with `n_pre`); `offsets`:
+    its spike offsets `(n_pre,)`, or None (a population on the grid: 1); `k`: the step;
+    `cols`: the first columns of the two channels; `q`: `precise_delay`'s result; `tau_m`:
+    the target's membrane time constant; `tau_s`: the synapse's.
+
+    **Returns:** the updated `flat`.
+    """
+    dtype = flat.dtype
+    if offsets is None:
+        sigma = jnp.ones(idx.shape, dtype)
+    else:
+        sigma = jnp.concatenate([offsets.astype(dtype), jnp.ones((1,), dtype)])[idx]
+    if q is None:  # whole-step delays per synapse: the offset is kept
+        delta = sigma
+        k_arg = jnp.broadcast_to(k - 1, idx.shape)
+    else:
+        u = sigma + q
+        S = jnp.maximum(jnp.ceil(u) - 1, 1)
+        delta = u - S
+        k_arg = k - 1 + S.astype(jnp.int32) - cp.delay_values[0]
+    rest = (1 - delta) * dt
+    tau_s = jnp.asarray(tau_s, dtype)
+    fa = jnp.exp(-rest / tau_s)
+    fc = exp_kernel_integral(rest, jnp.asarray(tau_m, dtype), tau_s)
+    target, w = cp.targets(idx, k_arg[:, None], cols[0], D, W)
+    w = jnp.broadcast_to(jnp.asarray(w, dtype), target.shape)
+    flat = flat.at[target.reshape(-1)].add((w * fa[:, None]).reshape(-1), mode="promise_in_bounds")
+    target = target + (cols[1] - cols[0])
+    return flat.at[target.reshape(-1)].add((w * fc[:, None]).reshape(-1), mode="promise_in_bounds")
