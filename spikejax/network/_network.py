@@ -326,9 +326,7 @@ class Network(eqx.Module):
                 n = pops[cp.pre].n
                 # the loop delivery costs nothing per unused buffer slot: by default it takes
                 # every spike (no overflow, no repeated chunk); the padded one pays per slot
-                # (the precise delivery is padded, whatever `delivery`)
-                padded = delivery != "loop" or cp.post in precise
-                auto = max(32, math.ceil(0.04 * n)) if padded else n
+                auto = n if delivery == "loop" else max(32, math.ceil(0.04 * n))
                 c = pr.spike_buffer or auto
                 caps[cp.pre] = min(n, max(caps.get(cp.pre, 0), int(c)))
         self.spike_buffers_ = tuple(sorted(caps.items()))
@@ -582,7 +580,7 @@ class Network(eqx.Module):
                 flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
             buffer = flat.reshape(D, W)
         if self.precise_delays_:
-            buffer = self._deliver_precise(buffer, spikes, offsets, idx, k)
+            buffer = self._deliver_precise(buffer, spikes, offsets, idx, words, counts, k)
         plastic = {}
         if self.plastic:
             flat = buffer.reshape(-1)
@@ -625,7 +623,7 @@ class Network(eqx.Module):
             syn[r] = {"g": g}
         return state, spikes, offsets
 
-    def _deliver_precise(self, buffer, spikes, offsets, idx, k):
+    def _deliver_precise(self, buffer, spikes, offsets, idx, words, counts, k):
         """Deliver the step's spikes through the projections into precise populations
         (`deliver_precise`), with their offsets."""
         D, W = buffer.shape
@@ -635,8 +633,11 @@ class Network(eqx.Module):
         for cp in self.projections:
             if cp.name not in delays:
                 continue
-            cap = self.spike_buffers[cp.pre]
-            sel = idx[cp.pre] if cp.pre in idx else select_spikes(spikes[cp.pre], cap)[0]
+            p = cp.pre
+            if self.delivery == "loop":
+                sel = ("loop", words[p], jnp.minimum(counts[p], self.spike_buffers[p]))
+            else:
+                sel = ("padded", idx[p])
             r = cp.receptor_key
             c = (cols[r][0], cols[r + PRECISE_CHANNEL][0])
             tau_s = self.synapses[r].tau

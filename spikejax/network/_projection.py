@@ -886,7 +886,7 @@ def precise_delay(p: Projection, dt: float) -> float | None:
     return None
 
 
-def deliver_precise(cp, flat, idx, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
+def deliver_precise(cp, flat, spiking, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
     r"""Deliver the spikes of step `k` through the event-path projection `cp` into a precise
     population (`Population(precise=True)`), with their times.
 
@@ -897,10 +897,12 @@ def deliver_precise(cp, flat, idx, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
     target, $w\,e^{-(1 - \delta)\Delta t/\tau_s}$ (its synaptic current at the end of that
     step) and $w\,A((1 - \delta)\Delta t, \tau_m, \tau_s)$ (its membrane potential there,
     over $R$), which `Population.precise_step` reads. Exact sums whatever the number of
-    arrivals; scatter-adds, so GPU-friendly, with the padded layout of the event path.
+    arrivals, by scatter-adds of the event path's row windows: in one padded scatter
+    (`Network(delivery="padded")`, for GPUs) or spike by spike (`"loop"`, on CPUs).
 
-    **Arguments:** `flat`: the flattened `(D, W)` ring buffer; `idx`: the first spiking
-    neurons of the pre population (from `select_spikes`, padded with `n_pre`); `offsets`:
+    **Arguments:** `flat`: the flattened `(D, W)` ring buffer; `spiking`: the spiking neurons
+    of the pre population, `("padded", idx)` with `idx` from `select_spikes` (padded with
+    `n_pre`), or `("loop", words, count)` with its spike words and count; `offsets`:
     its spike offsets `(n_pre,)`, or None (a population on the grid: 1); `k`: the step;
     `cols`: the first columns of the two channels; `q`: `precise_delay`'s result; `tau_m`:
     the target's membrane time constant; `tau_s`: the synapse's.
@@ -908,24 +910,35 @@ def deliver_precise(cp, flat, idx, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
     **Returns:** the updated `flat`.
     """
     dtype = flat.dtype
-    if offsets is None:
-        sigma = jnp.ones(idx.shape, dtype)
-    else:
-        sigma = jnp.concatenate([offsets.astype(dtype), jnp.ones((1,), dtype)])[idx]
-    if q is None:  # whole-step delays per synapse: the offset is kept
-        delta = sigma
-        k_arg = jnp.broadcast_to(k - 1, idx.shape)
-    else:
-        u = sigma + q
-        S = jnp.maximum(jnp.ceil(u) - 1, 1)
-        delta = u - S
-        k_arg = k - 1 + S.astype(jnp.int32) - cp.delay_values[0]
-    rest = (1 - delta) * dt
     tau_s = jnp.asarray(tau_s, dtype)
-    fa = jnp.exp(-rest / tau_s)
-    fc = exp_kernel_integral(rest, jnp.asarray(tau_m, dtype), tau_s)
-    target, w = cp.targets(idx, k_arg[:, None], cols[0], D, W)
-    w = jnp.broadcast_to(jnp.asarray(w, dtype), target.shape)
-    flat = flat.at[target.reshape(-1)].add((w * fa[:, None]).reshape(-1), mode="promise_in_bounds")
-    target = target + (cols[1] - cols[0])
-    return flat.at[target.reshape(-1)].add((w * fc[:, None]).reshape(-1), mode="promise_in_bounds")
+    tau_m = jnp.asarray(tau_m, dtype)
+
+    def add(flat, idx, sigma):
+        """Add the rows of the neurons `idx` (a scalar or `(m,)`) with offsets `sigma`."""
+        if q is None:  # whole-step delays per synapse: the offset is kept
+            delta, k_arg = sigma, k - 1 + jnp.zeros_like(idx)
+        else:
+            u = sigma + q
+            S = jnp.maximum(jnp.ceil(u) - 1, 1)
+            delta = u - S
+            k_arg = k - 1 + S.astype(jnp.int32) - cp.delay_values[0]
+        rest = (1 - delta) * dt
+        fa = jnp.exp(-rest / tau_s)[..., None]
+        fc = exp_kernel_integral(rest, tau_m, tau_s)[..., None]
+        target, w = cp.targets(idx, k_arg[..., None], cols[0], D, W)
+        w = jnp.broadcast_to(jnp.asarray(w, dtype), target.shape)
+        flat = flat.at[target.reshape(-1)].add((w * fa).reshape(-1), mode="promise_in_bounds")
+        target = target + (cols[1] - cols[0])
+        return flat.at[target.reshape(-1)].add((w * fc).reshape(-1), mode="promise_in_bounds")
+
+    ones = jnp.ones((1,), dtype)
+    sig = ones if offsets is None else jnp.concatenate([offsets.astype(dtype), ones])
+    if spiking[0] == "padded":
+        idx = spiking[1]
+        return add(flat, idx, jnp.ones(idx.shape, dtype) if offsets is None else sig[idx])
+    words, count = spiking[1], spiking[2]
+
+    def body(b, j, flat):
+        return add(flat, j, sig[0] if offsets is None else sig[j])
+
+    return _walk_spikes(words, count, words.shape[0], cp.n_pre, body, flat)
