@@ -16,6 +16,12 @@ One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
    continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
 5. decay synapses exactly over $\Delta t$; write spikes into slots $(k + 1 + d) \bmod D$.
 
+A precise population (`Population(precise=True)`) takes steps 2-4 in
+`Population.precise_step` (exact crossing and refractory times inside the step), and the
+spikes into it are written with their times (`deliver_precise`): its receptors' columns hold
+the arrivals' end-of-step contributions to the current and, in a second column block, to the
+membrane potential.
+
 `Network.step(state)` is a pure function of the network's arrays and the state (which holds
 the step counter and the base PRNG key; step $k$ uses `fold_in(key, k)`), so runs are
 deterministic per key, chunking does not change them, and `jax.vmap` batches networks.
@@ -128,7 +134,9 @@ class Network(eqx.Module):
     other than float32/float64 (or float64 without x64), duplicate names, projections or
     inputs onto unknown populations, gap junctions on a population that is not a neuron
     population of the network (or with indices or a matrix that do not fit it), a
-    `SpikeSource` built with another `dt`, Poisson rates with `rate * dt >= 1`.
+    `SpikeSource` built with another `dt`, Poisson rates with `rate * dt >= 1`; for a
+    precise population (`Population(precise=True)`): `t_ref` < `dt`, and any input it cannot
+    take (see `precise_delay`; `PoissonInput`, gap junctions).
     """
 
     populations: dict
