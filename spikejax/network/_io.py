@@ -126,6 +126,8 @@ def save_result(path: str | os.PathLike, result: RunResult) -> None:
     for p, rec in result.spikes.items():
         arrays[f"spikes/{p}/i"] = np.asarray(rec.indices[:], np.int32)
         arrays[f"spikes/{p}/step"] = np.asarray(rec.steps[:], np.int32)
+        if rec.offsets is not None:  # a precise population's
+            arrays[f"spikes/{p}/offset"] = np.asarray(rec.offsets[:])
     for p, (t, r) in result.rates.items():
         arrays[f"rates/{p}/t"] = t
         arrays[f"rates/{p}/r"] = r
@@ -156,7 +158,8 @@ def _spike_record(z, read, p: str, dt: float) -> SpikeRecord:
     """Population `p`'s spikes in an open result archive (version 1 stored the times)."""
     i = np.asarray(read(f"spikes/{p}/i"), np.int32)
     if f"spikes/{p}/step" in z.files:
-        return SpikeRecord(i, np.asarray(read(f"spikes/{p}/step"), np.int32), dt)
+        off = read(f"spikes/{p}/offset") if f"spikes/{p}/offset" in z.files else None
+        return SpikeRecord(i, np.asarray(read(f"spikes/{p}/step"), np.int32), dt, off)
     steps = np.rint(np.asarray(read(f"spikes/{p}/t"), np.float64) / dt).astype(np.int32)
     return SpikeRecord(i, steps, dt)
 

@@ -9,6 +9,10 @@ from typing import Any
 import equinox as eqx
 import numpy as np
 
+#: suffix of a `SpikeMonitor`'s output key under which `Network.simulate` records the spike
+#: offsets of a precise population (`(n_steps, n)`, fractions of `dt`)
+OFFSETS = "/offsets"
+
 
 def _name(population: Any) -> str:
     """The name of `population` (a `Population`, or its name)."""
@@ -116,13 +120,18 @@ class SpikeRecord(Sequence):
     result.spikes["E"]`, `result.spikes["E"][1]`), the times (float64 ms) computed on each
     access.
 
+    For a precise population (`Population(precise=True)`) it also holds `offsets`, the spike
+    times' offsets from the end of their step as fractions of `dt`, in [-1, 0] (in the
+    network's dtype), and the times are `(steps + offsets) * dt`; `offsets` is None for
+    spikes on the grid.
+
     With `SpikeMonitor(..., store=path)`, `indices` and `steps` are the on-disk
     `zarr.Array`s (read lazily; slice them like NumPy arrays).
     """
 
-    __slots__ = ("indices", "steps", "dt")
+    __slots__ = ("indices", "steps", "dt", "offsets")
 
-    def __init__(self, indices, steps, dt: float):
+    def __init__(self, indices, steps, dt: float, offsets=None):
         if np.shape(indices) != np.shape(steps) or len(np.shape(indices)) != 1:
             raise ValueError(
                 "SpikeRecord: indices and steps must be 1-D of equal length, got shapes "
@@ -130,14 +139,23 @@ class SpikeRecord(Sequence):
             )
         if not (float(dt) > 0):
             raise ValueError(f"SpikeRecord.dt must be > 0 ms, got {dt!r}")
+        if offsets is not None and np.shape(offsets) != np.shape(steps):
+            raise ValueError(
+                f"SpikeRecord: offsets must have the shape of steps {np.shape(steps)}, got "
+                f"{np.shape(offsets)}"
+            )
         self.indices = indices
         self.steps = steps
         self.dt = float(dt)
+        self.offsets = offsets
 
     @property
     def times(self) -> np.ndarray:
-        """Spike times in ms (float64): `steps * dt`."""
-        return np.asarray(self.steps[:], np.float64) * self.dt
+        """Spike times in ms (float64): `steps * dt`, or `(steps + offsets) * dt`."""
+        steps = np.asarray(self.steps[:], np.float64)
+        if self.offsets is None:
+            return steps * self.dt
+        return (steps + np.asarray(self.offsets[:], np.float64)) * self.dt
 
     @property
     def n_spikes(self) -> int:
@@ -147,8 +165,8 @@ class SpikeRecord(Sequence):
     @property
     def nbytes(self) -> int:
         """Bytes of host memory the record holds (0 for one stored on disk)."""
-        return sum(int(getattr(a, "nbytes", 0)) for a in (self.indices, self.steps)
-                   if isinstance(a, np.ndarray))  # fmt: skip
+        arrays = (self.indices, self.steps, self.offsets)
+        return sum(int(a.nbytes) for a in arrays if isinstance(a, np.ndarray))
 
     def __len__(self) -> int:
         return 2

@@ -16,6 +16,12 @@ One step $k$ (from $t_k = k\,\Delta t$ to $t_{k+1}$):
    continuous models: upward crossings of `spike_detection_threshold`); spike time $t_{k+1}$;
 5. decay synapses exactly over $\Delta t$; write spikes into slots $(k + 1 + d) \bmod D$.
 
+A precise population (`Population(precise=True)`) takes steps 2-4 in
+`Population.precise_step` (exact crossing and refractory times inside the step), and the
+spikes into it are written with their times (`deliver_precise`): its receptors' columns hold
+the arrivals' end-of-step contributions to the current and, in a second column block, to the
+membrane potential.
+
 `Network.step(state)` is a pure function of the network's arrays and the state (which holds
 the step counter and the base PRNG key; step $k$ uses `fold_in(key, k)`), so runs are
 deterministic per key, chunking does not change them, and `jax.vmap` batches networks.
@@ -39,6 +45,7 @@ from ..spikes._poisson import bernoulli_spikes
 from ._gap import GapJunctions
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import (
+    OFFSETS,
     RECORDERS,
     Monitor,
     RateMonitor,
@@ -50,10 +57,13 @@ from ._monitor import (
 from ._plasticity import CompiledPlastic
 from ._population import PoissonPopulation, Population, SpikeSource
 from ._projection import (
+    PRECISE_CHANNEL,
     CompiledProjection,
     Projection,
     deliver_events,
+    deliver_precise,
     event_kernel,
+    precise_delay,
     select_spikes,
     spike_words,
 )
@@ -124,7 +134,9 @@ class Network(eqx.Module):
     other than float32/float64 (or float64 without x64), duplicate names, projections or
     inputs onto unknown populations, gap junctions on a population that is not a neuron
     population of the network (or with indices or a matrix that do not fit it), a
-    `SpikeSource` built with another `dt`, Poisson rates with `rate * dt >= 1`.
+    `SpikeSource` built with another `dt`, Poisson rates with `rate * dt >= 1`; for a
+    precise population (`Population(precise=True)`): `t_ref` < `dt`, and any input it cannot
+    take (see `precise_delay`; `PoissonInput`, gap junctions).
     """
 
     populations: dict
@@ -141,6 +153,9 @@ class Network(eqx.Module):
     spike_buffers_: tuple = eqx.field(static=True)
     delivery: str = eqx.field(static=True)
     event_kernels_: tuple = eqx.field(static=True)
+    # precise populations, and (projection name, delay in steps) of the projections into them
+    precise_: tuple = eqx.field(static=True)
+    precise_delays_: tuple = eqx.field(static=True)
 
     @property
     def buffer_slots(self) -> dict[str, int]:
@@ -200,6 +215,11 @@ class Network(eqx.Module):
                 p = p.on_grid(float(dt))
             pops[p.name] = p
         self.populations = pops
+        precise = {n for n, p in pops.items() if isinstance(p, Population) and p.precise}
+        for n in sorted(precise):
+            pops[n].check_precise_step(self.dt)
+        self.precise_ = tuple(sorted(precise))
+        precise_delays = []
         synapses: dict[str, Synapse] = {}
         slots: dict[str, int] = {}
         compiled, static, plastic = [], [], []
@@ -217,6 +237,13 @@ class Network(eqx.Module):
             names.add(pr.name)
             r = f"{pr.post_name}:{pr.receptor}"
             self._add_receptor(synapses, r, pr.synapse)
+            if pr.post_name in precise:
+                precise_delays.append((pr.name, precise_delay(pr, self.dt)))
+                pr = copy.copy(pr)
+                pr.propagation = "event"
+            elif pr.pre_name in precise and pr.plasticity is not None:
+                raise ValueError(f"Projection {pr.name}: a precise population's spikes cannot "
+                                 "drive plasticity")  # fmt: skip
             if pr.plasticity is not None:
                 # delivered when the spikes arrive, into the slot read by the next step
                 plastic.append(CompiledPlastic(pr, self.dt, self.dtype, pops))
@@ -224,9 +251,12 @@ class Network(eqx.Module):
                 continue
             cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")
             slots[r] = max(slots.get(r, 1), cp.max_delay + 1)
+            if pr.post_name in precise:  # the channel of the arrivals' membrane potential
+                slots[r + PRECISE_CHANNEL] = slots[r]
             compiled.append(cp)
             static.append(pr)
         self.plastic = tuple(plastic)
+        self.precise_delays_ = tuple(precise_delays)
         gaps = []
         for gj in gap_junctions:
             if not isinstance(gj, GapJunctions):
@@ -235,6 +265,9 @@ class Network(eqx.Module):
                 raise ValueError(
                     f"GapJunctions: {gj.population!r} is not a neuron population of the network"
                 )
+            if gj.population in precise:
+                raise ValueError(f"GapJunctions: {gj.population!r} has precise spike times "
+                                 "(precise=True), which take no gap junctions")  # fmt: skip
             gaps.append(gj.compile(pops[gj.population].n, self.dtype))
         self.gaps = tuple(gaps)
         ins = []
@@ -245,6 +278,11 @@ class Network(eqx.Module):
                 )
             if inp.target not in pops or not isinstance(pops[inp.target], Population):
                 raise ValueError(f"input target {inp.target!r} is not a neuron population")
+            if isinstance(inp, PoissonInput) and inp.target in precise:
+                raise ValueError(
+                    f"PoissonInput: target {inp.target!r} has precise spike times; drive it "
+                    "with a PoissonPopulation and a Projection (its spikes arrive on the grid)"
+                )
             if isinstance(inp, PoissonInput):
                 p = float(inp.rate) * dt * 1e-3
                 if not (p < 1):
@@ -305,8 +343,12 @@ class Network(eqx.Module):
         kernels = {}
         if delivery == "loop":
             for p in caps:
-                group = [cp for cp in compiled if cp.mode == "event" and cp.pre == p]
-                kernels[p] = event_kernel(group)
+                group = [
+                    cp for cp in compiled
+                    if cp.mode == "event" and cp.pre == p and cp.post not in precise
+                ]  # fmt: skip
+                if group:
+                    kernels[p] = event_kernel(group)
         self.event_kernels_ = tuple(sorted(kernels.items()))
 
     def with_spike_buffers(self, **sizes) -> Network:
@@ -390,6 +432,10 @@ class Network(eqx.Module):
             "overflow": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
             "max_spikes": {p: jnp.zeros((), jnp.int32) for p in self.spike_buffers},
         }
+        if self.precise_:
+            # the offsets (fractions of dt) of the last step's spikes of precise populations
+            state["offsets"] = {p: jnp.ones((neurons[p]["V"].shape[0],), self.dtype)
+                                for p in self.precise_}  # fmt: skip
         if self.plastic:
             # weights and traces of the plastic projections
             state["plastic"] = {cp.name: cp.init_state(self.dtype) for cp in self.plastic}
@@ -450,7 +496,7 @@ class Network(eqx.Module):
         jumps: dict[str, Any] = {}
         for r, sy in self.synapses.items():
             post = r.split(":")[0]
-            if r not in arrivals:
+            if r not in arrivals or post in self.precise_:
                 continue
             if isinstance(sy, Delta):
                 jumps[post] = jumps.get(post, 0.0) + arrivals[r]
@@ -459,7 +505,7 @@ class Network(eqx.Module):
 
         neurons = dict(state["neurons"])
         stimuli = dict(state["stimuli"])
-        spikes = {}
+        spikes, offsets = {}, {}
         for j, (name, pop) in enumerate(self.populations.items()):
             if isinstance(pop, SpikeSource):
                 spikes[name] = pop.spikes(k, dtype)
@@ -470,6 +516,12 @@ class Network(eqx.Module):
                 continue
             model = pop.model
             y = neurons[name]
+            if pop.precise:
+                I, stimuli[name] = self._sample_stimulus(j, pop, stimuli.get(name), t, base, k)
+                neurons[name], spikes[name], offsets[name] = self._precise_step(
+                    pop, y, I + extra_current.get(name, 0.0), syn, arrivals
+                )
+                continue
             vname = model.voltage_name
             if name in jumps:
                 x = jumps[name]
@@ -500,7 +552,10 @@ class Network(eqx.Module):
             neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
             spikes[name] = out.spikes
 
-        syn = {r: self.synapses[r].decay(v, dt) for r, v in syn.items()}
+        syn = {
+            r: v if r.split(":")[0] in self.precise_ else self.synapses[r].decay(v, dt)
+            for r, v in syn.items()
+        }
         overflow = dict(state["overflow"])
         max_spikes = dict(state["max_spikes"])
         idx, counts, words = {}, {}, {}
@@ -514,19 +569,26 @@ class Network(eqx.Module):
             overflow[p] = overflow[p] + (count > cap).astype(jnp.int32)
             max_spikes[p] = jnp.maximum(max_spikes[p], count)
         for cp in self.projections:
-            if cp.mode == "event" and self.delivery == "loop":
+            if (cp.mode == "event" and self.delivery == "loop") or cp.post in self.precise_:
                 continue
             col = cols[cp.receptor_key][0]
             buffer = cp.deliver(buffer, spikes[cp.pre], k, col, idx.get(cp.pre))
         if self.delivery == "loop":
             flat = buffer.reshape(-1)
             for p, cap in self.spike_buffers.items():
-                group = [cp for cp in self.projections if cp.mode == "event" and cp.pre == p]
+                group = [
+                    cp for cp in self.projections
+                    if cp.mode == "event" and cp.pre == p and cp.post not in self.precise_
+                ]  # fmt: skip
+                if not group:
+                    continue
                 group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
                 kernel = dict(self.event_kernels_)[p]
                 flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
             buffer = flat.reshape(D, W)
+        if self.precise_delays_:
+            buffer = self._deliver_precise(buffer, spikes, offsets, idx, words, counts, k)
         plastic = {}
         if self.plastic:
             flat = buffer.reshape(-1)
@@ -547,9 +609,50 @@ class Network(eqx.Module):
             "overflow": overflow,
             "max_spikes": max_spikes,
         }
+        if self.precise_:
+            new_state["offsets"] = offsets
         if self.plastic:
             new_state["plastic"] = plastic
         return new_state, spikes
+
+    def _precise_step(self, pop: Population, y, I, syn, arrivals):
+        """A precise population's step (`Population.precise_step`); updates `syn` in place
+        with its receptors' synaptic currents at the end of the step."""
+        mine = [r for r in self.synapses if r.split(":")[0] == pop.name]
+        zero = jnp.zeros((pop.n,), self.dtype)
+        inputs = [
+            (self.synapses[r], syn[r]["g"], arrivals.get(r, zero),
+             arrivals.get(r + PRECISE_CHANNEL, zero))
+            for r in mine
+        ]  # fmt: skip
+        I = jnp.broadcast_to(jnp.asarray(I, self.dtype), (pop.n,))
+        state, g_end, spikes, offsets = pop.precise_step(y, I, inputs, self.dt)
+        for r, g in zip(mine, g_end):
+            syn[r] = {"g": g}
+        return state, spikes, offsets
+
+    def _deliver_precise(self, buffer, spikes, offsets, idx, words, counts, k):
+        """Deliver the step's spikes through the projections into precise populations
+        (`deliver_precise`), with their offsets."""
+        D, W = buffer.shape
+        cols = self.receptor_columns
+        flat = buffer.reshape(-1)
+        delays = dict(self.precise_delays_)
+        for cp in self.projections:
+            if cp.name not in delays:
+                continue
+            p = cp.pre
+            if self.delivery == "loop":
+                sel = ("loop", words[p], jnp.minimum(counts[p], self.spike_buffers[p]))
+            else:
+                sel = ("padded", idx[p])
+            r = cp.receptor_key
+            c = (cols[r][0], cols[r + PRECISE_CHANNEL][0])
+            tau_s = self.synapses[r].tau
+            tau_m = self.populations[cp.post].model.tau_m
+            flat = deliver_precise(cp, flat, sel, offsets.get(cp.pre), k, c, D, W, self.dt,
+                                   delays[cp.name], tau_s, tau_m)  # fmt: skip
+        return flat.reshape(D, W)
 
     # ------------------------------------------------------------------------------------------
     def simulate(self, state: State, n_steps: int, monitors: tuple[Monitor, ...] = ()):
@@ -583,6 +686,8 @@ class Network(eqx.Module):
             for m in monitors:
                 if isinstance(m, SpikeMonitor):
                     out[m.key] = spike_words(spikes[m.population] > 0)
+                    if m.population in self.precise_:
+                        out[m.key + OFFSETS] = st["offsets"][m.population]
                 elif isinstance(m, RateMonitor):
                     out[m.key] = jnp.sum(spikes[m.population] > 0, dtype=jnp.int32)
             rec = dict(rec)

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -16,6 +17,7 @@ from ..models._equations import EquationModel
 from ..solvers import AbstractScheme, ExactLinear, ExponentialEuler, get_scheme
 from ..stimulus import Constant, Stimulus, as_stimulus
 from ..surrogate import Heaviside, SpikeFunction
+from ._synapse import exp_kernel_integral
 
 
 def _check_name(name):
@@ -28,6 +30,13 @@ def _check_name(name):
 def _check_n(n):
     if not (isinstance(n, (int, np.integer)) and n > 0):
         raise ValueError(f"population size n must be an integer > 0, got {n!r}")
+
+
+#: Newton steps for a precise population's threshold crossings (from the chord, quadratic
+#: convergence: 3-4 reach float64 resolution in the tests; the rest is margin)
+_NEWTON_STEPS = 8
+#: threshold crossings solved per step and precise population at least in one packed solve
+_ROOT_PACK = 32
 
 
 class Population(eqx.Module):
@@ -71,11 +80,20 @@ class Population(eqx.Module):
       $w\,\Delta t/(1 - e^{-\Delta t/\tau_s})$ instead of $w\tau_s$, 10 % more at
       $\Delta t = 0.1$, $\tau_s = 0.5$ ms), kept for comparison. Conductance synapses are
       always frozen over the step (exponential Euler, exact for the membrane given $g$).
+    - `precise`: precise (off-grid) spike times, as NEST's `iaf_psc_exp_ps` (default False:
+      spikes at the end of their step). An `LIF` population only (one `tau_m` for all its
+      cells, `t_ref` >= `dt`), stepped exactly, with `Exponential` current synapses: the
+      threshold crossing is the root of the exact membrane solution inside the step, the
+      refractory period ends at its exact time, and each spike carries its time to the
+      synapses it reaches (arriving at spike time + delay, in continuous time). See
+      `Population.precise_step` and the networks guide, "Precise spike times".
 
     **Raises:** `ValueError` naming the population and the argument: a model that is not a
     `NeuronModel` or whose shape does not match `n`, an `I` that is a bare function (wrap it
     as `spikejax.stimulus.Function`), not finite, or of another shape, unknown or non-finite
-    `initial` values, a `synapse_integration` other than `"exact"` or `"held"`.
+    `initial` values, a `synapse_integration` other than `"exact"` or `"held"`, `precise=True`
+    for anything but an `LIF` with one `tau_m`, exponential Euler, the `Heaviside` spike
+    function and exact synapse integration.
     """
 
     model: NeuronModel
@@ -87,6 +105,7 @@ class Population(eqx.Module):
     method: AbstractScheme = eqx.field(static=True)
     sign: int | None = eqx.field(static=True)
     synapse_integration: str = eqx.field(static=True)
+    precise: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -100,6 +119,7 @@ class Population(eqx.Module):
         spike_fn: SpikeFunction | None = None,
         sign: int | None = None,
         synapse_integration: str = "exact",
+        precise: bool = False,
     ):
         _check_name(name)
         if synapse_integration not in ("exact", "held"):
@@ -164,6 +184,179 @@ class Population(eqx.Module):
                     f"got {np.shape(v)}"
                 )
         self.initial = initial
+        if precise not in (True, False):
+            raise ValueError(f"Population {name!r}: precise must be True or False, got {precise!r}")
+        self.precise = bool(precise)
+        if self.precise:
+            self._check_precise()
+
+    def _check_precise(self) -> None:
+        """Refuse `precise=True` where its exact solution does not apply."""
+        what = f"Population {self.name!r}: precise=True"
+        model = self.model
+        if type(model) is not LIF:
+            raise ValueError(
+                f"{what} needs an LIF model (the crossing is the root of its exact membrane "
+                f"solution), got {type(model).__name__}"
+            )
+        if np.ndim(model.tau_m) != 0:
+            raise ValueError(
+                f"{what} needs one tau_m for the population (the synaptic arrivals of a step "
+                f"are summed per target with it), got tau_m of shape {np.shape(model.tau_m)}"
+            )
+        if not isinstance(self.method, ExponentialEuler):
+            raise ValueError(
+                f"{what} integrates the membrane exactly; method must be 'auto' or "
+                f"'exponential_euler', got {self.method!r}"
+            )
+        if not isinstance(self.spike_fn, Heaviside):
+            raise ValueError(
+                f"{what} locates threshold crossings exactly and has no surrogate gradient; "
+                f"spike_fn must be Heaviside(), got {self.spike_fn!r}"
+            )
+        if self.synapse_integration != "exact":
+            raise ValueError(
+                f"{what} needs synapse_integration='exact', got {self.synapse_integration!r}"
+            )
+
+    def check_precise_step(self, dt: float) -> None:
+        """Raise a `ValueError` unless the refractory period of this precise population lasts
+        at least one step `dt` (ms), so that a cell spikes at most once per step (NEST's
+        `_ps` models require the same)."""
+        model = self.model
+        if not isinstance(model, LIF):
+            raise RuntimeError(f"Population {self.name!r} is not precise")
+        t_ref = np.asarray(model.t_ref, float)
+        if not np.all(t_ref >= dt * (1 - 1e-12)):
+            raise ValueError(
+                f"Population {self.name!r}: precise=True needs t_ref >= dt = {dt} ms (at most "
+                f"one spike per step), got t_ref min {float(t_ref.min())} ms"
+            )
+
+    def precise_step(self, y: dict, I: Any, inputs: list, dt: float):
+        r"""One step of `dt` ms of a precise LIF population (`precise=True`).
+
+        Between a neuron's own events the membrane and its `Exponential` current synapses
+        form a linear system with the exact solution, after a time $s$ from a state
+        $(V_a, g_r)$,
+        $$V(s) = V_\infty + (V_a - V_\infty)e^{-s/\tau_m}
+          + R\sum_r g_r\,A(s, \tau_m, \tau_r),\qquad V_\infty = E_L + R I,$$
+        $A$ the kernel integral of `spikejax.network.Synapse` (no division by
+        $\tau_r - \tau_m$). The spikes that arrive inside the step, at offsets $\delta_j$,
+        come summed per target in two channels, $a_r = \sum_j w_j e^{-(\Delta t-\delta_j)/\tau_r}$
+        and $c_r = \sum_j w_j A(\Delta t - \delta_j)$, their exact contributions to $g_r$ and
+        (over $R$) to $V$ at the end of the step. So:
+
+        - the state at the end of a step with no event of the neuron is exact, whatever the
+          number and times of the arrivals;
+        - a refractory period ending inside the step (at $t_a$) ends at its exact time;
+        - a threshold crossing is the root of $V(t) = V_\mathrm{th}$ on the exact trajectory
+          that ends in that end state (8 safeguarded Newton steps on the closed form, from
+          the chord: to the dtype's resolution; solved for the spiking cells only);
+          the refractory period starts there, so the next step may end it.
+
+        Both event times are exact when the step's arrivals to the neuron precede them (the
+        arrivals are then moved to the start of the free interval with their end-of-step
+        effect kept); an arrival in the same step after the event shifts it by
+        $O(w\,\Delta t)$, as if it had come just before. A crossing is detected at the end
+        of the step (as NEST's `iaf_psc_exp_ps`; a membrane that rises above threshold and
+        falls back inside one step is missed).
+
+        **Arguments:** `y`: the state (`V`, `refractory` in ms left) at the step's start;
+        `I`: the current held over the step; `inputs`: a list of `(synapse, g, a, c)` per
+        receptor (`g` at the step's start, `a`, `c` the step's arrival channels); `dt`.
+
+        **Returns:** `(state, g_end, spikes, offsets)`: the state at the end of the step,
+        each receptor's `g` at the end, 0/1 spikes and their offsets in the step (a
+        fraction of `dt` in [0, 1]; 1 where no spike).
+        """
+        m = self.model
+        if not isinstance(m, LIF):
+            raise RuntimeError(f"Population {self.name!r} is not precise")
+        V0, ref0 = y["V"], y["refractory"]
+        dtype = V0.dtype
+
+        def c(x):
+            return jnp.asarray(x, dtype)
+
+        tau_m = c(m.tau_m)
+        E_L, R, V_th, V_reset, t_ref = (c(x) for x in (m.E_L, m.R, m.V_th, m.V_reset, m.t_ref))
+        h = c(dt)
+        V_inf = E_L + R * I
+        t_a = jnp.clip(ref0, 0.0, h)  # where the free interval starts (h: refractory all step)
+        ending = ref0 > 0  # refractory at the start: V restarts from V_reset at t_a
+        rest = h - t_a
+        # the state at t_a with the step's arrivals moved there (end-of-step effect kept)
+        V_a = jnp.where(ending, V_reset, V0)
+        V_end_exact = V_inf + (V_a - V_inf) * jnp.exp(-rest / tau_m)
+        G, g_end = [], []
+        for syn, g0, a, cc in inputs:
+            tau = c(syn.tau)
+            grow = jnp.exp(rest / tau)
+            G.append((tau, g0 * jnp.exp(-t_a / tau) + a * grow))
+            g_end.append(g0 * jnp.exp(-h / tau) + a)
+            k_h = exp_kernel_integral(h, tau_m, tau)
+            back = (cc - a * grow * k_h) * jnp.exp(h / tau_m)
+            V_a = V_a + jnp.where(ending, 0.0, R * back)
+            # the end state: exact (not through the moved arrivals) for a free step
+            own = jnp.where(ending, G[-1][1], g0) * exp_kernel_integral(rest, tau_m, tau)
+            V_end_exact = V_end_exact + R * (own + jnp.where(ending, 0.0, cc))
+        free = ref0 < h
+        spike = free & (V_end_exact >= V_th)
+
+        # the crossing, in fractions of the step: a root of V on [t_a, dt], started from the
+        # chord between (t_a, V_a) and (dt, V_end); solved for the spiking cells only, packed
+        # into `cap` slots (all cells, in one more solve, in a step where more spike)
+        n = V0.shape[0]
+        full = lambda x: jnp.broadcast_to(x, (n,))  # noqa: E731
+        lo = t_a / h
+        chord = (V_th - V_a) / jnp.where(spike, V_end_exact - V_a, 1.0)
+        cells = {
+            "spike": spike, "lo": lo, "t_a": t_a, "V_a": V_a, "V_inf": full(V_inf),
+            "V_th": full(V_th), "R": full(R), "G": [full(g) for _, g in G],
+            "u0": jnp.where(spike, jnp.clip(lo + (1 - lo) * chord, lo, 1.0), 1.0),
+        }  # fmt: skip
+        taus = [tau for tau, _ in G]
+
+        def crossing(c):
+            """Safeguarded Newton on the closed form (a fixed number of steps, unrolled: a
+            solver loop costs more per step on CPU than the whole update): the bracket
+            [lo, 1] shrinks to the last points below and above threshold, and a Newton step
+            that leaves it is replaced by its midpoint."""
+            a, b, u = c["lo"], jnp.ones_like(c["lo"]), c["u0"]
+            for _ in range(_NEWTON_STEPS):
+                s = u * h - c["t_a"]
+                v = c["V_inf"] + (c["V_a"] - c["V_inf"]) * jnp.exp(-s / tau_m)
+                g = 0.0
+                for tau, G_r in zip(taus, c["G"]):
+                    v = v + c["R"] * G_r * exp_kernel_integral(s, tau_m, tau)
+                    g = g + G_r * jnp.exp(-s / tau)
+                f = v - c["V_th"]
+                slope = h * (c["V_inf"] - v + c["R"] * g) / tau_m  # dV/du
+                below = f < 0
+                a, b = jnp.where(below, u, a), jnp.where(below, b, u)
+                step = u - f / jnp.where(slope == 0, 1.0, slope)
+                inside = (step >= a) & (step <= b)  # False for NaN
+                u = jnp.where(inside, step, 0.5 * (a + b))
+            return u
+
+        cap = min(n, max(_ROOT_PACK, -(-n // 32)))
+        if cap < n:
+            count = jnp.sum(spike, dtype=jnp.int32)
+            idx = jnp.nonzero(spike, size=cap, fill_value=n)[0]
+            packed = jax.tree.map(lambda x: x.at[idx].get(mode="fill", fill_value=0), cells)
+            u_packed = jnp.ones((n,), dtype).at[idx].set(crossing(packed), mode="drop")
+            u_all = jax.lax.cond(count > cap, crossing, lambda c: u_packed, cells)
+        else:
+            u_all = crossing(cells)
+        u = jnp.where(spike, u_all, 1.0)
+        t_spike = u * h
+        V_new = jnp.where(spike, V_reset, jnp.where(free, V_end_exact, V0))
+        ref_new = jnp.where(
+            spike, t_spike + t_ref - h, jnp.where(free, jnp.zeros_like(ref0), ref0 - h)
+        )
+        state = {"V": V_new.astype(dtype), "refractory": ref_new.astype(dtype)}
+        return state, [g.astype(dtype) for g in g_end], spike.astype(dtype), u.astype(dtype)
 
     @property
     def state_names(self) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ import numpy as np
 from .._validation import check_finite, check_key
 from ._connectivity import Connectivity, Explicit, ExplicitRows
 from ._plasticity import PlasticityRule
-from ._synapse import Delta, Synapse
+from ._synapse import Delta, Exponential, Synapse, exp_kernel_integral
 
 _DENSE_MAX_ENTRIES = 4_000_000
 #: synapses per block of the host-side conversions (bounded temporaries)
@@ -844,3 +844,102 @@ def select_spikes(s, cap: int):
     spiking = s > 0
     idx = jnp.nonzero(spiking, size=cap, fill_value=n)[0].astype(jnp.int32)
     return idx, jnp.sum(spiking, dtype=jnp.int32)
+
+
+#: suffix of the ring-buffer receptor holding a precise receptor's membrane channel
+PRECISE_CHANNEL = "|v"
+
+
+def precise_delay(p: Projection, dt: float) -> float | None:
+    r"""Check that projection `p` can feed a precise population (`Population(precise=True)`)
+    at step `dt` (ms), and return its delay in steps, $d/\Delta t$ (a float: delays are
+    continuous), or None for per-synapse delays (which must then be whole steps).
+
+    **Raises:** `ValueError` naming the projection: a synapse other than a current-based
+    `Exponential` of one `tau`, plasticity, `propagation="dense"`, a delay below `dt`, or
+    per-synapse delays that are not whole steps.
+    """
+    what = f"Projection {p.name}: its target {p.post_name!r} has precise spike times, so"
+    syn = p.synapse
+    if not (type(syn) is Exponential and syn.E_rev is None and np.ndim(syn.tau) == 0):
+        raise ValueError(
+            f"{what} its synapse must be a current-based Exponential of one tau (E_rev=None), "
+            f"got {syn!r}"
+        )
+    if p.plasticity is not None:
+        raise ValueError(f"{what} it cannot be plastic, got {type(p.plasticity).__name__}")
+    if p.propagation == "dense":
+        raise ValueError(f"{what} it is delivered by events; propagation must be 'auto' or 'event'")
+    d = np.asarray(p.delay, np.float64)
+    if d.size and not (float(d.min()) >= dt * (1 - 1e-9)):
+        raise ValueError(
+            f"{what} its delays must be >= dt = {dt} ms (a spike reaches its targets after the "
+            f"step it was emitted in), got min {float(d.min())} ms"
+        )
+    if d.ndim == 0:
+        return float(d) / dt
+    q = d / dt
+    if d.size and not np.all(np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(q, 1.0)):
+        raise ValueError(
+            f"{what} per-synapse delays must be whole steps of dt = {dt} ms (a single delay "
+            "may be any value >= dt)"
+        )
+    return None
+
+
+def deliver_precise(cp, flat, spiking, offsets, k, cols, D, W, dt, q, tau_s, tau_m):
+    r"""Deliver the spikes of step `k` through the event-path projection `cp` into a precise
+    population (`Population(precise=True)`), with their times.
+
+    A spike at offset $\sigma$ of step $k$ (a fraction of `dt`; 1 for a population on the
+    grid) reaches a synapse of delay $q$ steps at $k + \sigma + q$: in step
+    $k + S$, $S = \lceil \sigma + q \rceil - 1$ (at least 1), at offset
+    $\delta = \sigma + q - S$. It adds its weight $w$ to two ring-buffer channels of its
+    target, $w\,e^{-(1 - \delta)\Delta t/\tau_s}$ (its synaptic current at the end of that
+    step) and $w\,A((1 - \delta)\Delta t, \tau_m, \tau_s)$ (its membrane potential there,
+    over $R$), which `Population.precise_step` reads. Exact sums whatever the number of
+    arrivals, by scatter-adds of the event path's row windows: in one padded scatter
+    (`Network(delivery="padded")`, for GPUs) or spike by spike (`"loop"`, on CPUs).
+
+    **Arguments:** `flat`: the flattened `(D, W)` ring buffer; `spiking`: the spiking neurons
+    of the pre population, `("padded", idx)` with `idx` from `select_spikes` (padded with
+    `n_pre`), or `("loop", words, count)` with its spike words and count; `offsets`:
+    its spike offsets `(n_pre,)`, or None (a population on the grid: 1); `k`: the step;
+    `cols`: the first columns of the two channels; `q`: `precise_delay`'s result; `tau_m`:
+    the target's membrane time constant; `tau_s`: the synapse's.
+
+    **Returns:** the updated `flat`.
+    """
+    dtype = flat.dtype
+    tau_s = jnp.asarray(tau_s, dtype)
+    tau_m = jnp.asarray(tau_m, dtype)
+
+    def add(flat, idx, sigma):
+        """Add the rows of the neurons `idx` (a scalar or `(m,)`) with offsets `sigma`."""
+        if q is None:  # whole-step delays per synapse: the offset is kept
+            delta, k_arg = sigma, k - 1 + jnp.zeros_like(idx)
+        else:
+            u = sigma + q
+            S = jnp.maximum(jnp.ceil(u) - 1, 1)
+            delta = u - S
+            k_arg = k - 1 + S.astype(jnp.int32) - cp.delay_values[0]
+        rest = (1 - delta) * dt
+        fa = jnp.exp(-rest / tau_s)[..., None]
+        fc = exp_kernel_integral(rest, tau_m, tau_s)[..., None]
+        target, w = cp.targets(idx, k_arg[..., None], cols[0], D, W)
+        w = jnp.broadcast_to(jnp.asarray(w, dtype), target.shape)
+        flat = flat.at[target.reshape(-1)].add((w * fa).reshape(-1), mode="promise_in_bounds")
+        target = target + (cols[1] - cols[0])
+        return flat.at[target.reshape(-1)].add((w * fc).reshape(-1), mode="promise_in_bounds")
+
+    ones = jnp.ones((1,), dtype)
+    sig = ones if offsets is None else jnp.concatenate([offsets.astype(dtype), ones])
+    if spiking[0] == "padded":
+        idx = spiking[1]
+        return add(flat, idx, jnp.ones(idx.shape, dtype) if offsets is None else sig[idx])
+    words, count = spiking[1], spiking[2]
+
+    def body(b, j, flat):
+        return add(flat, j, sig[0] if offsets is None else sig[j])
+
+    return _walk_spikes(words, count, words.shape[0], cp.n_pre, body, flat)

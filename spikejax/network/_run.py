@@ -19,6 +19,7 @@ from .._validation import float64_enabled
 from ..cpu import compiler_options
 from ..spikes import mean_rate, spike_trains
 from ._monitor import (
+    OFFSETS,
     RECORDERS,
     Monitor,
     RateMonitor,
@@ -75,13 +76,14 @@ class RunResult:
         return spike_trains(i, t, self.n_neurons[population])
 
 
-def _joined(parts: list) -> tuple[np.ndarray, np.ndarray]:
-    """The chunks' `(indices, steps)` pairs joined (no copy for a single chunk)."""
+def _joined(parts: list, n: int = 2) -> tuple:
+    """The chunks' `(indices, steps)` pairs (or `(indices, steps, offsets)` triples, `n`)
+    joined (no copy for a single chunk)."""
     if len(parts) == 1:
         return parts[0]
     if not parts:
-        return np.zeros(0, np.int32), np.zeros(0, np.int32)
-    return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+        return (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))[:n]
+    return tuple(np.concatenate([p[j] for p in parts]) for j in range(n))
 
 
 _CACHE: dict = {}
@@ -283,8 +285,10 @@ SPIKE_WORDS_CHUNK_BYTES = 16 << 20
 def _chunk_length(net: Network, monitors, n_steps: int, chunk_steps: int) -> int:
     """`chunk_steps`, or shorter equal chunks if the spike words of one chunk would exceed
     `SPIKE_WORDS_CHUNK_BYTES` (4 bytes per 32 neurons of each monitored population)."""
+    itemsize = np.dtype(net.dtype).itemsize
     per_step = sum(
         4 * -(-net.populations[m.population].n // 32)
+        + (itemsize * net.populations[m.population].n if m.population in net.precise_ else 0)
         for m in monitors
         if isinstance(m, SpikeMonitor)
     )
@@ -430,10 +434,14 @@ def run(
             if isinstance(m, SpikeMonitor):
                 rows, idx = spike_events(o, flags[m.key])
                 steps = (rows + (k0 + 1)).astype(np.int32)  # global steps <= _MAX_STEP
+                part = {"indices": idx, "steps": steps}
+                if m.population in net.precise_:
+                    # the offset from the end of the step, in (-1, 0]
+                    part["offsets"] = np.asarray(outs[m.key + OFFSETS])[rows, idx] - 1
                 if m.key in stores:
-                    stores[m.key].append(indices=idx, steps=steps)
+                    stores[m.key].append(**part)
                 else:
-                    spike_parts[m.population].append((idx, steps))
+                    spike_parts[m.population].append(tuple(part.values()))
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
@@ -452,12 +460,20 @@ def run(
     if bar is not None:
         bar.close()
     t_start, t_stop = k_start * net.dt, (k_start + n_steps) * net.dt
-    spikes = {p: SpikeRecord(*_joined(v), net.dt) for p, v in spike_parts.items()}
+    spikes = {}
+    for p, v in spike_parts.items():
+        i, s, *o = _joined(v, 3 if p in net.precise_ else 2)
+        spikes[p] = SpikeRecord(i, s, net.dt, o[0] if o else None)
     for m in monitors:
         if isinstance(m, SpikeMonitor) and m.store is not None:
             empty = np.zeros(0, np.int32)
-            got = stores[m.key].arrays(indices=empty, steps=empty)
-            spikes[m.population] = SpikeRecord(got["indices"], got["steps"], net.dt)
+            names = {"indices": empty, "steps": empty}
+            if m.population in net.precise_:
+                names["offsets"] = np.zeros(0, net.dtype)
+            got = stores[m.key].arrays(**names)
+            spikes[m.population] = SpikeRecord(
+                got["indices"], got["steps"], net.dt, got.get("offsets")
+            )
     rates = {}
     for p, v in rate_parts.items():
         r = np.concatenate(v)
