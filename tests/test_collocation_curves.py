@@ -16,6 +16,7 @@ from spikejax.analysis import (
     cycle_bifurcation_curve,
 )
 from spikejax.models import NeuronModel, fill, input_current
+from spikejax.solvers import SpecialPointKind
 
 
 def _circle(param, names, param_name):
@@ -250,7 +251,9 @@ def _ns_point(n_intervals=12, degree=4):
         "u": u,
         "theta": 2 * np.pi * 0.32,
     }
-    return SpecialPoint("NS", 0.04, {"V": 1.0, "y": 0.0, "a": 0.0, "b": 0.0}, 0, info=info)
+    return SpecialPoint(
+        SpecialPointKind.NS, 0.04, {"V": 1.0, "y": 0.0, "a": 0.0, "b": 0.0}, 0, info=info
+    )
 
 
 def test_ns_curve_matches_the_closed_form():
@@ -268,6 +271,37 @@ def test_ns_curve_matches_the_closed_form():
     np.testing.assert_allclose(curve.periods, 2 * np.pi, rtol=1e-9)
 
 
+def _bpc_point(n_intervals=12, degree=4):
+    """`CyclePitchfork`'s branch point of cycles (mu = 0, w = 0, period 2 pi), in the layout
+    of a located collocation point: the trivial branch's tangent is d/dmu."""
+    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
+    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
+    tau = tau / n_intervals
+    X = np.zeros((tau.size, 3))
+    X[:, 0], X[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    u = np.concatenate([X.reshape(-1), [2 * np.pi, 0.0]])
+    tangent = np.zeros(u.size)
+    tangent[-1] = 1.0
+    info = {"mesh": mesh, "degree": degree, "active": (0, 1, 2), "u": u, "tangent": tangent}
+    return SpecialPoint(SpecialPointKind.BPC, 0.0, {"V": 1.0, "y": 0.0, "w": 0.0}, 0, info=info)
+
+
+def test_switching_at_the_closed_form_branch_point_of_cycles():
+    # Truth: the cycles w = sqrt(mu) (period 2 pi, w-multiplier exp(-4 pi mu): stable);
+    # Newton tolerance 1e-9 and the circle exact to ~1e-10 on 12 intervals: 1e-8
+    m = CyclePitchfork()
+    new = continue_cycles_collocation(
+        m, _bpc_point(), param="mu", bounds=(-0.2, 0.2), n_intervals=12, ds=0.05, ds_max=0.1
+    )
+    assert new.status == "left_bounds" and new.params[-1] == pytest.approx(0.2)
+    w = np.array([c.trajectory[:, 2] for c in new.cycles])
+    assert np.max(np.ptp(w, axis=1)) < 1e-8
+    np.testing.assert_allclose(w[:, 0] ** 2, new.params, atol=1e-8)
+    assert np.all(w[:, 0] > 0) and new.stable.all()
+    np.testing.assert_allclose(new.periods, 2 * np.pi, rtol=1e-9)
+
+
+@pytest.mark.slow
 def test_branch_point_of_cycles_switched_to_the_pitchfork_branch():
     # Truth: the cycles w = +-sqrt(mu) (period 2 pi, w-multiplier exp(-4 pi mu): stable)
     # branch off w = 0 at mu = 0; Newton tolerance 1e-9 and the circle exact to ~1e-10 on
@@ -304,5 +338,5 @@ def test_branch_point_of_cycles_switched_to_the_pitchfork_branch():
         assert new.stable.all()
     with pytest.raises(ValueError, match="BPC"):
         continue_cycles_collocation(
-            m, SpecialPoint("BPC", 0.0, bpc.state, 0), param="mu", bounds=(-1, 1)
+            m, SpecialPoint(bpc.kind, 0.0, bpc.state, 0), param="mu", bounds=(-1, 1)
         )

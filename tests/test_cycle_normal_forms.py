@@ -15,6 +15,7 @@ from scipy.integrate import solve_ivp
 from spikejax.analysis import (
     ContinuationError,
     LimitCycle,
+    SpecialPoint,
     continue_cycles_collocation,
     cycle_normal_form,
 )
@@ -22,6 +23,7 @@ from spikejax.analysis._collocation import _problem
 from spikejax.analysis._continuation import make_system
 from spikejax.analysis._cycle_normal_forms import normal_form_coefficients
 from spikejax.models import NeuronModel, fill, input_current
+from spikejax.solvers import SpecialPointKind
 
 # model coordinates x = S^-1 s of the normal-form coordinates s (not orthogonal)
 S6 = np.eye(6) + 0.25 * np.triu(np.ones((6, 6)), 1) - 0.15 * np.tril(np.ones((6, 6)), -1)
@@ -89,6 +91,47 @@ def _cycle(traj, period, param, names, param_name):
     )
 
 
+def _closed_forms():
+    """The truths of `Suspended` (its docstring), with the eigenfunction of mean square 1 in
+    the model's coordinates: PD v = k S^-1 (0, 0, R(t/2) e1, 0, 0), k^2 = 2 / (|S^-1 e3|^2 +
+    |S^-1 e4|^2): a = k_w k^2, c = (eps/4 - 1) k^2; NS v = k S^-1 (0, 0, 0, 0, 1, -i),
+    k^2 = 1 / (|S^-1 e5|^2 + |S^-1 e6|^2), z = 2 k xi: a = 4 k_z k^2, d = 4 gamma k^2."""
+    col = np.sum(S6INV**2, axis=0)
+    k_pd, k_ns = 2.0 / (col[2] + col[3]), 1.0 / (col[4] + col[5])
+    pd = {"a": 0.3 * k_pd, "c": (1.0 / 4 - 1) * k_pd}
+    ns = {"a": 4 * 0.2 * k_ns, "d": 4 * (-1.0 + 0.5j) * k_ns}
+    return pd, ns
+
+
+def _suspended_point(kind, mu, n_intervals=12, degree=4, **extra):
+    """The cycle of `Suspended` at `mu` in the layout of a located collocation point."""
+    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
+    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
+    tau = tau / n_intervals
+    s = np.zeros((tau.size, 6))
+    s[:, 0], s[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
+    X = s @ S6INV.T
+    u = np.concatenate([X.reshape(-1), [2 * np.pi, mu]])
+    info = {"mesh": mesh, "degree": degree, "active": tuple(range(6)), "u": u, **extra}
+    state = dict(zip(Suspended.state_names, X[0], strict=True))
+    return SpecialPoint(SpecialPointKind(kind), mu, state, 0, info=info)
+
+
+def test_period_doubling_and_neimark_sacker_coefficients_at_closed_form_points():
+    # PD at mu = 0, NS at mu = 0.2 with angle 2 pi 0.3. The exact circle's node values are
+    # not the collocation solution (12 intervals of degree 4: ~2e-7 relative on the
+    # coefficients): tolerance 1e-6 relative
+    m = Suspended()
+    pd_true, ns_true = _closed_forms()
+    pd = cycle_normal_form(m, _suspended_point("PD", 0.0), param="mu")
+    assert pd["a"] == pytest.approx(pd_true["a"], rel=1e-6)
+    assert pd["c"] == pytest.approx(pd_true["c"], rel=1e-6)
+    ns = cycle_normal_form(m, _suspended_point("NS", 0.2, theta=0.6 * np.pi), param="mu")
+    assert ns["a"] == pytest.approx(ns_true["a"], rel=1e-6)
+    assert ns["d"] == pytest.approx(ns_true["d"], rel=1e-6)
+
+
+@pytest.mark.slow
 def test_period_doubling_and_neimark_sacker_coefficients_match_closed_forms():
     m = Suspended()
     tau = np.linspace(0.0, 1.0, 401)
@@ -102,21 +145,17 @@ def test_period_doubling_and_neimark_sacker_coefficients_match_closed_forms():
     pd, ns = cb.special_points
     assert pd.param == pytest.approx(0.0, abs=1e-8)
     assert ns.param == pytest.approx(0.2, abs=1e-8)
-    # closed forms (module docstring of Suspended), with the eigenfunction of mean square 1
-    # in the model's coordinates: PD v = k S^-1 (0, 0, R(t/2) e1, 0, 0), k^2 = 2 / (|S^-1 e3|^2
-    # + |S^-1 e4|^2): a = k_w k^2, c = (eps/4 - 1) k^2; NS v = k S^-1 (0, 0, 0, 0, 1, -i),
-    # k^2 = 1 / (|S^-1 e5|^2 + |S^-1 e6|^2), z = 2 k xi: a = 4 k_z k^2, d = 4 gamma k^2.
-    # Tolerance 1e-7 relative: the collocation orbit and its multipliers are exact to ~1e-10.
-    col = np.sum(S6INV**2, axis=0)
-    k_pd, k_ns = 2.0 / (col[2] + col[3]), 1.0 / (col[4] + col[5])
+    # on the located points (the collocation solutions, located to ~1e-10): 1e-7 relative
+    pd_true, ns_true = _closed_forms()
     nf = pd.info["normal_form"]
-    assert nf["a"] == pytest.approx(0.3 * k_pd, rel=1e-7)
-    assert nf["c"] == pytest.approx((1.0 / 4 - 1) * k_pd, rel=1e-7)
+    assert nf["a"] == pytest.approx(pd_true["a"], rel=1e-7)
+    assert nf["c"] == pytest.approx(pd_true["c"], rel=1e-7)
     assert pd.l1 == nf["c"] and pd.criticality == "supercritical"
     nf = ns.info["normal_form"]
-    assert nf["a"] == pytest.approx(4 * 0.2 * k_ns, rel=1e-7)
-    assert nf["d"] == pytest.approx(4 * (-1.0 + 0.5j) * k_ns, rel=1e-7)
-    assert ns.l1 == pytest.approx(-4 * k_ns, rel=1e-7) and ns.criticality == "supercritical"
+    assert nf["a"] == pytest.approx(ns_true["a"], rel=1e-7)
+    assert nf["d"] == pytest.approx(ns_true["d"], rel=1e-7)
+    assert ns.l1 == pytest.approx(np.real(ns_true["d"]), rel=1e-7)
+    assert ns.criticality == "supercritical"
 
 
 class BautinTwist(NeuronModel):
@@ -145,6 +184,35 @@ class BautinTwist(NeuronModel):
         return {"V": fill(0.0, self.shape), "w": fill(0.0, self.shape)}
 
 
+def _lpc_point(n_intervals=12, degree=4):
+    """`BautinTwist`'s fold of cycles (I = -1/4, r0^2 = 1/2, period 2 pi / (1 + kappa/2)) in
+    the layout of a located collocation point."""
+    S = np.array([[1.0, 0.4], [-0.3, 1.2]])
+    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
+    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
+    tau = tau / n_intervals
+    r0 = np.sqrt(0.5)
+    X = r0 * np.stack([np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)], 1) @ np.linalg.inv(S).T
+    u = np.concatenate([X.reshape(-1), [2 * np.pi / 1.25, -0.25]])
+    info = {"mesh": mesh, "degree": degree, "active": (0, 1), "u": u}
+    return SpecialPoint(SpecialPointKind.LPC, -0.25, {"V": X[0, 0], "w": X[0, 1]}, 0, info=info)
+
+
+def test_fold_of_cycles_coefficient_at_the_closed_form_point():
+    # b = beta (1 + kappa r0^2) / kappa = 2.5 for beta = 1, kappa = 0.5 (r0^2 = 1/2), in any
+    # coordinates. The exact circle's node values are not the collocation solution (12
+    # intervals of degree 4: b off by 2e-7, measured): tolerance 1e-6 relative
+    m = BautinTwist()
+    assert cycle_normal_form(m, _lpc_point())["b"] == pytest.approx(2.5, rel=1e-6)
+    # a point that is not a fold: the same circle 1% off the fold's current
+    off = _lpc_point()
+    info = dict(off.info, u=off.info["u"].copy())
+    info["u"][-1] = -0.2
+    with pytest.raises(ContinuationError, match="not a LPC point"):
+        cycle_normal_form(m, SpecialPoint(off.kind, -0.2, off.state, 0, info=info))
+
+
+@pytest.mark.slow
 def test_fold_of_cycles_coefficient_matches_closed_form():
     m = BautinTwist()
     S = np.array([[1.0, 0.4], [-0.3, 1.2]])
