@@ -58,17 +58,30 @@ class Bautin(NeuronModel):
         return {"V": fill(0.0, self.shape), "w": fill(0.0, self.shape)}
 
 
-def _lpc_point(n_intervals=12, degree=4):
-    """The Bautin form's LPC at beta = 1 (I = -1/4, the circle r^2 = 1/2), in the layout
-    of a located collocation point (uniform mesh, node values, period, parameter)."""
+def located_point(kind, orbit, period, param, names, n_intervals=12, degree=4, **extra):
+    """A special point in the layout of a located collocation point (uniform mesh, node
+    values `orbit(tau)` at the scaled node times, period, parameter; `extra` info)."""
     mesh = np.linspace(0.0, 1.0, n_intervals + 1)
     tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
-    tau = tau / n_intervals
-    r = np.sqrt(0.5)
-    X = r * np.stack([np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)], axis=1)
-    u = np.concatenate([X.reshape(-1), [2 * np.pi, -0.25]])
-    info = {"mesh": mesh, "degree": degree, "active": (0, 1), "u": u}
-    return SpecialPoint("LPC", -0.25, {"V": r, "w": 0.0}, 0, info=info)
+    X = orbit(tau / n_intervals)
+    u = np.concatenate([X.reshape(-1), [period, param]])
+    info = {"mesh": mesh, "degree": degree, "active": tuple(range(len(names))), "u": u, **extra}
+    state = {k: float(v) for k, v in zip(names, X[0], strict=True)}
+    return SpecialPoint(SpecialPointKind(kind), param, state, 0, info=info)
+
+
+def circle(tau, n, r=1.0):
+    """(r cos 2 pi tau, r sin 2 pi tau, 0, ...) in `n` dimensions."""
+    X = np.zeros((tau.size, n))
+    X[:, 0], X[:, 1] = r * np.cos(2 * np.pi * tau), r * np.sin(2 * np.pi * tau)
+    return X
+
+
+def _lpc_point():
+    """The Bautin form's LPC at beta = 1 (I = -1/4, the circle r^2 = 1/2)."""
+    return located_point(
+        "LPC", lambda t: circle(t, 2, np.sqrt(0.5)), 2 * np.pi, -0.25, Bautin.state_names
+    )
 
 
 def test_lpc_curve_of_the_bautin_normal_form():
@@ -235,24 +248,10 @@ class Torus(NeuronModel):
         return {k: fill(0.0, self.shape) for k in self.state_names}
 
 
-def _ns_point(n_intervals=12, degree=4):
-    """`Torus`'s NS point at kappa = 0.2 (mu = 0.04, angle 2 pi 0.32), in the layout of a
-    located collocation point."""
-    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
-    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
-    tau = tau / n_intervals
-    X = np.zeros((tau.size, 4))
-    X[:, 0], X[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    u = np.concatenate([X.reshape(-1), [2 * np.pi, 0.04]])
-    info = {
-        "mesh": mesh,
-        "degree": degree,
-        "active": (0, 1, 2, 3),
-        "u": u,
-        "theta": 2 * np.pi * 0.32,
-    }
-    return SpecialPoint(
-        SpecialPointKind.NS, 0.04, {"V": 1.0, "y": 0.0, "a": 0.0, "b": 0.0}, 0, info=info
+def _ns_point():
+    """`Torus`'s NS point at kappa = 0.2 (mu = 0.04, angle 2 pi 0.32)."""
+    return located_point(
+        "NS", lambda t: circle(t, 4), 2 * np.pi, 0.04, Torus.state_names, theta=2 * np.pi * 0.32
     )
 
 
@@ -271,19 +270,14 @@ def test_ns_curve_matches_the_closed_form():
     np.testing.assert_allclose(curve.periods, 2 * np.pi, rtol=1e-9)
 
 
-def _bpc_point(n_intervals=12, degree=4):
-    """`CyclePitchfork`'s branch point of cycles (mu = 0, w = 0, period 2 pi), in the layout
-    of a located collocation point: the trivial branch's tangent is d/dmu."""
-    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
-    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
-    tau = tau / n_intervals
-    X = np.zeros((tau.size, 3))
-    X[:, 0], X[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    u = np.concatenate([X.reshape(-1), [2 * np.pi, 0.0]])
-    tangent = np.zeros(u.size)
+def _bpc_point():
+    """`CyclePitchfork`'s branch point of cycles (mu = 0, w = 0, period 2 pi); the trivial
+    branch's tangent is d/dmu."""
+    tangent = np.zeros(12 * 4 * 3 + 2)
     tangent[-1] = 1.0
-    info = {"mesh": mesh, "degree": degree, "active": (0, 1, 2), "u": u, "tangent": tangent}
-    return SpecialPoint(SpecialPointKind.BPC, 0.0, {"V": 1.0, "y": 0.0, "w": 0.0}, 0, info=info)
+    return located_point(
+        "BPC", lambda t: circle(t, 3), 2 * np.pi, 0.0, CyclePitchfork.state_names, tangent=tangent
+    )
 
 
 def test_switching_at_the_closed_form_branch_point_of_cycles():

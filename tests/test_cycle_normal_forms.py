@@ -11,10 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
+from test_collocation import _sampled_cycle
+from test_collocation_curves import circle, located_point
 
 from spikejax.analysis import (
     ContinuationError,
-    LimitCycle,
     SpecialPoint,
     continue_cycles_collocation,
     cycle_normal_form,
@@ -23,7 +24,6 @@ from spikejax.analysis._collocation import _problem
 from spikejax.analysis._continuation import make_system
 from spikejax.analysis._cycle_normal_forms import normal_form_coefficients
 from spikejax.models import NeuronModel, fill, input_current
-from spikejax.solvers import SpecialPointKind
 
 # model coordinates x = S^-1 s of the normal-form coordinates s (not orthogonal)
 S6 = np.eye(6) + 0.25 * np.triu(np.ones((6, 6)), 1) - 0.15 * np.tril(np.ones((6, 6)), -1)
@@ -76,21 +76,6 @@ class Suspended(NeuronModel):
         return {k: fill(0.0, self.shape) for k in self.state_names}
 
 
-def _cycle(traj, period, param, names, param_name):
-    return LimitCycle(
-        param=param,
-        x0=traj[0],
-        period=period,
-        trajectory=traj,
-        v_min=float(traj[:, 0].min()),
-        v_max=float(traj[:, 0].max()),
-        multipliers=np.ones(traj.shape[1]),
-        stable=True,
-        state_names=names,
-        param_name=param_name,
-    )
-
-
 def _closed_forms():
     """The truths of `Suspended` (its docstring), with the eigenfunction of mean square 1 in
     the model's coordinates: PD v = k S^-1 (0, 0, R(t/2) e1, 0, 0), k^2 = 2 / (|S^-1 e3|^2 +
@@ -103,18 +88,10 @@ def _closed_forms():
     return pd, ns
 
 
-def _suspended_point(kind, mu, n_intervals=12, degree=4, **extra):
+def _suspended_point(kind, mu, **extra):
     """The cycle of `Suspended` at `mu` in the layout of a located collocation point."""
-    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
-    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
-    tau = tau / n_intervals
-    s = np.zeros((tau.size, 6))
-    s[:, 0], s[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    X = s @ S6INV.T
-    u = np.concatenate([X.reshape(-1), [2 * np.pi, mu]])
-    info = {"mesh": mesh, "degree": degree, "active": tuple(range(6)), "u": u, **extra}
-    state = dict(zip(Suspended.state_names, X[0], strict=True))
-    return SpecialPoint(SpecialPointKind(kind), mu, state, 0, info=info)
+    orbit = lambda t: circle(t, 6) @ S6INV.T  # noqa: E731
+    return located_point(kind, orbit, 2 * np.pi, mu, Suspended.state_names, **extra)
 
 
 def test_period_doubling_and_neimark_sacker_coefficients_at_closed_form_points():
@@ -137,7 +114,7 @@ def test_period_doubling_and_neimark_sacker_coefficients_match_closed_forms():
     tau = np.linspace(0.0, 1.0, 401)
     s = np.zeros((tau.size, 6))
     s[:, 0], s[:, 1] = np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)
-    start = _cycle(s @ S6INV.T, 2 * np.pi, -0.1, Suspended.state_names, "mu")
+    start = _sampled_cycle(s @ S6INV.T, 2 * np.pi, -0.1, Suspended.state_names, "mu")
     cb = continue_cycles_collocation(
         m, start, param="mu", bounds=(-0.1, 0.3), n_intervals=20, ds=0.1, ds_max=0.2
     )
@@ -184,18 +161,11 @@ class BautinTwist(NeuronModel):
         return {"V": fill(0.0, self.shape), "w": fill(0.0, self.shape)}
 
 
-def _lpc_point(n_intervals=12, degree=4):
-    """`BautinTwist`'s fold of cycles (I = -1/4, r0^2 = 1/2, period 2 pi / (1 + kappa/2)) in
-    the layout of a located collocation point."""
+def _lpc_point():
+    """`BautinTwist`'s fold of cycles (I = -1/4, r0^2 = 1/2, period 2 pi / (1 + kappa/2))."""
     S = np.array([[1.0, 0.4], [-0.3, 1.2]])
-    mesh = np.linspace(0.0, 1.0, n_intervals + 1)
-    tau = (np.arange(n_intervals)[:, None] + np.arange(degree)[None, :] / degree).reshape(-1)
-    tau = tau / n_intervals
-    r0 = np.sqrt(0.5)
-    X = r0 * np.stack([np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)], 1) @ np.linalg.inv(S).T
-    u = np.concatenate([X.reshape(-1), [2 * np.pi / 1.25, -0.25]])
-    info = {"mesh": mesh, "degree": degree, "active": (0, 1), "u": u}
-    return SpecialPoint(SpecialPointKind.LPC, -0.25, {"V": X[0, 0], "w": X[0, 1]}, 0, info=info)
+    orbit = lambda t: circle(t, 2, np.sqrt(0.5)) @ np.linalg.inv(S).T  # noqa: E731
+    return located_point("LPC", orbit, 2 * np.pi / 1.25, -0.25, BautinTwist.state_names)
 
 
 def test_fold_of_cycles_coefficient_at_the_closed_form_point():
@@ -218,7 +188,7 @@ def test_fold_of_cycles_coefficient_matches_closed_form():
     S = np.array([[1.0, 0.4], [-0.3, 1.2]])
     tau = np.linspace(0.0, 1.0, 401)
     circle = np.stack([np.cos(2 * np.pi * tau), np.sin(2 * np.pi * tau)], 1)  # r = 1 at I = 0
-    start = _cycle(circle @ np.linalg.inv(S).T, 2 * np.pi / 1.5, 0.0, m.state_names, "I")
+    start = _sampled_cycle(circle @ np.linalg.inv(S).T, 2 * np.pi / 1.5, 0.0, m.state_names, "I")
     cb = continue_cycles_collocation(
         m, start, bounds=(-1.0, 0.5), n_intervals=12, direction=-1, ds=0.05, ds_max=0.1
     )
@@ -297,7 +267,7 @@ def test_rossler_first_period_doubling_is_supercritical_as_simulation_shows():
     up = np.where((x[:-1] < 0) & (x[1:] >= 0))[0]
     T = float(np.mean(np.diff(t[up][-4:])))
     traj = sol.sol(np.linspace(t[up[-2]], t[up[-2]] + T, 401)).T
-    start = _cycle(traj, T, 2.5, Rossler.state_names, "c")
+    start = _sampled_cycle(traj, T, 2.5, Rossler.state_names, "c")
     cb = continue_cycles_collocation(m, start, param="c", bounds=(2.5, 3.2), ds=0.05, ds_max=0.1)
     (pd,) = [sp for sp in cb.special_points if sp.kind == "PD"]
     assert 2.7 < pd.param < 3.0
