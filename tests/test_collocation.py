@@ -261,6 +261,9 @@ def test_hh_cycles_from_subcritical_hopf_reach_fold_and_upper_hopf():
     # the unstable family's two folds near 7.84 and 7.92 (with the period doublings next to
     # them, Guckenheimer & Labouriau 1993), then the fold that bounds bistability
     assert len(lpcs) == 3 and len(pds) == 2
+    for sp in cb.special_points:  # every fold and flip carries its normal form
+        print(sp.kind, round(sp.param, 4), sp.info["normal_form"], sp.criticality)
+        assert sp.info["normal_form"] is not None
     assert lpcs[0] == pytest.approx(7.84, abs=0.01) and lpcs[1] == pytest.approx(7.92, abs=0.01)
     lpc = lpcs[2]
     assert lpc == pytest.approx(6.26, abs=0.01)  # Rinzel & Miller (1980): 6.26

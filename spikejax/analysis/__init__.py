@@ -23,6 +23,7 @@ from ._continuation import switch_branch as switch_branch
 from ._cycle_curves import CycleBifurcationCurve as CycleBifurcationCurve
 from ._cycle_curves import CycleCurveProblem as CycleCurveProblem
 from ._cycle_curves import cycle_bifurcation_curve as cycle_bifurcation_curve
+from ._cycle_normal_forms import cycle_normal_form as cycle_normal_form
 from ._equilibria import FixedPoint as FixedPoint
 from ._equilibria import fixed_points as fixed_points
 from ._equilibria import jacobian as jacobian

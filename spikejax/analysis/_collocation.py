@@ -31,7 +31,11 @@ within $|\mu_\max|\,10^{-15}$ of 1.
 **Special points** (test functions on the branch, located by regula falsi in arclength):
 LPC (fold of cycles: the tangent's $p$-component), PD (a real multiplier crosses $-1$:
 $\prod (\mu_i + 1)$ over the nontrivial multipliers), NS (a complex pair crosses the unit
-circle: $\prod_{i<j} (\mu_i\mu_j - 1)$, kept only where the critical pair is complex).
+circle: $\prod_{i<j} (\mu_i\mu_j - 1)$, kept only where the critical pair is complex),
+BPC (the sign of the tangent-bordered Jacobian's determinant, kept where $F_u$ is rank
+deficient). LPC, PD and NS points carry their normal-form coefficients
+(`spikejax.analysis._cycle_normal_forms`); a BPC point starts the other branch (the
+algebraic branching equation in the kernel of $F_u$).
 
 References: Doedel, Keller & Kernevez (1991), *Int. J. Bifurcation Chaos* 1, 493-520 and
 745-772; Kuznetsov (2004), *Elements of Applied Bifurcation Theory*, ch. 10.3;
@@ -67,6 +71,7 @@ from ._continuation import (
     EquilibriumSystem,
     SpecialPoint,
     _f_and_jac,
+    branching_directions,
     first_lyapunov_coefficient,
 )
 from ._limit_cycle import (
@@ -182,6 +187,32 @@ def _transfer_matrices(J: np.ndarray, N: int, m: int, n: int) -> np.ndarray:
     """(N, n, n): for each interval, the map from its start node to its end node of the
     linearised collocation equations (the interior nodes eliminated)."""
     return _condensed(J, N, m, n)[:, -n:, :]
+
+
+def _wrapped(M: np.ndarray, N: int, m: int, n: int, factor: complex) -> np.ndarray:
+    """A copy of `M` (rows: the `N m n` Gauss-point equations; columns: the node values)
+    with the last interval's end node, stored as node 0, multiplied by `factor`: the
+    periodic wrap $x(1) = x(0)$ becomes $v(1) = $ `factor` $v(0)$ (-1: antiperiodic)."""
+    out = np.array(M, dtype=np.result_type(M, factor), copy=True)
+    rows = np.arange((N - 1) * m * n, N * m * n)
+    out[rows[:, None], np.arange(n)[None, :]] *= factor
+    return out
+
+
+def _gauss_matrix(mesh: np.ndarray, m: int, n: int) -> np.ndarray:
+    """(N m n, N m n): node values to values at the Gauss points (same layout as the
+    collocation equations)."""
+    N = mesh.size - 1
+    L = _tables(m)[2]
+    idx = _node_index(N, m)
+    rows = (np.arange(N)[:, None, None, None] * m + np.arange(m)[None, :, None, None]) * n
+    rows = rows + np.arange(n)[None, None, None, :]
+    cols = idx[:, None, :, None] * n + np.arange(n)[None, None, None, :]
+    rows, cols = np.broadcast_arrays(rows, cols)  # (N, m, m + 1, n)
+    vals = np.broadcast_to(L[None, :, :, None], rows.shape)
+    P = np.zeros((N * m * n, N * m * n))
+    np.add.at(P, (rows.reshape(-1), cols.reshape(-1)), vals.reshape(-1))
+    return P
 
 
 def _floquet_function(J: np.ndarray, N: int, m: int, n: int, target: complex):
@@ -482,6 +513,22 @@ class CollocationProblem(ContinuationProblem):
             degree=self.degree,
             active=tuple(self.system.active),
         )
+        l1 = None
+        if name in ("LPC", "PD", "NS"):
+            # the normal form builds on this module's discretisation (imported here: no cycle)
+            from ._cycle_normal_forms import normal_form_coefficients
+
+            try:
+                nf = normal_form_coefficients(self, pt.u, name, theta=info.get("theta"))
+            except (ContinuationError, np.linalg.LinAlgError):
+                nf = None  # not singular enough there: no coefficient rather than a wrong one
+            info["normal_form"] = nf
+            if nf is not None and name == "PD":
+                l1 = float(np.real(nf["c"]))
+            elif nf is not None and name == "NS":
+                l1 = float(np.real(nf["d"]))
+        else:  # BPC: the branch's tangent, for switching to the other branch
+            info["tangent"] = np.asarray(pt.tangent, float).copy()
         cyc = self.cycle(pt.u, mult)
         state = {nm: float(cyc.trajectory[0][i]) for i, nm in enumerate(cyc.state_names)}
         info.update(
@@ -493,6 +540,7 @@ class CollocationProblem(ContinuationProblem):
             state,
             pt.index,
             eigenvalues=mult,
+            l1=l1,
             located=True,
             info=info,
         )
@@ -622,26 +670,69 @@ def _start_from_hopf(model, hopf, param, I, N, m, amplitude, algorithm, max_peri
     return prob.with_reference(sol.value), sol.value, float(np.sign(delta))
 
 
+def _point_system(model, point, param, I):
+    """`(system, mesh, degree, u)` of a located special point of a collocation branch."""
+    info = point.info
+    mesh, m = np.asarray(info["mesh"], float), int(info["degree"])
+    u = np.asarray(info["u"], float)
+    at = {k: jnp.asarray(v) for k, v in point.state.items()}
+    x_full = np.asarray(model.to_vector({**model.resting_state(), **at}), float)
+    system = dataclasses.replace(
+        _prepare(model, param, I, x_full, point.param),
+        active=tuple(info["active"]),
+    )
+    if u.size != (mesh.size - 1) * m * len(system.active) + 2:
+        raise ValueError("start does not belong to this model and parameter")
+    return system, mesh, m, u
+
+
+@eqx.filter_jit
+def _second_derivative(problem: CollocationProblem, u, a, b):
+    """$F_{uu}[a, b]$ of the collocation residual."""
+    return jax.jvp(lambda y: jax.jvp(problem.residual, (y,), (a,))[1], (u,), (b,))[1]
+
+
+def _start_from_bpc(model, bpc, param, I, algorithm, max_period, adapt_every, ds, direction):
+    """The first cycle of the other branch through a located BPC: the roots of the
+    algebraic branching equation (`branching_directions`) in the 2-D kernel of $F_u$ there;
+    a predictor step `ds` along the root that is not the known branch's tangent, and one
+    corrector on the hyperplane normal to it. `direction` picks the side: the parameter's
+    sense, or, where the new branch leaves at a constant parameter (a pitchfork of cycles),
+    the sign of the new tangent's largest component."""
+    system, mesh, m, u = _point_system(model, bpc, param, I)
+    X = u[:-2].reshape(-1, len(system.active))
+    prob = _problem(system, mesh, X, m, param, max_period, adapt_every).with_reference(u)
+    _, J = prob.residual_and_jacobian(u)
+
+    def second(a, b):
+        return np.asarray(_second_derivative(prob, jnp.asarray(u), jnp.asarray(a), jnp.asarray(b)))
+
+    t_known = np.asarray(bpc.info["tangent"], float)
+    if t_known.size != u.size:
+        raise ValueError("start does not belong to this model and parameter")
+    _, t2 = branching_directions(J, t_known, second)
+    scale = float(np.max(np.abs(t2)))
+    if abs(t2[-1]) > 1e-6 * scale:
+        t2 = t2 * np.sign(t2[-1]) * direction
+    else:
+        t2 = t2 * np.sign(t2[int(np.argmax(np.abs(t2)))]) * direction
+    sol = algorithm.correct(prob, u + ds * t2, t2)
+    if not algorithm.accept(prob, sol) or np.linalg.norm(sol.value - u) < 0.5 * ds:
+        raise ContinuationError(
+            f"could not enter the other branch of cycles at the BPC at {param}={bpc.param}"
+        )
+    return prob.with_reference(sol.value), sol.value, t2
+
+
 def _start_from_pd(model, pd, param, I, algorithm, max_period, adapt_every, amplitude):
     """The doubled cycle next to a located PD point: the orbit traversed twice, displaced by
     `amplitude` along the (-1)-multiplier's eigenfunction, which changes sign from one turn to
     the next; on the doubled period, the branch leaves the PD point along that eigenfunction
     (a pitchfork of the doubled system), so one corrector on the hyperplane normal to it
     lands on the new branch."""
-    info = pd.info
-    mesh, m = np.asarray(info["mesh"], float), int(info["degree"])
-    u = np.asarray(info["u"], float)
-    N = mesh.size - 1
-    at = {k: jnp.asarray(v) for k, v in pd.state.items()}
-    x_full = np.asarray(model.to_vector({**model.resting_state(), **at}), float)
-    system = dataclasses.replace(
-        _prepare(model, param, I, x_full, pd.param),
-        active=tuple(info["active"]),
-    )
-    n = len(system.active)
-    if u.size != N * m * n + 2:
-        raise ValueError("start does not belong to this model and parameter")
-    mu, V = _floquet_function(np.asarray(info["jacobian"]), N, m, n, -1.0)
+    system, mesh, m, u = _point_system(model, pd, param, I)
+    N, n = mesh.size - 1, len(system.active)
+    mu, V = _floquet_function(np.asarray(pd.info["jacobian"]), N, m, n, -1.0)
     if not (abs(mu + 1.0) < 1e-3):
         raise ContinuationError(f"no multiplier -1 at the PD point (nearest: {complex(mu):.6g})")
     X = u[: N * m * n].reshape(N * m, n)
@@ -737,18 +828,25 @@ def continue_cycles_collocation(
       (critical eigenvector, $\ell_1$), at state amplitude `amplitude` (default 1% of the
       state's scale), and the branch runs the way the amplitude grows; from a PD point, the
       doubled cycle (twice the period, `2 n_intervals` intervals) displaced by `amplitude`
-      along the eigenfunction of the multiplier $-1$.
+      along the eigenfunction of the multiplier $-1$; from a located BPC point, the other
+      branch through it (a first step `ds` along its tangent; `direction` picks the side:
+      the parameter's sense, or where the new branch leaves at a constant parameter, the
+      sign of its tangent's largest component).
     - `bounds`: the parameter interval. `n_intervals` ($N$), `degree` ($m$, 2 to 7): the mesh;
       `adapt_every`: re-distribute the mesh every that many points (0: fixed mesh).
     - `ds`, `ds_min`, `ds_max`, `max_steps`, `tol`, `max_newton`: the pseudo-arclength steps
       (Euclidean norm over all $Nmn + 2$ unknowns), their number and the corrector's
       tolerance (relative step) and iterations.
     - `max_period`: end when the period exceeds it. `direction`: +1 / -1, the sense of the
-      parameter at a cycle start (ignored from a Hopf point).
+      parameter at a cycle or BPC start (ignored from a Hopf point).
     - `locate`: locate LPC, PD, NS and BPC points. `throw`: raise when the corrector fails.
 
     **Returns:** a `CycleBranch`; its `special_points` are `SpecialPoint`s of kind `"LPC"`,
-    `"PD"`, `"NS"` or `"BPC"` (with the critical multiplier in `info["multiplier"]`).
+    `"PD"`, `"NS"` or `"BPC"` (with the critical multiplier in `info["multiplier"]`); LPC,
+    PD and NS points carry their normal-form coefficients in `info["normal_form"]`
+    (`cycle_normal_form`; None where they could not be computed), and PD and NS points the
+    one that decides criticality in `l1` ($c$, $\mathrm{Re}\,d$: negative is
+    supercritical).
 
     **Raises:** `ValueError` for bad arguments or float32; `ContinuationError` when the start
     is not a cycle (collocation Newton fails), the Hopf point is degenerate ($\ell_1 \approx
@@ -756,7 +854,7 @@ def continue_cycles_collocation(
     """
     require_float64("spikejax.analysis.continue_cycles_collocation")
     if not isinstance(start, SpecialPoint | LimitCycle):
-        raise ValueError("start must be a LimitCycle, a Hopf or a PD SpecialPoint")
+        raise ValueError("start must be a LimitCycle, a Hopf, a PD or a BPC SpecialPoint")
     lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
     if not (isinstance(n_intervals, int) and n_intervals >= 4):
         raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
@@ -767,7 +865,13 @@ def continue_cycles_collocation(
     check_positive("tol", tol)
     algorithm = _cycle_algorithm(ds, ds_min, ds_max, max_newton, tol, 3, 6)
     orient: float | np.ndarray
-    if isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.PD:
+    if isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.BPC:
+        if not (start.located and "tangent" in start.info):
+            raise ValueError("a BPC start must be a located BPC point of a collocation branch")
+        prob, u0, orient = _start_from_bpc(
+            model, start, param, I, algorithm, max_period, adapt_every, ds, float(direction)
+        )
+    elif isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.PD:
         if not (start.located and "jacobian" in start.info):
             raise ValueError("a PD start must be a located PD point of a collocation branch")
         prob, u0, orient = _start_from_pd(

@@ -599,6 +599,17 @@ def branch_directions(system, u, t_known) -> tuple[np.ndarray, np.ndarray]:
     """
     u = np.asarray(u, float)
     _, J = _equilibrium_f_and_jac(system, u)
+
+    def second(a, b):
+        return np.asarray(_second_derivative(system, u, jnp.asarray(a), jnp.asarray(b)))
+
+    return branching_directions(np.asarray(J), t_known, second)
+
+
+def branching_directions(J, t_known, second) -> tuple[np.ndarray, np.ndarray]:
+    r"""The algebraic branching equation of `branch_directions` for any curve $F(u) = 0$:
+    `J` is $F_u$ (rank deficient by one) at the branch point, `second(a, b)` returns
+    $F_{uu}[a, b]$. **Returns:** `(known, other)`."""
     Vt = np.linalg.svd(np.asarray(J))[2]
     K = Vt[-2:].T  # (n + 1, 2): the kernel
     q1 = K @ (K.T @ np.asarray(t_known, float))
@@ -610,9 +621,7 @@ def branch_directions(system, u, t_known) -> tuple[np.ndarray, np.ndarray]:
     phi = np.linalg.svd(np.asarray(J))[0][:, -1]  # spans ker f_u^T
 
     def c(a, b):
-        return float(
-            phi @ np.asarray(_second_derivative(system, u, jnp.asarray(a), jnp.asarray(b)))
-        )
+        return float(phi @ second(a, b))
 
     c11, c12, c22 = c(q1, q1), c(q1, q2), c(q2, q2)
     A, B, C = 0.5 * (c11 + c22), 0.5 * (c11 - c22), c12
