@@ -8,10 +8,11 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
+from ml_reference import HOMOCLINIC, period
 
 from spikejax.analysis import (
     HomoclinicOrbit,
+    LimitCycle,
     continuation,
     continue_cycles_collocation,
     continue_homoclinic,
@@ -83,27 +84,9 @@ def test_bogdanov_takens_homoclinic_curve_has_the_melnikov_leading_term():
 # ----- Morris-Lecar, the homoclinic set (phi = 0.23) --------------------------------------------
 
 
-def ml_rhs(phi):
-    def f(t, y, I):
-        V, w = y
-        minf = 0.5 * (1 + np.tanh((V + 1.2) / 18.0))
-        winf = 0.5 * (1 + np.tanh((V - 12.0) / 17.4))
-        dV = (I - 2 * (V + 60) - 4.0 * minf * (V - 120) - 8 * w * (V + 84)) / 20
-        return np.array([dV, phi * np.cosh((V - 12.0) / 34.8) * (winf - w)])
-
-    return f
-
-
 def ml_period(phi, I, y0, t_end, t_skip):
-    """The period of the attractor reached from `y0` (scipy, spikes as upward crossings of
-    0 mV), or None when it stops firing."""
-    ev = lambda t, y, I: y[0]  # noqa: E731
-    ev.direction = 1  # type: ignore[attr-defined]
-    s = solve_ivp(ml_rhs(phi), (0, t_end), y0, args=(I,), rtol=1e-11, atol=1e-12, events=ev,
-                  method="LSODA")  # fmt: skip
-    t = s.t_events[0]
-    t = t[t > t_skip]
-    return None if t.size < 3 else float(np.mean(np.diff(t[-3:])))
+    """The period of the attractor reached from `y0` (scipy), or None when it stops firing."""
+    return period(dict(HOMOCLINIC, phi=phi), I, y0, t_end, t_skip)
 
 
 ON_CYCLE = np.array([0.0, 0.3])  # a state on the firing cycle near I = 35 (phi = 0.23)
@@ -164,15 +147,20 @@ def test_morris_lecar_homoclinic_curve_meets_the_fold_at_the_saddle_node_loop(ml
 
 
 def test_bad_starts_are_refused():
-    m = MorrisLecar.homoclinic()
+    m = BTNormalForm()
     with pytest.raises(ValueError, match="start must be"):
         continue_homoclinic(m, "cycle", "T", 100.0)  # type: ignore[arg-type]
-    fhn_like = BTNormalForm()
-    cyc = cycle_from_simulation(fhn_like, -0.06, y0={"V": -0.2, "w": 0.0}, duration=400.0)
-    # a cycle that does not pass the saddle within `radius`
-    with pytest.raises(ContinuationError, match="radius"):
-        continue_homoclinic(fhn_like, cyc, "T", 100.0, radius=1e-6)
+    # a small ring around the focus x = -sqrt(0.06): its slowest point leads Newton to the
+    # focus, not to a saddle
+    th = np.linspace(0.0, 2 * np.pi, 401)
+    ring = np.stack([-np.sqrt(0.06) + 0.02 * np.cos(th), 0.02 * np.sin(th)], 1)
+    cyc = LimitCycle(-0.06, ring[0], 10.0, ring, ring[:, 0].min(), ring[:, 0].max(),
+                     np.ones(2), True, ("V", "w"))  # fmt: skip
+    with pytest.raises(ContinuationError, match="saddle"):
+        continue_homoclinic(m, cyc, "T", 100.0)
     with pytest.raises(ValueError, match="param2"):
-        continue_homoclinic(fhn_like, cyc, "nope", 1.0)
+        continue_homoclinic(m, cyc, "nope", 1.0)
     with pytest.raises(ValueError, match="radius"):
-        continue_homoclinic(fhn_like, cyc, "T", 100.0, radius=0.0)
+        continue_homoclinic(m, cyc, "T", 100.0, radius=0.0)
+    with pytest.raises(ValueError, match="n_intervals"):
+        continue_homoclinic(m, cyc, "T", 100.0, n_intervals=2)
