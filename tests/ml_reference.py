@@ -4,6 +4,7 @@ simulations."""
 
 import numpy as np
 from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
 
 CLASS1 = dict(gCa=4.0, V3=12.0, V4=17.4, phi=1.0 / 15.0)
 CLASS2 = dict(gCa=4.4, V3=2.0, V4=30.0, phi=0.04)
@@ -44,3 +45,9 @@ def period(p, I, y0, t_end, t_skip):
     t = s.t_events[0]
     t = t[t > t_skip]
     return None if t.size < 3 else float(np.mean(np.diff(t[-3:])))
+
+
+def root(f, a, b, xtol=1e-13) -> float:
+    """The root of `f` in `[a, b]` (scipy's brentq) as a float."""
+    x = brentq(f, a, b, xtol=xtol, full_output=False)
+    return float(x)  # pyright: ignore[reportArgumentType]

@@ -7,8 +7,7 @@ model (tests/ml_reference.py; brentq roots, solve_ivp simulations). float64."""
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from ml_reference import CLASS1, CLASS2, i_inf, jac, period, rhs
-from scipy.optimize import brentq
+from ml_reference import CLASS1, CLASS2, i_inf, jac, period, rhs, root
 
 from spikejax.analysis import continuation, continue_cycles_collocation
 from spikejax.models import MorrisLecar
@@ -26,7 +25,7 @@ def test_presets_parameters_and_rest():
             MorrisLecar(**{name: value})
     # truth: the root of I_inf(V) = 0 by brentq on the NumPy model (1e-8 mV: Newton's tolerance)
     for model, p in [(MorrisLecar.class1(), CLASS1), (MorrisLecar.class2(), CLASS2)]:
-        V = brentq(lambda v, p=p: i_inf(p, v), -70.0, -50.0, xtol=1e-13)
+        V = root(lambda v, p=p: i_inf(p, v), -70.0, -50.0)
         y = model.resting_state()
         assert float(y["V"]) == pytest.approx(V, abs=1e-8)
         f = model.vector_field(0.0, y, 0.0)
@@ -42,7 +41,7 @@ def test_class1_saddle_node_on_invariant_circle():
     (lp,) = br.folds
     # truth 1: the local maximum of I_inf(V) (brentq on its derivative), 1e-7
     dI = lambda v: (i_inf(CLASS1, v + 1e-5) - i_inf(CLASS1, v - 1e-5)) / 2e-5  # noqa: E731
-    V_sn = brentq(dI, -40.0, -20.0, xtol=1e-12)
+    V_sn = root(dI, -40.0, -20.0, xtol=1e-12)
     I_sn = i_inf(CLASS1, V_sn)
     assert lp.param == pytest.approx(I_sn, abs=1e-7)
     assert lp.state["V"] == pytest.approx(V_sn, abs=1e-4)
@@ -79,13 +78,13 @@ def test_class2_subcritical_hopf_and_fold_of_cycles():
 
     # truth 1: the trace of the NumPy Jacobian vanishes on the equilibrium curve (brentq)
     def trace(I):
-        V = brentq(lambda v: i_inf(CLASS2, v) - I, -80.0, 60.0, xtol=1e-13)
+        V = root(lambda v: i_inf(CLASS2, v) - I, -80.0, 60.0)
         y = np.array([V, 0.5 * (1 + np.tanh((V - 2.0) / 30.0))])
         return np.trace(jac(CLASS2, y, I))
 
-    I_h = brentq(trace, 80.0, 110.0, xtol=1e-10)
+    I_h = root(trace, 80.0, 110.0, xtol=1e-10)
     assert h.param == pytest.approx(I_h, abs=1e-6)  # central differences: 1e-8 in the trace
-    assert h.l1 > 0 and h.criticality == "subcritical"
+    assert h.l1 is not None and h.l1 > 0 and h.criticality == "subcritical"
     # truth 2: published (Ermentrout & Terman 2010, ch. 3): Hopf 93.86, fold of cycles 88.29
     assert h.param == pytest.approx(93.86, abs=0.005)
     cb = continue_cycles_collocation(m, h, bounds=(0.0, 150.0), max_steps=120, ds=1.0,
