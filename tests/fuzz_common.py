@@ -13,12 +13,13 @@ from spikejax.models import (
     INaP,
     INaPIK,
     Izhikevich,
+    MorrisLecar,
     RateUnit,
     ReducedHodgkinHuxley,
 )
 
 MODELS = [LIF, Izhikevich, FitzHughNagumo, HodgkinHuxley, ReducedHodgkinHuxley, INaP, INaPIK,
-          RateUnit]  # fmt: skip
+          RateUnit, MorrisLecar]  # fmt: skip
 
 
 def fields(cls):

@@ -93,10 +93,11 @@ def test_enums_equal_todays_strings():
         "period_diverged",
         "amplitude_vanished",
         "omega_zero",
+        "saddle_node",
     ]
     assert {str(k) for k in SpecialPointKind} == {
         *("LP", "H", "TH", "LPC", "PD", "NS", "BP"),
-        *("BPC", "BT", "CP", "GH", "ZH"),
+        *("BPC", "BT", "CP", "GH", "ZH", "NSS", "SNL"),
     }
     assert BranchStatus("reached_stop") is BranchStatus.reached_stop
 

@@ -25,6 +25,7 @@ from ._izhikevich import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
 from ._izhikevich import Izhikevich as Izhikevich
 from ._izhikevich import IzhikevichRegime as IzhikevichRegime
 from ._lif import LIF as LIF
+from ._morris_lecar import MorrisLecar as MorrisLecar
 from ._persistent_sodium import INaP as INaP
 from ._persistent_sodium import INaPIK as INaPIK
 from ._rate_unit import RateUnit as RateUnit

@@ -66,6 +66,7 @@ class BranchStatus(enum.StrEnum):
     period_diverged = "period_diverged"
     amplitude_vanished = "amplitude_vanished"
     omega_zero = "omega_zero"
+    saddle_node = "saddle_node"  # a homoclinic curve's saddle met a fold (an SNL point)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,8 @@ class SpecialPointKind(enum.StrEnum):
     CP = "CP"  # cusp (a fold with vanishing quadratic coefficient)
     GH = "GH"  # generalised Hopf (Bautin: l1 = 0)
     ZH = "ZH"  # zero-Hopf (fold-Hopf: a zero eigenvalue and an imaginary pair)
+    NSS = "NSS"  # neutral saddle homoclinic orbit (saddle quantity zero)
+    SNL = "SNL"  # saddle-node loop (a homoclinic curve meets a fold curve)
 
 
 class ContinuationError(ValueError):
