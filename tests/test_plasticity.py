@@ -163,6 +163,20 @@ def _triplet_sums(pre, post, r):
     return dw
 
 
+def _pairing_protocol(freqs, n_pairs, dt):
+    """Pre- and post-synaptic trains (one synapse each) of the pairing protocol: `n_pairs`
+    pairs from 20 ms on at each frequency (Hz), post - pre = +10 and -10 ms (the post times
+    given one step early, as `_pairs_net`'s kick needs): `(pre, post, cases)`."""
+    pre, post, cases = [], [], []
+    for f in freqs:
+        for lag in (10.0, -10.0):
+            t_pre = 20.0 + 1e3 / f * np.arange(n_pairs)
+            pre.append(list(t_pre))
+            post.append(list(t_pre + lag - dt))
+            cases.append((f, lag))
+    return pre, post, cases
+
+
 @pytest.mark.slow
 def test_triplet_pairing_frequency():
     # Sjostrom et al. (2001) protocol as in Pfister & Gerstner (2006), Fig. 3: 60 pairs at
@@ -173,13 +187,7 @@ def test_triplet_pairing_frequency():
     # and pre-post potentiation grows with the frequency
     dt, n_pairs = 0.5, 60
     freqs = [2.0, 10.0, 20.0, 40.0, 50.0]
-    pre, post, cases = [], [], []
-    for f in freqs:
-        for lag in (10.0, -10.0):
-            t_pre = 20.0 + 1e3 / f * np.arange(n_pairs)
-            pre.append(list(t_pre))
-            post.append(list(t_pre + lag - dt))
-            cases.append((f, lag))
+    pre, post, cases = _pairing_protocol(freqs, n_pairs, dt)
     rules = [
         nw.TripletSTDP.visual_cortex(w_min=-10.0, w_max=10.0),
         nw.TripletSTDP.hippocampal(w_min=-10.0, w_max=10.0),
@@ -227,13 +235,7 @@ def test_nearest_spike_triplet_frequency_dependence():
     potentiation grows with the frequency; all-to-all and nearest-spike pairing differ."""
     dt, n_pairs = 0.5, 5
     freqs = [1.0, 5.0, 10.0, 20.0, 25.0, 40.0, 50.0]  # periods on the 0.5 ms grid
-    pre, post, cases = [], [], []
-    for f in freqs:
-        for lag in (10.0, -10.0):
-            t_pre = 20.0 + 1e3 / f * np.arange(n_pairs)
-            pre.append(list(t_pre))
-            post.append(list(t_pre + lag - dt))
-            cases.append((f, lag))
+    pre, post, cases = _pairing_protocol(freqs, n_pairs, dt)
     bounds = dict(w_min=-10.0, w_max=10.0)
     rules = [
         nw.TripletSTDP.visual_cortex("nearest", "minimal", **bounds),

@@ -122,10 +122,11 @@ def test_grad_through_plastic_run_equals_finite_differences():
     initial weights, float64, against central finite differences of the run: 1e-6 relative
     plus 1e-9 absolute (the derivatives are O(1e-5-100))."""
     loss, w0 = _loss(_net("loop", full=False), full=False)
-    f = jax.jit(loss)
-    gp, gw = jax.jit(jax.grad(loss, argnums=(0, 1)))(jnp.asarray(P_SMALL), w0)
+    # one compilation serves the gradient and the finite differences
+    value_and_grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+    _, (gp, gw) = value_and_grad(jnp.asarray(P_SMALL), w0)
     synapses = [0, 7, 14]
-    fd_p, fd_w = _finite_differences(f, P_SMALL, w0, synapses)
+    fd_p, fd_w = _finite_differences(lambda p, w: value_and_grad(p, w)[0], P_SMALL, w0, synapses)
     assert np.all(np.abs(fd_p) > 1e-5), fd_p  # every parameter matters
     np.testing.assert_allclose(np.asarray(gp), fd_p, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(np.asarray(gw)[synapses], fd_w, rtol=1e-6, atol=1e-9)
