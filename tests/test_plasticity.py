@@ -163,6 +163,20 @@ def _triplet_sums(pre, post, r):
     return dw
 
 
+def _pairing_protocol(freqs, n_pairs, dt):
+    """Pre- and post-synaptic trains (one synapse each) of the pairing protocol: `n_pairs`
+    pairs from 20 ms on at each frequency (Hz), post - pre = +10 and -10 ms (the post times
+    given one step early, as `_pairs_net`'s kick needs): `(pre, post, cases)`."""
+    pre, post, cases = [], [], []
+    for f in freqs:
+        for lag in (10.0, -10.0):
+            t_pre = 20.0 + 1e3 / f * np.arange(n_pairs)
+            pre.append(list(t_pre))
+            post.append(list(t_pre + lag - dt))
+            cases.append((f, lag))
+    return pre, post, cases
+
+
 @pytest.mark.slow
 def test_triplet_pairing_frequency():
     # Sjostrom et al. (2001) protocol as in Pfister & Gerstner (2006), Fig. 3: 60 pairs at
@@ -173,13 +187,7 @@ def test_triplet_pairing_frequency():
     # and pre-post potentiation grows with the frequency
     dt, n_pairs = 0.5, 60
     freqs = [2.0, 10.0, 20.0, 40.0, 50.0]
-    pre, post, cases = [], [], []
-    for f in freqs:
-        for lag in (10.0, -10.0):
-            t_pre = 20.0 + 1e3 / f * np.arange(n_pairs)
-            pre.append(list(t_pre))
-            post.append(list(t_pre + lag - dt))
-            cases.append((f, lag))
+    pre, post, cases = _pairing_protocol(freqs, n_pairs, dt)
     rules = [
         nw.TripletSTDP.visual_cortex(w_min=-10.0, w_max=10.0),
         nw.TripletSTDP.hippocampal(w_min=-10.0, w_max=10.0),
@@ -196,6 +204,82 @@ def test_triplet_pairing_frequency():
             assert by[(50.0, 10.0)] > 0.5 and by[(50.0, -10.0)] > 0.2
             pot = [by[(f, 10.0)] for f in freqs]
             assert np.all(np.diff(pot) > 0), pot
+
+
+def _nearest_triplet_pairing(N, T, lag, r):
+    """Closed form of the nearest-spike triplet rule's weight change for the pairing protocol:
+    N pre spikes at n T, post spikes at n T + lag (0 < |lag| < T). Every trace is set to 1 at
+    its neuron's spike, so at a post spike r1 = e^{-s/tau+} (s: time since the last pre
+    spike) and o2 = e^{-T/tau_y} (0 at the first), at a pre spike o1 = e^{-s'/tau-} (s': time
+    since the last post spike; 0 before the first) and r2 = e^{-T/tau_x} (0 at the first)."""
+    e = np.exp
+    oy, rx = e(-T / r.tau_y), e(-T / r.tau_x)
+    if lag > 0:  # pre, then post `lag` later
+        pot = e(-lag / r.tau_plus) * (N * r.A2_plus + (N - 1) * r.A3_plus * oy)
+        dep = (N - 1) * e(-(T - lag) / r.tau_minus) * (r.A2_minus + r.A3_minus * rx)
+    else:  # post, then pre |lag| later
+        a = -lag
+        pot = (N - 1) * e(-(T - a) / r.tau_plus) * (r.A2_plus + r.A3_plus * oy)
+        dep = e(-a / r.tau_minus) * (N * r.A2_minus + (N - 1) * r.A3_minus * rx)
+    return pot - dep
+
+
+def test_nearest_spike_triplet_frequency_dependence():
+    """Pairing protocol of Pfister & Gerstner (2006, after Sjostrom et al. 2001): 5 pairs at
+    1-50 Hz, post - pre = +10 or -10 ms, through the four nearest-spike parameter sets
+    (visual cortex and hippocampal, minimal and full models), float32. The weight changes
+    equal the closed-form sums (`_nearest_triplet_pairing`) to float32 round-off (traces
+    advanced by their propagator each step over up to 2000 steps: 2e-4 relative). The visual
+    cortex minimal model has the published frequency dependence: at 1 Hz only post-pre pairs
+    change the weight (depression), at 50 Hz both orders potentiate, and pre-post
+    potentiation grows with the frequency; all-to-all and nearest-spike pairing differ."""
+    dt, n_pairs = 0.5, 5
+    freqs = [1.0, 5.0, 10.0, 20.0, 25.0, 40.0, 50.0]  # periods on the 0.5 ms grid
+    pre, post, cases = _pairing_protocol(freqs, n_pairs, dt)
+    bounds = dict(w_min=-10.0, w_max=10.0)
+    rules = [
+        nw.TripletSTDP.visual_cortex("nearest", "minimal", **bounds),
+        nw.TripletSTDP.visual_cortex("nearest", "full", **bounds),
+        nw.TripletSTDP.hippocampal("nearest", "minimal", **bounds),
+        nw.TripletSTDP.hippocampal("nearest", "full", **bounds),
+        nw.TripletSTDP.visual_cortex("all", "minimal", **bounds),
+    ]
+    net = _pairs_net(pre, post, rules, w0=0.0, dt=dt)
+    res = _run(net, 20.0 + 1e3 * (n_pairs - 1) + 30.0, post)
+    dw = [net.plastic_weights(res.state, f"syn{r}")[2] for r in range(len(rules))]
+    for r, rule in enumerate(rules[:4]):
+        want = [_nearest_triplet_pairing(n_pairs, 1e3 / f, lag, rule) for f, lag in cases]
+        np.testing.assert_allclose(dw[r], want, rtol=2e-4, atol=1e-7)
+    by = dict(zip(cases, dw[0]))
+    assert by[(1.0, -10.0)] < -0.02 and abs(by[(1.0, 10.0)]) < 1e-4
+    assert by[(50.0, 10.0)] > 0.02 and by[(50.0, -10.0)] > 0.02
+    assert np.all(np.diff([by[(f, 10.0)] for f in freqs]) > 0)
+    # the all-to-all minimal model's changes (its own closed form is the slow test's sums)
+    all_to_all = [_triplet_sums(np.array(a), np.array(b) + dt, rules[4]) for a, b in zip(pre, post)]
+    np.testing.assert_allclose(dw[4], all_to_all, rtol=2e-4, atol=1e-7)
+    assert np.abs(dw[4] - dw[0]).max() > 1e-2
+
+
+def test_published_triplet_sets():
+    """The parameter sets as printed in Pfister & Gerstner (2006), Tables 3 and 4."""
+    vc = nw.TripletSTDP.visual_cortex()
+    assert (vc.A2_plus, vc.A3_plus, vc.A2_minus, vc.A3_minus) == (5e-10, 6.2e-3, 7e-3, 2.3e-4)
+    assert (vc.tau_x, vc.tau_y, vc.tau_plus, vc.tau_minus, vc.pairing) == (
+        101,
+        125,
+        16.8,
+        33.7,
+        "all",
+    )
+    hc = nw.TripletSTDP.hippocampal("nearest")
+    assert (hc.A2_plus, hc.A3_plus, hc.A2_minus, hc.A3_minus) == (4.6e-3, 9.1e-3, 3e-3, 7.5e-9)
+    assert (hc.tau_x, hc.tau_y, hc.pairing) == (575, 47, "nearest")
+    m = nw.TripletSTDP.visual_cortex(model="minimal")
+    assert (m.A2_plus, m.A3_minus, m.tau_y) == (0.0, 0.0, 114.0)
+    with pytest.raises(ValueError, match="model must be 'full' or 'minimal'"):
+        nw.TripletSTDP.hippocampal(model="reduced")
+    with pytest.raises(ValueError, match="TripletSTDP.pairing"):
+        nw.TripletSTDP(pairing="first")
 
 
 # ----- Tsodyks-Markram -------------------------------------------------------------------------

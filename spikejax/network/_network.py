@@ -246,7 +246,9 @@ class Network(eqx.Module):
                                  "drive plasticity")  # fmt: skip
             if pr.plasticity is not None:
                 # delivered when the spikes arrive, into the slot read by the next step
-                plastic.append(CompiledPlastic(pr, self.dt, self.dtype, pops))
+                plastic.append(
+                    CompiledPlastic(pr, self.dt, self.dtype, pops, dense=delivery == "padded")
+                )
                 slots[r] = max(slots.get(r, 1), 1)
                 continue
             cp = pr.compile(self.dt, self.dtype, event_loop=delivery == "loop")

@@ -36,6 +36,7 @@ emitted, nothing else.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -164,6 +165,11 @@ def _check_bounds(owner: str, w_min, w_max) -> None:
 _PAIRINGS = ("all", "nearest")
 
 
+def _jump(pairing: str, x):
+    """A trace at its neuron's spike: `x + 1` (all-to-all pairing) or 1 (nearest-spike)."""
+    return jnp.ones_like(x) if pairing == "nearest" else x + 1
+
+
 class PairSTDP(PlasticityRule):
     r"""Pair-based spike-timing-dependent plasticity (Song, Miller & Abbott 2000; Morrison,
     Diesmann & Gerstner 2008, *Biol. Cybern.* 98:459).
@@ -211,16 +217,13 @@ class PairSTDP(PlasticityRule):
     def post_taus(self):
         return (self.tau_minus,)
 
-    def _jump(self, x):
-        return jnp.ones_like(x) if self.pairing == "nearest" else x + 1
-
     def on_pre(self, w, pre, post):
         y = post["y"]
         if self.multiplicative:
             new = w - self.A_minus * (w - self.w_min) * y
         else:
             new = self.clip(w - self.A_minus * y)
-        return new, {"x": self._jump(pre["x"])}, w
+        return new, {"x": _jump(self.pairing, pre["x"])}, w
 
     def on_post(self, w, pre, post):
         x = pre["x"]
@@ -229,22 +232,44 @@ class PairSTDP(PlasticityRule):
         return self.clip(w + self.A_plus * x)
 
     def post_spike(self, post):
-        return {"y": self._jump(post["y"])}
+        return {"y": _jump(self.pairing, post["y"])}
+
+
+#: Pfister & Gerstner (2006), Tables 3 (visual cortex, Sjöström et al. 2001 data) and 4
+#: (hippocampal cultures, Wang et al. 2005): (A2+, A3+, A2-, A3-, tau_x, tau_y) per data set,
+#: pairing and model; tau_+ = 16.8 ms and tau_- = 33.7 ms in every row. The minimal models
+#: have A3- = 0, so their tau_x (no entry in the tables) is unused; it is set to the full
+#: model's of the same column.
+_TRIPLET_SETS = {
+    ("visual_cortex", "all", "full"): (5e-10, 6.2e-3, 7e-3, 2.3e-4, 101.0, 125.0),
+    ("visual_cortex", "all", "minimal"): (0.0, 6.5e-3, 7.1e-3, 0.0, 101.0, 114.0),
+    ("visual_cortex", "nearest", "full"): (8.8e-11, 5.3e-2, 6.6e-3, 3.1e-3, 714.0, 40.0),
+    ("visual_cortex", "nearest", "minimal"): (0.0, 5.0e-2, 8.0e-3, 0.0, 714.0, 40.0),
+    ("hippocampal", "all", "full"): (6.1e-3, 6.7e-3, 1.6e-3, 1.4e-3, 946.0, 27.0),
+    ("hippocampal", "all", "minimal"): (5.3e-3, 8.0e-3, 3.5e-3, 0.0, 946.0, 40.0),
+    ("hippocampal", "nearest", "full"): (4.6e-3, 9.1e-3, 3.0e-3, 7.5e-9, 575.0, 47.0),
+    ("hippocampal", "nearest", "minimal"): (4.6e-3, 9.1e-3, 3.0e-3, 0.0, 575.0, 48.0),
+}
+_TRIPLET_MODELS = ("full", "minimal")
 
 
 class TripletSTDP(PlasticityRule):
-    r"""Triplet spike-timing-dependent plasticity, all-to-all interactions (Pfister &
-    Gerstner 2006, *J. Neurosci.* 26:9673, eqs. 1-2).
+    r"""Triplet spike-timing-dependent plasticity (Pfister & Gerstner 2006, *J. Neurosci.*
+    26:9673, eqs. 1-4), all-to-all or nearest-spike interactions.
 
     Pre-synaptic traces $r_1$ ($\tau_+$), $r_2$ ($\tau_x$), post-synaptic $o_1$ ($\tau_-$),
-    $o_2$ ($\tau_y$), each jumping by 1 at its neuron's spikes. At a pre-synaptic arrival
-    $w \leftarrow w - o_1 (A_2^- + A_3^- r_2)$; at a post-synaptic spike
+    $o_2$ ($\tau_y$), each jumping by 1 at its neuron's spikes (`pairing="all"`) or set to 1
+    (`pairing="nearest"`: each spike interacts with the nearest earlier spike of the other
+    side, and the triplet terms see only the last spike of their own side). At a
+    pre-synaptic arrival $w \leftarrow w - o_1 (A_2^- + A_3^- r_2)$; at a post-synaptic spike
     $w \leftarrow w + r_1 (A_2^+ + A_3^+ o_2)$ ($r_2$, $o_2$ taken just before the
-    spike's own jump). Weights are clipped to $[w_\min, w_\max]$. Published parameter sets:
-    `TripletSTDP.visual_cortex()` and `TripletSTDP.hippocampal()`.
+    spike's own jump). Weights are clipped to $[w_\min, w_\max]$. Published parameter sets
+    (full and minimal models, both pairings): `TripletSTDP.visual_cortex()` and
+    `TripletSTDP.hippocampal()`.
 
     **Arguments:** `A2_plus`, `A3_plus`, `A2_minus`, `A3_minus` (>= 0), `tau_plus`,
-    `tau_minus`, `tau_x`, `tau_y` (ms, > 0), `w_min` < `w_max`.
+    `tau_minus`, `tau_x`, `tau_y` (ms, > 0), `w_min` < `w_max`, `pairing` (`"all"` or
+    `"nearest"`).
     """
 
     A2_plus: Any = 5e-10
@@ -257,6 +282,7 @@ class TripletSTDP(PlasticityRule):
     tau_y: Any = 125.0
     w_min: Any = eqx.field(default=0.0, kw_only=True)
     w_max: Any = eqx.field(default=1.0, kw_only=True)
+    pairing: str = eqx.field(default="all", static=True, kw_only=True)
 
     pre_traces: ClassVar[tuple[str, ...]] = ("r1", "r2")
     post_traces: ClassVar[tuple[str, ...]] = ("o1", "o2")
@@ -267,36 +293,63 @@ class TripletSTDP(PlasticityRule):
         for n in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
             check_positive(f"TripletSTDP.{n}", getattr(self, n), "ms")
         _check_bounds("TripletSTDP", self.w_min, self.w_max)
+        if self.pairing not in _PAIRINGS:
+            raise ValueError(
+                f"TripletSTDP.pairing must be 'all' or 'nearest', got {self.pairing!r}"
+            )
 
     @classmethod
-    def visual_cortex(cls, **kw) -> TripletSTDP:
-        """Pfister & Gerstner (2006), Table 4, visual cortex data (Sjöström et al. 2001),
-        all-to-all interactions, full model: $A_2^+ = 5\\times10^{-10}$,
-        $A_3^+ = 6.2\\times10^{-3}$, $A_2^- = 7\\times10^{-3}$, $A_3^- = 2.3\\times10^{-4}$,
-        $\\tau_x = 101$, $\\tau_y = 125$ ms ($\\tau_+ = 16.8$, $\\tau_- = 33.7$ ms).
-
-        **Arguments:** `kw`: fields to override (e.g. `w_max`).
-
-        **Returns:** the rule.
-        """
-        p = dict(A2_plus=5e-10, A3_plus=6.2e-3, A2_minus=7e-3, A3_minus=2.3e-4)
-        p.update(tau_x=101.0, tau_y=125.0, tau_plus=16.8, tau_minus=33.7)
+    def _published(cls, data: str, pairing: str, model: str, kw: dict) -> TripletSTDP:
+        if pairing not in _PAIRINGS:
+            raise ValueError(
+                f"TripletSTDP.{data}: pairing must be 'all' or 'nearest', got {pairing!r}"
+            )
+        if model not in _TRIPLET_MODELS:
+            raise ValueError(
+                f"TripletSTDP.{data}: model must be 'full' or 'minimal', got {model!r}"
+            )
+        a2p, a3p, a2m, a3m, tau_x, tau_y = _TRIPLET_SETS[(data, pairing, model)]
+        p: dict[str, Any] = dict(A2_plus=a2p, A3_plus=a3p, A2_minus=a2m, A3_minus=a3m)
+        p.update(tau_x=tau_x, tau_y=tau_y, tau_plus=16.8, tau_minus=33.7, pairing=pairing)
         return cls(**{**p, **kw})
 
     @classmethod
-    def hippocampal(cls, **kw) -> TripletSTDP:
-        """Pfister & Gerstner (2006), Table 4, hippocampal culture data (Wang et al. 2005),
-        all-to-all interactions, full model: $A_2^+ = 6.1\\times10^{-3}$,
-        $A_3^+ = 6.7\\times10^{-3}$, $A_2^- = 1.6\\times10^{-3}$, $A_3^- = 1.4\\times10^{-3}$,
-        $\\tau_x = 946$, $\\tau_y = 27$ ms ($\\tau_+ = 16.8$, $\\tau_- = 33.7$ ms).
+    def visual_cortex(cls, pairing: str = "all", model: str = "full", **kw) -> TripletSTDP:
+        """Pfister & Gerstner (2006), Table 3: the fits to the visual cortex data of Sjöström
+        et al. (2001) ($\tau_+ = 16.8$, $\tau_- = 33.7$ ms), e.g. all-to-all, full model:
+        $A_2^+ = 5\times10^{-10}$, $A_3^+ = 6.2\times10^{-3}$, $A_2^- = 7\times10^{-3}$,
+        $A_3^- = 2.3\times10^{-4}$, $\tau_x = 101$, $\tau_y = 125$ ms. The minimal models
+        have $A_2^+ = A_3^- = 0$ (all-to-all: $A_3^+ = 6.5\times10^{-3}$,
+        $A_2^- = 7.1\times10^{-3}$, $\tau_y = 114$ ms; nearest-spike: $A_3^+ = 5\times10^{-2}$,
+        $A_2^- = 8\times10^{-3}$, $\tau_y = 40$ ms); nearest-spike, full: $A_2^+ =
+        8.8\times10^{-11}$, $A_3^+ = 5.3\times10^{-2}$, $A_2^- = 6.6\times10^{-3}$,
+        $A_3^- = 3.1\times10^{-3}$, $\tau_x = 714$, $\tau_y = 40$ ms.
 
-        **Arguments:** `kw`: fields to override.
+        **Arguments:** `pairing` (`"all"` or `"nearest"`), `model` (`"full"` or
+        `"minimal"`), `kw`: fields to override (e.g. `w_max`).
 
         **Returns:** the rule.
         """
-        p = dict(A2_plus=6.1e-3, A3_plus=6.7e-3, A2_minus=1.6e-3, A3_minus=1.4e-3)
-        p.update(tau_x=946.0, tau_y=27.0, tau_plus=16.8, tau_minus=33.7)
-        return cls(**{**p, **kw})
+        return cls._published("visual_cortex", pairing, model, kw)
+
+    @classmethod
+    def hippocampal(cls, pairing: str = "all", model: str = "full", **kw) -> TripletSTDP:
+        """Pfister & Gerstner (2006), Table 4: the fits to the hippocampal culture data of
+        Wang et al. (2005) ($\tau_+ = 16.8$, $\tau_- = 33.7$ ms), e.g. all-to-all, full
+        model: $A_2^+ = 6.1\times10^{-3}$, $A_3^+ = 6.7\times10^{-3}$,
+        $A_2^- = 1.6\times10^{-3}$, $A_3^- = 1.4\times10^{-3}$, $\tau_x = 946$,
+        $\tau_y = 27$ ms. All-to-all, minimal: $A_2^+ = 5.3\times10^{-3}$,
+        $A_3^+ = 8\times10^{-3}$, $A_2^- = 3.5\times10^{-3}$, $A_3^- = 0$, $\tau_y = 40$ ms;
+        nearest-spike, full: $A_2^+ = 4.6\times10^{-3}$, $A_3^+ = 9.1\times10^{-3}$,
+        $A_2^- = 3\times10^{-3}$, $A_3^- = 7.5\times10^{-9}$, $\tau_x = 575$,
+        $\tau_y = 47$ ms; nearest-spike, minimal: the same with $A_3^- = 0$, $\tau_y = 48$ ms.
+
+        **Arguments:** `pairing` (`"all"` or `"nearest"`), `model` (`"full"` or
+        `"minimal"`), `kw`: fields to override.
+
+        **Returns:** the rule.
+        """
+        return cls._published("hippocampal", pairing, model, kw)
 
     def pre_taus(self):
         return (self.tau_plus, self.tau_x)
@@ -306,13 +359,13 @@ class TripletSTDP(PlasticityRule):
 
     def on_pre(self, w, pre, post):
         new = self.clip(w - post["o1"] * (self.A2_minus + self.A3_minus * pre["r2"]))
-        return new, {"r1": pre["r1"] + 1, "r2": pre["r2"] + 1}, w
+        return new, {"r1": _jump(self.pairing, pre["r1"]), "r2": _jump(self.pairing, pre["r2"])}, w
 
     def on_post(self, w, pre, post):
         return self.clip(w + pre["r1"] * (self.A2_plus + self.A3_plus * post["o2"]))
 
     def post_spike(self, post):
-        return {"o1": post["o1"] + 1, "o2": post["o2"] + 1}
+        return {"o1": _jump(self.pairing, post["o1"]), "o2": _jump(self.pairing, post["o2"])}
 
 
 class VogelsSTDP(PlasticityRule):
@@ -697,10 +750,15 @@ class CompiledPlastic(eqx.Module):
     delay_steps: tuple = eqx.field(static=True)
     max_delay: int = eqx.field(static=True)
     sign: float = eqx.field(static=True)
+    #: the step's form: dense (masked, loop-free) or event-driven (see `step`)
+    dense: bool = eqx.field(static=True)
 
-    def __init__(self, p, dt: float, dtype, populations: dict | None = None):
+    def __init__(
+        self, p, dt: float, dtype, populations: dict | None = None, *, dense: bool = False
+    ):
         rule = p.plasticity
         self.rule = rule
+        self.dense = bool(dense)
         self.reward_steps, self.reward_amounts = _compile_modulator(
             rule, p.name, dt, dtype, populations
         )
@@ -774,14 +832,31 @@ class CompiledPlastic(eqx.Module):
         step $k + 1$), then the post-synaptic spikes at $t_{k+1}$. Returns `(new plastic
         state, flat)`.
 
-        The loops carry only the weights, the per-synapse variables (if the rule has any),
-        the pre-synaptic traces (per neuron and delay) and the ring buffer, so that on CPU
-        they compile into single kernels for projections of up to about 200,000 synapses
-        (`spikejax.cpu`)."""
-        from ._projection import _add_at, _walk_spike_bits, spike_words
+        Two forms compute it (`dense`, chosen by the network's `delivery`):
 
+        - the **event** form (`delivery="loop"`) walks the arriving and the post-synaptic
+          spikes and touches only their synapses. Its loops carry only the weights, the
+          per-synapse variables (if the rule has any), the pre-synaptic traces (per neuron
+          and delay) and the ring buffer, so that on CPU they compile into single kernels
+          for projections of up to about 200,000 synapses (`spikejax.cpu`);
+        - the **dense** form (`delivery="padded"`) updates every synapse with a mask of
+          those whose pre-synaptic spike arrives (or whose post-synaptic neuron spikes), with
+          no loop: a fixed amount of parallel work per step (GPUs), and reverse-mode
+          differentiable.
+
+        Each synapse is touched at most once per phase and step (one arrival, one
+        post-synaptic spike), so both forms apply the same per-synapse arithmetic; they
+        differ only in the order in which the transmitted values of one step are summed
+        into a post-synaptic neuron's slot. The event form is differentiated through the
+        dense form (a custom JVP: its tangents are the dense form's), so `jax.jvp` and
+        `jax.grad` go through either."""
+        if self.dense:
+            return self._step(ps, spikes, flat, k, base, dt, dense=True)
+        return _event_step(self, ps, spikes, flat, k, base, dt)
+
+    def _step(self, ps: dict, spikes: dict, flat, k, base, dt: float, *, dense: bool):
+        """`step` in the event (`dense=False`) or the dense form."""
         rule = self.rule
-        pre_spikes, post_spikes = spikes[self.pre], spikes[self.post]
         w = ps["w"]
         syn = ps.get("syn", {})
         dtype = w.dtype
@@ -799,30 +874,50 @@ class CompiledPlastic(eqx.Module):
                     jnp.where(hit, self.reward_amounts, jnp.zeros_like(self.reward_amounts))
                 )
             extra["d"] = d
+        from ._projection import spike_words
+
         H = ps["history"].shape[0]
-        words_now = spike_words(pre_spikes > 0)
+        words_now = spike_words(spikes[self.pre] > 0)
         old_history = ps["history"]
         history = jax.lax.dynamic_update_index_in_dim(old_history, words_now, k % H, 0)
+        # the spike words of the spikes arriving now at the synapses of each delay group: the
+        # rows of the history as it was before this step's row was written (rows k - d for
+        # 1 <= d < H are not the row k % H written now, and d = 0 is this step's words;
+        # reading the updated buffer instead let XLA CPU read stale rows with x64 enabled:
+        # the write and the reads were reordered)
+        arriving = [
+            words_now
+            if d == 0
+            else jax.lax.dynamic_index_in_dim(old_history, (k - d) % H, 0, keepdims=False)
+            for d in self.delay_steps
+        ]
         pre = rule.decay_pre(ps["pre"], dtc)
         post = rule.decay_post(ps["post"], dtc)
+        post_spiking = spikes[self.post] > 0
+        phases = self._dense_phases if dense else self._event_phases
+        flat, w, syn, pre = phases(arriving, post_spiking, flat, w, syn, pre, post, base)
+        if rule.uses_post:
+            jumped = rule.post_spike(post)
+            post = {n: jnp.where(post_spiking, jumped[n], v).astype(dtype) for n, v in post.items()}
+        new = {"w": w, "pre": pre, "post": post, "history": history}
+        if syn:
+            new["syn"] = syn
+        return {**new, **extra}, flat
+
+    def _event_phases(self, arriving, post_spiking, flat, w, syn, pre, post, base):
+        """The arrivals, then the post-synaptic spikes, walked spike by spike (event form):
+        `(flat, w, syn, pre)`."""
+        from ._projection import _add_at, _walk_spike_bits, spike_words
+
+        rule = self.rule
+        dtype = w.dtype
         sign = self.sign
         no_limit = jnp.asarray(self.n_pre + 1, jnp.int32)
-        n_words = history.shape[1]
         zero = jnp.zeros((), dtype)
         zeros_syn = {t: zero for t in syn}
 
-        def group(g, carry):
-            """The arrivals of the synapses of delay `delay_steps[g]`: the spikes emitted
-            that many steps before this step's end."""
-            d = self.delay_steps[g]
-            # read the history as it was before this step's row was written: rows k - d for
-            # 1 <= d < H are not the row k % H written now, and d = 0 is this step's words
-            # (reading the updated buffer instead let XLA CPU read stale rows with x64
-            # enabled: the write and the reads were reordered)
-            if d == 0:
-                words = words_now
-            else:
-                words = jax.lax.dynamic_index_in_dim(old_history, (k - d) % H, 0, keepdims=False)
+        def group(g, words, carry):
+            """The arrivals of the synapses of delay `delay_steps[g]`."""
 
             def arrival(b, j, carry):
                 flat, w, syn, pre = carry
@@ -845,16 +940,17 @@ class CompiledPlastic(eqx.Module):
                 x_new = {t: jnp.where(j < self.n_pre, x_new[t], x[t]) for t in x}
                 return flat, w, syn, _write(pre, slot, x_new)
 
+            n_words = words.shape[0]
             return _walk_spike_bits(words, no_limit, n_words, self.n_pre, arrival, carry)
 
         # one walk per delay value, unrolled (the delay is static in each)
         carry = (flat, w, syn, pre)
-        for g in range(len(self.delay_steps)):
-            carry = group(g, carry)
+        for g, words in enumerate(arriving):
+            carry = group(g, words, carry)
         flat, w, syn, pre = carry
 
         if rule.uses_post:
-            post_words = spike_words(post_spikes > 0)
+            post_words = spike_words(post_spiking)
             cols, col_lengths = self.cols, self.col_lengths
 
             def post_spike(b, i, carry):
@@ -873,13 +969,64 @@ class CompiledPlastic(eqx.Module):
             n_words = post_words.shape[0]
             limit = jnp.asarray(self.n_post + 1, jnp.int32)
             w, syn = _walk_spike_bits(post_words, limit, n_words, self.n_post, post_spike, (w, syn))
-            spiking = post_spikes > 0
-            jumped = rule.post_spike(post)
-            post = {n: jnp.where(spiking, jumped[n], v).astype(dtype) for n, v in post.items()}
-        new = {"w": w, "pre": pre, "post": post, "history": history}
-        if syn:
-            new["syn"] = syn
-        return {**new, **extra}, flat
+        return flat, w, syn, pre
+
+    def _dense_phases(self, arriving, post_spiking, flat, w, syn, pre, post, base):
+        """The arrivals, then the post-synaptic spikes, as masked updates of every synapse
+        (dense form, no loop): `(flat, w, syn, pre)`."""
+        rule = self.rule
+        dtype = w.dtype
+        # (G * n_pre,): whether the spike of neuron j reaches its synapses of delay group g now
+        arrived = jnp.concatenate([_unpack_words(words, self.n_pre) for words in arriving])
+        hit = arrived[self.pre_slot]
+        x = {t: v[self.pre_slot] for t, v in pre.items()}
+        y = {t: v[self.post_of] for t, v in post.items()}
+        w_new, syn_new, _, psc = rule.pre_event(w, syn, x, y)
+        w = jnp.where(hit, jnp.asarray(w_new, dtype), w)
+        syn = {t: jnp.where(hit, jnp.asarray(syn_new[t], dtype), v) for t, v in syn.items()}
+        psc = jnp.where(hit, jnp.broadcast_to(self.sign * psc, hit.shape), 0).astype(flat.dtype)
+        into = jax.ops.segment_sum(psc, self.post_of, num_segments=self.n_post)
+        now = jax.lax.dynamic_slice_in_dim(flat, base, self.n_post)
+        flat = jax.lax.dynamic_update_slice_in_dim(flat, now + into, base, 0)
+        # the traces' jump depends on the traces only (the rule's contract)
+        zero = jnp.zeros((), dtype)
+        jumped = rule.pre_event(zero, {t: zero for t in syn}, pre, {t: zero for t in post})[2]
+        pre = {t: jnp.where(arrived, jnp.asarray(jumped[t], dtype), v) for t, v in pre.items()}
+        if rule.uses_post:
+            hit = post_spiking[self.post_of]
+            x = {t: v[self.pre_slot] for t, v in pre.items()}
+            w_new, syn_new = rule.post_event(w, syn, x, y)
+            w = jnp.where(hit, jnp.asarray(w_new, dtype), w)
+            syn = {t: jnp.where(hit, jnp.asarray(syn_new[t], dtype), v) for t, v in syn.items()}
+        return flat, w, syn, pre
+
+
+def _unpack_words(words, n: int):
+    """The boolean spike vector `(n,)` packed in the uint32 spike words `words`
+    (`_projection.spike_words`'s inverse)."""
+    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+    return bits.reshape(-1)[:n] > 0
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(6,))
+def _event_step(cp: CompiledPlastic, ps, spikes, flat, k, base, dt: float):
+    """`CompiledPlastic.step` in the event form, differentiated through the dense form: the
+    event form's loops have data-dependent trip counts (`while` loops), which reverse mode
+    cannot transpose, while the dense form computes the same function with masks. The primal
+    is the event form's (bit for bit the undifferentiated run); the tangents are the dense
+    form's."""
+    return cp._step(ps, spikes, flat, k, base, dt, dense=False)
+
+
+@_event_step.defjvp
+def _event_step_jvp(dt, primals, tangents):
+    out = _event_step(*primals, dt)
+
+    def dense(cp, ps, spikes, flat, k, base):
+        return cp._step(ps, spikes, flat, k, base, dt, dense=True)
+
+    _, t_out = jax.jvp(dense, primals, tangents)
+    return out, t_out
 
 
 def _compile_modulator(rule, name: str, dt: float, dtype, populations: dict | None):
