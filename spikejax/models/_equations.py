@@ -101,6 +101,10 @@ def _synapse_generator(synapse: Any, state: dict, dtype: Any) -> tuple[Any, Any]
     return S, o
 
 
+#: Squarings of the traced `_expm`: norms up to 2^39 (a step of 1e9 time constants).
+_MAX_SQUARINGS = 40
+
+
 def _expm(M: Any, xp: Any) -> Any:
     r"""$e^M$ of a stack of small matrices: scaling and squaring with the Taylor series of
     degree 18 (truncation below $0.5^{19}/19! \approx 2 \cdot 10^{-23}$ once $\|M\| / 2^s
@@ -117,7 +121,12 @@ def _expm(M: Any, xp: Any) -> Any:
         for _ in range(int(steps)):
             E = E @ E
         return E
-    return jax.lax.fori_loop(0, steps.astype(int), lambda _, F: F @ F, E)
+
+    # traced: a fixed number of squarings (differentiable), those beyond `steps` skipped
+    def square(F, i):
+        return jnp.where(i < steps, F @ F, F), None
+
+    return jax.lax.scan(square, E, jnp.arange(_MAX_SQUARINGS, dtype=steps.dtype))[0]
 
 
 def _gamma(A: Any, dt: Any) -> Any:
