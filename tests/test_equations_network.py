@@ -140,8 +140,13 @@ def test_which_equation_models_get_exact_propagators():
         "dV/dt = -g*V + I : 1", parameters={"g": 0.0}
     )  # fmt: skip
     assert integrator.membrane_time_constant() is None  # a = 0: the held path
-    assert integrator.replace(g=0.1).membrane_time_constant() == pytest.approx(10.0)
+    g01 = integrator.replace(g=0.1)
+    assert g01.membrane_time_constant() == pytest.approx(10.0)  # pyright: ignore[reportAttributeAccessIssue]
+    # coupled but linear with constant coefficients: every state variable driven exactly
+    # (tests/test_equations_coupled.py)
     pop = nw.Population(coupled, 2, name="p")
-    assert not pop.exact_synapses(False)
+    assert coupled.linear_input() is not None and pop.drives_states()
+    assert pop.exact_synapses(False)
+    assert not nw.Population(quadratic, 2, name="s").exact_synapses(False)
     assert nw.Population(current_lif(), 2, name="q").exact_synapses(False)
     assert not nw.Population(current_lif(), 2, name="r", method="rk4").exact_synapses(False)

@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 A, B, EPS = 0.7, 0.8, 0.08  # FitzHugh-Nagumo defaults
 
 
+def _group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found is not None, (pattern, text)
+    return found.group(1)
+
+
 def _fhn_equilibrium(I: float) -> float:
     # v - v^3/3 - w + I = 0 and w = (v + a)/b: one real root of a cubic (numpy.roots).
     roots = np.roots([-1.0 / 3.0, 0.0, 1.0 - 1.0 / B, I - A / B])
@@ -70,8 +76,8 @@ def test_catalog_has_every_builtin_model_and_preset():
     made = [e.make() for e in CATALOG.values()]
     izh = {(m.a, m.b, m.c, m.d) for m in made if isinstance(m, sj.models.Izhikevich)}
     assert set(sj.models.IZHIKEVICH_PRESETS.values()) <= izh
-    inapik = [e.make() for e in CATALOG.values() if isinstance(e.make(), sj.models.INaPIK)]
-    assert {float(m.n_V_half) for m in inapik} == {-25.0, -45.0}  # both K+ variants
+    inapik = [m for m in made if isinstance(m, sj.models.INaPIK)]
+    assert {float(np.asarray(m.n_V_half)) for m in inapik} == {-25.0, -45.0}  # both K+ variants
     for e in CATALOG.values():
         assert e.I.start < e.I.value < e.I.end or e.I.start <= e.I.value <= e.I.end
     for step in TOUR:
@@ -83,7 +89,7 @@ def test_panels_follow_the_current_fitzhugh_nagumo(fhn):
     assert fhn.message.object == ""
     text = fhn.fp_list.object
     assert text.startswith("**1 fixed point** at I = 0:")
-    V = float(re.search(r"V = (-?[0-9.]+)", text).group(1))
+    V = float(_group(r"V = (-?[0-9.]+)", text))
     assert V == pytest.approx(_fhn_equilibrium(0.0), abs=0.005)  # printed to 2 decimals
     assert "stable focus" in text
     # the bifurcation diagram: the Hopf point at the closed-form current (printed to 3 decimals)
@@ -93,7 +99,7 @@ def test_panels_follow_the_current_fitzhugh_nagumo(fhn):
     # past the Hopf point rest is an unstable focus and the trace fires
     fhn.set_current("0.5")
     assert "unstable focus" in fhn.fp_list.object
-    n = int(re.search(r"(\d+) spike", fhn.trace_stats.object).group(1))
+    n = int(_group(r"(\d+) spike", fhn.trace_stats.object))
     assert n >= 3
     assert fhn.bif_span.location == 0.5
     # trace-determinant chart: the point at (tau, Delta) of the Jacobian at rest
@@ -146,7 +152,7 @@ def test_exported_script_runs_and_reproduces_the_view(fhn, tmp_path, monkeypatch
     out = capsys.readouterr().out
     assert (tmp_path / "spikejax_view.png").stat().st_size > 10_000
     # the script prints the equilibria and the special points that the page lists
-    V = float(re.search(r"V = (-?[0-9.]+): stable focus", out).group(1))
+    V = float(_group(r"V = (-?[0-9.]+): stable focus", out))
     assert V == pytest.approx(_fhn_equilibrium(0.0), abs=1e-4)
     hopfs = [float(x) for x in re.findall(r"H at I = ([0-9.]+)", out)]
     assert min(abs(h - _fhn_hopf_current()) for h in hopfs) < 1e-4
@@ -165,7 +171,7 @@ def test_exported_script_runs_in_a_fresh_interpreter(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / "spikejax_view.png").stat().st_size > 10_000
     assert len(re.findall(r"V = ", out.stdout)) == 3  # three equilibria before the SNIC
-    fold = float(re.search(r"LP at I = ([0-9.]+)", out.stdout).group(1))
+    fold = float(_group(r"LP at I = ([0-9.]+)", out.stdout))
     assert fold == pytest.approx(4.51, abs=0.01)  # Izhikevich 2007, fig. 6.7
 
 
@@ -175,7 +181,7 @@ def test_model_without_a_phase_plane_says_so():
     assert ex.message.object == ""
     # LIF: V relaxes to E_L + R I = -45 mV > V_th at I = 20: repetitive firing, no equilibrium
     assert ex.fp_list.object.startswith("**0 fixed points**")
-    assert int(re.search(r"(\d+) spike", ex.trace_stats.object).group(1)) > 0
+    assert int(_group(r"(\d+) spike", ex.trace_stats.object)) > 0
 
 
 def test_explore_subcommand_options():
@@ -210,3 +216,50 @@ def test_fi_verdicts_of_the_inapik_variants():
     assert "Class 1, integrator" in ex.fi_text.object
     ex.set_model("INaPIK (low-threshold K, Hopf)")
     assert "Class 2, resonator" in ex.fi_text.object
+
+
+def _fhn_hopf_current_at(a: float) -> float:
+    v = -np.sqrt(1.0 - EPS * B)
+    return -(v - v**3 / 3.0 - (v + a) / B)
+
+
+def test_branches_follow_a_parameter_drag_without_blocking(fhn, monkeypatch):
+    # While a parameter slider is dragged, the bifurcation diagram is recomputed on the
+    # worker thread: the other panels follow each move at once, and of the moves made while
+    # one computation runs only the newest is computed next (latest wins).
+    import threading
+
+    from spikejax.explore import _compute
+
+    gate, calls = threading.Event(), []
+    original = _compute.branches
+
+    def held(s):  # the worker waits at the gate: a slow continuation
+        calls.append(dict(s.params).get("a", A))
+        assert gate.wait(60)
+        return original(s)
+
+    monkeypatch.setattr(_compute, "branches", held)
+    slider = fhn._param_widgets["a"][0]
+    before = fhn.bif_text.object
+    for a in (0.72, 0.74, 0.75):
+        slider.value = a
+        # the equilibria follow at once: w = (v + a)/b on the cubic nullcline at I = 0
+        roots = np.roots([-1.0 / 3.0, 0.0, 1.0 - 1.0 / B, -a / B])
+        v = float(roots[np.abs(roots.imag) < 1e-9].real[0])
+        found = re.search(r"V = (-?[0-9.]+)", fhn.fp_list.object)
+        assert found is not None and float(found.group(1)) == pytest.approx(v, abs=0.005)
+    assert fhn.bif_text.object == before  # the page did not wait for the branches
+    gate.set()
+    assert fhn.wait_for_branches(120)
+    # the first move, then only the newest (0.74 is skipped); the exported script asks for
+    # the shown branches again (a cache hit without the gate)
+    assert calls[:2] == [0.72, 0.75] and set(calls) == {0.72, 0.75}
+    hopfs = [float(x) for x in re.findall(r"H Hopf at I = ([0-9.]+)", fhn.bif_text.object)]
+    assert min(abs(h - _fhn_hopf_current_at(0.75)) for h in hopfs) < 6e-4, hopfs
+    assert abs(_fhn_hopf_current_at(0.75) - _fhn_hopf_current_at(A)) > 0.05  # it moved
+    assert fhn.timings["branches_live"] > 0
+    slider.value = A  # back to the module's view
+    assert fhn.wait_for_branches(120)
+    hopfs = [float(x) for x in re.findall(r"H Hopf at I = ([0-9.]+)", fhn.bif_text.object)]
+    assert min(abs(h - _fhn_hopf_current()) for h in hopfs) < 6e-4

@@ -93,7 +93,7 @@ def excitability(
     duration: float = 1000.0,
     dt: float = 0.05,
     transient: float | None = None,
-    method: str = "rk4",
+    method: str = "auto",
     y0: dict | None = None,
     class1_fraction: float = 0.5,
 ) -> ExcitabilityReport:
@@ -384,7 +384,7 @@ def pulse_response(
     I_hold: float = 0.0,
     t_after: float = 50.0,
     dt: float = 0.01,
-    method: str = "rk4",
+    method: str = "auto",
     y0: dict | None = None,
 ) -> np.ndarray:
     """Spike counts for trains of `n_pulses` square pulses (height `amplitude`, `width`) at each

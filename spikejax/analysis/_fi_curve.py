@@ -33,7 +33,7 @@ import numpy as np
 from .._validation import check_finite, check_positive
 from ..models._base import NeuronModel
 from ..solvers._root import RESULTS
-from ..solvers._schemes import get_scheme
+from ..solvers._schemes import AUTO, AbstractScheme, get_scheme
 from ..solvers._step import advance
 from ._equilibria import equilibrium_solve
 
@@ -106,13 +106,13 @@ def spike_counts(
     duration: float,
     dt: float,
     transient: float = 0.0,
-    method: str = "rk4",
+    method: str | AbstractScheme = AUTO,
     threshold: float | None = None,
 ) -> dict[str, Any]:
     """Spike counts and first/last spike times after `transient` for each current in
     `currents` (all in one vmapped scan); `y0` is one state dict or a batch (leading axis =
-    currents). Returns a dict with `count`, `t_first`, `t_last` (NumPy arrays) and
-    `final_state` (a state dict of NumPy arrays)."""
+    currents); `method` as in `fi_curve`. Returns a dict with `count`, `t_first`, `t_last`
+    (NumPy arrays) and `final_state` (a state dict of NumPy arrays)."""
     currents = jnp.atleast_1d(jnp.asarray(currents, float))
     check_finite("currents", currents)
     check_positive("duration", duration)
@@ -129,7 +129,7 @@ def spike_counts(
     th = model.spike_detection_threshold if threshold is None else threshold
     n, t1, t2, yf = _batched_counts(
         model,
-        get_scheme(method, model),
+        get_scheme(method, model, default="rk4"),
         Y0,
         currents,
         jnp.asarray(dt, float),
@@ -197,7 +197,7 @@ def fi_curve(
     dt: float,
     transient: float | None = None,
     direction: str = "up",
-    method: str = "rk4",
+    method: str | AbstractScheme = AUTO,
     y0: dict | None = None,
     kick: float = 1e-3,
     threshold: float | None = None,
@@ -206,9 +206,12 @@ def fi_curve(
 
     **Arguments:** `duration`, `dt` and `transient` (default: half of `duration`) in the model's
     time unit; `direction` "up" (from the resting branch at each current, vmapped), "down"
-    (a downward sweep carrying the firing state) or "both"; `method`: fixed-step scheme;
-    `y0`: initial guess of rest; `kick`: voltage perturbation from the equilibrium;
-    `threshold`: spike detection level for continuous models (default
+    (a downward sweep carrying the firing state) or "both"; `method`: the fixed-step scheme,
+    `"auto"` (default: the model's `default_scheme`, e.g. the scheme picked for a model
+    written as equations; RK4 for a model without a preference, every built-in model),
+    `"euler"`, `"rk4"`, `"exponential_euler"`, `"exact"` or a scheme object (the scheme used
+    is `info["method"]`); `y0`: initial guess of rest; `kick`: voltage perturbation from the
+    equilibrium; `threshold`: spike detection level for continuous models (default
     `model.spike_detection_threshold`).
     """
     if direction not in ("up", "down", "both"):
@@ -224,8 +227,9 @@ def fi_curve(
     if not (window > 0 and transient >= 0):
         raise ValueError(f"transient must be in [0, duration), got {transient}")
     unit = "Hz" if model.time_unit == "ms" else f"1/{model.time_unit}"
+    scheme = get_scheme(method, model, default="rk4")
     rate_up = count_up = rate_down = count_down = None
-    info: dict[str, Any] = {}
+    info: dict[str, Any] = {"method": scheme.name}
     if direction in ("up", "both"):
         Y0, ok = rest_states(model, currents, y0, kick=kick)
         r = spike_counts(
@@ -235,7 +239,7 @@ def fi_curve(
             duration=duration,
             dt=dt,
             transient=transient,
-            method=method,
+            method=scheme,
             threshold=threshold,
         )
         count_up = r["count"]
@@ -249,7 +253,7 @@ def fi_curve(
         th = model.spike_detection_threshold if threshold is None else threshold
         n, t1, t2 = _sweep_counts(
             model,
-            get_scheme(method, model),
+            scheme,
             {k: jnp.asarray(v, float) for k, v in y_start.items()},
             jnp.asarray(currents[order]),
             jnp.asarray(dt, float),

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,12 @@ def _lines(polys) -> dict[str, Any]:
     return dict(xs=[p[:, 0] for p in polys], ys=[p[:, 1] for p in polys])
 
 
+def _timed(fn, *args) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
 class Explorer:
     """The explorer for one browser session or notebook cell.
 
@@ -93,8 +102,12 @@ class Explorer:
 
     The page is `self.view` (a Panel layout); `settings()` is the current view as
     `_compute.Settings`; `set_model`, `set_current`, `set_parameter`, `click` drive it as
-    the widgets do.
+    the widgets do. While a parameter slider is dragged, the bifurcation diagram follows on
+    a worker thread (`request_branches`; `live_branches = False` recomputes it on release
+    only); `timings` holds the seconds of the last update of each panel.
     """
+
+    live_branches: bool = True
 
     def __init__(self, model: NeuronModel | str | None = None):
         self.entries: dict[str, Entry] = dict(CATALOG)
@@ -111,6 +124,15 @@ class Explorer:
         self.timings: dict[str, float] = {}
         self._last: _compute.Settings | None = None
         self._branch_params: tuple[tuple[str, float], ...] | None = None
+        self._branch_entry: Entry | None = None
+        # Live branches: one worker thread computes the bifurcation diagram while a
+        # parameter slider is dragged; the newest request waits while one runs (latest wins).
+        self._branch_lock = threading.RLock()
+        self._branch_pool: ThreadPoolExecutor | None = None
+        self._branch_job: Future | None = None
+        self._branch_next: _compute.Settings | None = None
+        self._branch_idle = threading.Event()
+        self._branch_idle.set()
 
         self.message = pn.pane.Alert(
             "", alert_type="danger", visible=False, css_classes=["sj-message"], width=330
@@ -256,6 +278,9 @@ class Explorer:
 
     def _switch_model(self) -> None:
         entry = self.entry
+        with self._branch_lock:
+            self._branch_next = None  # a live request for the previous model is dropped
+        self._branch_params = self._branch_entry = None  # new figures: nothing shown yet
         self._busy = True
         try:
             model = entry.make()
@@ -435,8 +460,6 @@ class Explorer:
         except Exception as err:
             self._say(f"{type(err).__name__}: {err}")
             return
-        import time
-
         t0 = time.perf_counter()
         self._guard("trace", self._update_trace, s)
         t1 = time.perf_counter()
@@ -445,7 +468,9 @@ class Explorer:
         if slow:
             self._guard("bifurcation diagram", self._update_branches, s)
         t3 = time.perf_counter()
-        self.timings = dict(trace=t1 - t0, analysis=t2 - t1, branches=t3 - t2)
+        self.timings = dict(trace=t1 - t0, analysis=t2 - t1, total=t3 - t0)
+        if slow:
+            self.timings["branches"] = t3 - t2
         if slow:
             self.fi_text.object = ""
             self.src_fi_up.data = dict(x=[], y=[])
@@ -453,9 +478,9 @@ class Explorer:
             if self.tabs.active == 1:
                 self.refresh_fi()
         self._last = s
-        if slow or s.params == self._branch_params:
-            # The script lists the branches' starting states: rewritten once they are known
-            # (when a parameter slider is released), not while a parameter is being dragged.
+        if s.params == self._branch_params and s.entry == self._branch_entry:
+            # The script lists the branches' starting states: rewritten once they are shown
+            # (by the worker, when they were computed live).
             self._guard("Python export", self._update_code, s)
         self._say("\n\n".join(self._errors))
 
@@ -532,12 +557,84 @@ class Explorer:
         self.td_fig.y_range.end = top
 
     def _update_branches(self, s: _compute.Settings) -> None:
+        if s.params == self._branch_params and s.entry == self._branch_entry:
+            return  # shown already (computed live while the slider moved)
+        with self._branch_lock:
+            if self._branch_job is not None and not self._branch_job.done():
+                self._branch_next = s  # the worker shows them next: the page is not blocked
+                return
         self.src_bif_stable.data = dict(xs=[], ys=[])
         self.src_bif_unstable.data = dict(xs=[], ys=[])
         self.src_bif_special.data = dict(x=[], y=[], kind=[], text=[])
         self.bif_text.object = "computing the branches ..."
-        branches = _compute.branches(s)
+        self._show_branches(s, _compute.branches(s))
+
+    # ----- live branches ----------------------------------------------------------------------
+    def request_branches(self, s: _compute.Settings | None = None) -> None:
+        """Recompute the bifurcation diagram for `s` (default: the current view) on the
+        worker thread, without blocking the other panels: a parameter slider's drag calls it
+        at every move. While one computation runs, only the newest request waits (latest
+        wins); each result is shown when it is ready (in a server session, on the session's
+        next tick, under its document lock). `wait_for_branches` waits for the worker."""
+        s = self.settings() if s is None else s
+        with self._branch_lock:
+            if self._branch_job is not None and not self._branch_job.done():
+                self._branch_next = s
+                return
+            if s.params == self._branch_params and s.entry == self._branch_entry:
+                return
+            self._start_branches(s)
+
+    def wait_for_branches(self, timeout: float = 120.0) -> bool:
+        """Wait until the worker has shown the newest requested branches; False on timeout."""
+        return self._branch_idle.wait(timeout)
+
+    def _start_branches(self, s: _compute.Settings) -> None:
+        # called with the lock held
+        if self._branch_pool is None:
+            self._branch_pool = ThreadPoolExecutor(1, thread_name_prefix="spikejax-branches")
+        self._branch_idle.clear()
+        doc = pn.state.curdoc
+        job = self._branch_pool.submit(_timed, _compute.branches, s)
+        job.add_done_callback(lambda j: self._branches_done(j, s, doc))
+        self._branch_job = job
+
+    def _branches_done(self, job: Future, s: _compute.Settings, doc: Any) -> None:
+        def show() -> None:
+            try:
+                current = self.settings()
+                fresh = not (
+                    self._branch_params == current.params and self._branch_entry == current.entry
+                )
+                if s.entry == self.entry and fresh:
+                    err = job.exception()
+                    with pn.io.hold():
+                        if err is None:
+                            branches, seconds = job.result()
+                            self.timings["branches_live"] = seconds
+                            self._show_branches(s, branches)
+                            if s.params == current.params:
+                                self.code_view.value = _export.script(s)
+                        else:
+                            self.bif_text.object = (
+                                f"bifurcation diagram: {type(err).__name__}: {err}"
+                            )
+            finally:
+                with self._branch_lock:
+                    nxt, self._branch_next = self._branch_next, None
+                    if nxt is not None and nxt.entry == self.entry:
+                        self._start_branches(nxt)
+                    else:
+                        self._branch_idle.set()
+
+        if doc is not None and getattr(doc, "session_context", None) is not None:
+            doc.add_next_tick_callback(show)
+        else:  # no server session (a test, a script): show from the worker
+            show()
+
+    def _show_branches(self, s: _compute.Settings, branches) -> None:
         self._branch_params = s.params
+        self._branch_entry = s.entry
         st, un = dict(xs=[], ys=[]), dict(xs=[], ys=[])
         sp = dict(x=[], y=[], kind=[], text=[])
         for br in branches:
@@ -689,6 +786,8 @@ class Explorer:
         finally:
             self._busy = False
         self.refresh()
+        if self.live_branches:
+            self._guard("bifurcation diagram", self.request_branches)
 
     def _on_param_release(self) -> None:
         if not self._busy:

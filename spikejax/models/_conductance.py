@@ -24,6 +24,7 @@ from .._validation import (
     check_nonnegative,
     check_nonzero,
     check_positive,
+    is_concrete,
     to_arrays,
 )
 from ..solvers._root import default_root_tolerances, root_find
@@ -256,54 +257,131 @@ class FunctionRate(RateFunction):
         return self.fn(jnp.asarray(V))
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Rate:
+    """A rate written as text, generated: `fn(V, bound, *params) -> (rate,)`; the
+    removable singularities made safe, as `points(*params) -> voltages`; the denominators
+    built from the parameters alone, as `(text, function of the parameters)`."""
+
+    fn: Callable[..., tuple[Any, ...]]
+    points: Callable[..., tuple[Any, ...]]
+    denominators: tuple[tuple[str, Callable[..., tuple[Any, ...]]], ...]
+
+
 @functools.cache
-def _compiled_rate(text: str) -> tuple[Callable[..., tuple[Any, ...]], tuple[float, ...]]:
-    """The generated function `(V, bound) -> (rate,)` of a rate written as text, and the
-    voltages of the removable singularities made safe (cached per text)."""
+def _compiled_rate(text: str, names: tuple[str, ...] = ()) -> _Rate:
+    """The generated functions of a rate written as text in `V` and the parameters `names`
+    (cached per text and names)."""
     import sympy as sp
 
     from ._codegen import compile_functions, make_safe, parse
 
     V = sp.Symbol("V", real=True)
-    expr = parse(text, lambda name: V if name == "V" else None, f"the rate `{text}`")
+    symbols = {"V": V, **{n: sp.Symbol(n, real=True) for n in names}}
+    where = f"the rate `{text}`"
+
+    def resolve(name: str):
+        if name in symbols:
+            return symbols[name]
+        raise NameError(
+            f"unknown identifier `{name}` in {where}: a parameter of the rate needs a value, "
+            f"ExpressionRate(text, {name}=...)"
+        )
+
+    expr = parse(text, resolve, where)
+    params = [symbols[n] for n in names]
+    unused = sorted(str(p) for p in params if p not in expr.free_symbols)
+    if unused:
+        raise ValueError(f"ExpressionRate: parameter(s) {unused} do not appear in {where}")
     bound = sp.Symbol("series_bound", positive=True)
     safe, made = make_safe(expr, [V], bound)
-    points = tuple(float(x0) for _, _, x0 in made)
-    return compile_functions([V, bound], [safe]), points
+    dens = {}
+    for node in sp.preorder_traversal(expr):
+        if node.is_Pow and node.exp.is_negative and node.base.free_symbols:  # pyright: ignore
+            base: Any = node.base  # pyright: ignore[reportAttributeAccessIssue]
+            if base.free_symbols <= set(params):
+                dens[str(base)] = compile_functions(params, [base], numpy=True)
+    return _Rate(
+        fn=compile_functions([V, bound, *params], [safe]),
+        points=compile_functions(params, [x0 for _, _, x0 in made], numpy=True),
+        denominators=tuple(dens.items()),
+    )
 
 
 class ExpressionRate(RateFunction):
-    r"""A rate written as text, in `V` (mV) and numbers, in 1/ms: e.g. HH's
-    $\alpha_m$ as `"0.1*(V + 40)/(1 - exp(-(V + 40)/10))"`.
+    r"""A rate written as text, in `V` (mV), numbers and named parameters, in 1/ms: e.g.
+    HH's $\alpha_m$ as `"0.1*(V + 40)/(1 - exp(-(V + 40)/10))"`, or with its rate constants
+    as parameters, `ExpressionRate("A*(V - V_h)/(1 - exp(-(V - V_h)/k))", A=0.1,
+    V_h=-40.0, k=10.0)`.
 
     The text is read by `spikejax.models.from_equations`' expression reader (the same
-    grammar and functions, no units, `V` the only name). A removable singularity (a
-    denominator with one real zero where the numerator vanishes too, such as $\alpha_m$ at
-    $V = -40$) is detected symbolically (sympy's `solveset` and `limit`) and replaced near
+    grammar and functions, no units). Every name other than `V` is a parameter and needs a
+    value (a keyword argument; an unknown name without one is a `NameError` naming it). The
+    parameters are fields of the rate (`rate.A`; in a `ConductanceModel` flat names such as
+    `"Na.m.alpha.A"`), so `replace`, `jax.grad`, `vmap` and fitting reach them like the fields
+    of `LinoidRate`. A removable singularity (a denominator with one real zero where the
+    numerator vanishes too, such as $\alpha_m$ at $V = -40$, or at $V = V_h$ with
+    parameters) is detected symbolically (sympy's `solveset` and `limit`) and replaced near
     its point by the term's Taylor series (degree 8) with the double-`where` idiom, so that
-    values and gradients are finite and accurate there: `singular_points` lists the voltages
-    handled. The text is static structure (no fittable fields).
+    values and gradients (in `V` and in the parameters) are finite and accurate there:
+    `singular_points` lists the voltages handled. The text is static structure.
 
-    **Raises:** `SyntaxError` or `NameError` (naming the term) for text outside the grammar.
+    **Raises:** `SyntaxError` or `NameError` (naming the term) for text outside the
+    grammar; `ValueError` for a parameter that is not in the text, not finite, or that makes
+    a denominator built from parameters alone zero (naming it).
     """
 
     text: str = eqx.field(static=True)
+    parameters: dict[str, ArrayLike]
+
+    def __init__(self, text: str, **parameters: ArrayLike):
+        self.text = text
+        self.parameters = dict(sorted(parameters.items()))
 
     def __check_init__(self):
         if not isinstance(self.text, str):
             raise TypeError(f"ExpressionRate.text must be a string, got {self.text!r}")
-        _compiled_rate(self.text)
+        for name, value in self.parameters.items():
+            check_finite(f"ExpressionRate.{name}", value)
+        rate = self._rate()
+        values = tuple(self.parameters.values())
+        if not all(is_concrete(v) for v in values):
+            return
+        for den, fn in rate.denominators:
+            (value,) = fn(*[np.asarray(v, dtype=float) for v in values])
+            if np.any(np.asarray(value) == 0):
+                given = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
+                raise ValueError(
+                    f"ExpressionRate `{self.text}`: divides by `{den}`, which is 0 for "
+                    f"{given}; choose values that make it nonzero"
+                )
+
+    def __getattr__(self, name: str):
+        # `rate.A` is the parameter named "A".
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            params = object.__getattribute__(self, "parameters")
+        except AttributeError:
+            raise AttributeError(name) from None
+        if name in params:
+            return params[name]
+        raise AttributeError(f"ExpressionRate has no attribute or parameter named {name!r}")
+
+    def _rate(self) -> _Rate:
+        return _compiled_rate(self.text, tuple(self.parameters))
 
     @property
     def singular_points(self) -> tuple[float, ...]:
-        """The voltages (mV) of the removable singularities made safe."""
-        return _compiled_rate(self.text)[1]
+        """The voltages (mV) of the removable singularities made safe (at the parameters'
+        values; cells of an array-valued parameter: the first)."""
+        values = [np.ravel(np.asarray(v, dtype=float))[0] for v in self.parameters.values()]
+        return tuple(float(np.ravel(x)[0]) for x in self._rate().points(*values))
 
     def __call__(self, V: ArrayLike) -> Array:
         V = jnp.asarray(V, dtype=jnp.result_type(V, float))
-        fn, _ = _compiled_rate(self.text)
         bound = series_bound(V.dtype, **SAFE_BOUNDS)
-        (rate,) = fn(V, bound)
+        (rate,) = self._rate().fn(V, bound, *self.parameters.values())
         return rate + jnp.zeros_like(V)
 
 
@@ -516,6 +594,8 @@ def _flat_parameters(obj, prefix: str) -> dict[str, Any]:
                 out.update(_flat_parameters(child, f"{prefix}{child.name}."))
         elif isinstance(value, eqx.Module):
             out.update(_flat_parameters(value, f"{prefix}{f.name}."))
+        elif isinstance(value, dict):  # named parameters (ExpressionRate)
+            out.update({prefix + k: v for k, v in value.items()})
         else:
             out[prefix + f.name] = value
     return out
@@ -532,6 +612,8 @@ def _child(obj, part: str):
             for c in value:
                 if getattr(c, "name", None) == part:
                     return c
+        if isinstance(value, dict) and part in value:
+            return value[part]
     raise KeyError(part)
 
 

@@ -514,6 +514,16 @@ def build(equations: str, **options: Any) -> EquationModel:
         gates_x = _gate_form(f_raw, raw_states, b.symbols[voltage_name], bound)
     except (TypeError, ValueError, AttributeError, NotImplementedError, sp.PolynomialError):
         gates_x = ()  # the generic update: a detection that fails only costs speed
+    held_names = None
+    if refractory_param is not None:
+        held_names = {ln.name for ln in b.diff if "unless refractory" in ln.flags}
+    linear = _linear_input(f_raw, raw_states, sym_I, set(param_syms), held_names)
+    linear_input = None
+    if linear is not None:
+        linear_input = (
+            compile_functions(param_syms, linear, numpy=True),
+            compile_functions(param_syms, linear),
+        )
     membrane_tau = None
     if tau_expr is not None:
         membrane_tau = (
@@ -642,6 +652,8 @@ def build(equations: str, **options: Any) -> EquationModel:
         decoupled_linear=decoupled,
         gate_form=tuple(n in gates_x for n in states),
         membrane_tau=membrane_tau,
+        linear_input=linear_input,
+        held=tuple(n in held_names for n in b.states) if held_names is not None else (),
     )
     return _make_class(name, spec, b, voltage_name, threshold is not None, sdt)()
 
@@ -791,6 +803,29 @@ def _membrane_tau(
     if a == 0:
         return None
     return sp.simplify(-1 / a)
+
+
+def _linear_input(
+    f: dict[str, Any], states: list[Any], I: Any, params: set[Any], held: set[str] | None
+) -> list[Any] | None:
+    """The entries of `A` (row by row) then of `c` for equations `dx/dt = A x + c I + b`
+    with `A`, `b`, `c` built from the parameters only (no `t`), when the input enters only
+    `held` equations (those held during a refractory period; `held` None: no refractory
+    period); None otherwise."""
+    t = sp.Symbol("t", real=True)
+    rows, c = [], []
+    for n in f:
+        row = [sp.diff(f[n], x) for x in states]
+        ci = sp.diff(f[n], I)
+        b = sp.expand(f[n] - sum((a * x for a, x in zip(row, states)), sp.Integer(0)) - ci * I)
+        for part in (*row, ci, b):
+            if part.has(t) or not part.free_symbols <= params:
+                return None
+        if held is not None and ci != 0 and n not in held:
+            return None  # the input would act on a variable that runs on while held
+        rows += row
+        c.append(ci)
+    return rows + c
 
 
 def _gates(b: _Builder, f: dict[str, Any], diag: dict[str, Any], vname: str, param_syms, bound):

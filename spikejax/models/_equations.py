@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
@@ -22,7 +23,7 @@ from ..solvers._schemes import AbstractScheme
 from ._base import NeuronModel, State, fill, input_current
 from ._conductance import SAFE_BOUNDS, phi1_exp, series_bound
 
-__all__ = ["EquationModel", "UnitError", "from_equations"]
+__all__ = ["EquationModel", "SynapticDrive", "UnitError", "drive_matrix", "from_equations"]
 
 _REFRACTORY = "refractory"
 
@@ -62,6 +63,125 @@ class _Spec:
     membrane_tau: tuple[Callable[..., tuple[Any, ...]], Callable[..., tuple[Any, ...]]] | None = (
         None
     )
+    # The entries of A (row by row) and c of dx/dt = A x + c I + b (A, b, c: parameters only;
+    # with a refractory period, I only in held equations), as (numpy, jax) functions of the
+    # parameters; None otherwise.
+    linear_input: tuple[Callable[..., tuple[Any, ...]], Callable[..., tuple[Any, ...]]] | None = (
+        None
+    )
+    # Per state variable (the refractory clock excluded): held during the refractory period.
+    held: tuple[bool, ...] = ()
+
+
+class SynapticDrive(NamedTuple):
+    r"""What `EquationModel.synaptic_drive` returns and the model's `vector_field` takes as
+    its `args`: the input current `I` and a forcing `g` (shape `(..., n)`, one column per
+    state variable other than the refractory clock) added to the right-hand sides, zero
+    while a cell is refractory."""
+
+    I: Any
+    g: Any
+
+
+def _synapse_generator(synapse: Any, state: dict, dtype: Any) -> tuple[Any, Any]:
+    r"""The generator $S$ ($k \times k$: $\dot s = S s$) and output row $o$ ($I = o \cdot s$)
+    of a linear synapse, from its exact propagator `synapse.decay(s, u)`: $S$ is its
+    derivative in `u` at 0 on the unit states (one `jax.jvp` over all of them at once; a
+    current held over the step and cleared after it, as `CurrentPulse`'s, has $S = 0$)."""
+    names = tuple(state)
+    # evaluated now, not staged into a traced step (a constant of the step when the
+    # synapse's time constants are)
+    with jax.ensure_compile_time_eval():
+        eye = jnp.eye(len(names), dtype=dtype)
+        units = {m: eye[i] for i, m in enumerate(names)}  # column j: the unit state j
+        zero, one = jnp.asarray(0.0, dtype), jnp.asarray(1.0, dtype)
+        _, d = jax.jvp(lambda u: synapse.decay(units, u), (zero,), (one,))
+        S = jnp.stack([jnp.broadcast_to(jnp.asarray(d[m], dtype), eye[0].shape) for m in names])
+        o = jnp.broadcast_to(jnp.asarray(synapse.output(units), dtype), eye[0].shape)
+    return S, o
+
+
+#: Squarings of the traced `_expm`: norms up to 2^39 (a step of 1e9 time constants).
+_MAX_SQUARINGS = 40
+
+
+def _expm(M: Any, xp: Any) -> Any:
+    r"""$e^M$ of a stack of small matrices: scaling and squaring with the Taylor series of
+    degree 18 (truncation below $0.5^{19}/19! \approx 2 \cdot 10^{-23}$ once $\|M\| / 2^s
+    \le 1/2$). NumPy (float64, on the host) or `jax.numpy` (traced parameters): cheap to
+    compile, unlike `jax.scipy.linalg.expm` (seconds for a 5 x 5 matrix)."""
+    norm = xp.max(xp.sum(xp.abs(M), axis=-1))
+    steps = xp.maximum(xp.ceil(xp.log2(xp.maximum(norm, 1e-300) / 0.5)), 0.0)
+    X = M / 2.0**steps
+    eye = xp.broadcast_to(xp.eye(M.shape[-1], dtype=M.dtype), M.shape)
+    E = eye
+    for j in range(18, 0, -1):
+        E = eye + (X @ E) / j
+    if xp is np:
+        for _ in range(int(steps)):
+            E = E @ E
+        return E
+
+    # traced: a fixed number of squarings (differentiable), those beyond `steps` skipped
+    def square(F, i):
+        return jnp.where(i < steps, F @ F, F), None
+
+    return jax.lax.scan(square, E, jnp.arange(_MAX_SQUARINGS, dtype=steps.dtype))[0]
+
+
+def _gamma(A: Any, dt: Any) -> Any:
+    r"""$\Gamma = \int_0^{\Delta t} e^{A u} du$: the top-right block of
+    $\exp([[A, 1], [0, 0]]\,\Delta t)$ (float64 NumPy when concrete)."""
+    xp = np if is_concrete((A, dt)) else jnp
+    A = xp.asarray(A, dtype=np.float64) if xp is np else jnp.asarray(A)
+    n = A.shape[-1]
+    top = xp.concatenate([A, xp.broadcast_to(xp.eye(n, dtype=A.dtype), A.shape)], axis=-1)
+    M = xp.concatenate([top, xp.zeros_like(top)], axis=-2)
+    return _expm(M * dt, xp)[..., :n, n:]
+
+
+def drive_matrix(A: Any, c: Any, S: Any, o: Any, dt: Any) -> Any:
+    r"""$D = \Gamma^{-1} \Phi$ (shape `(..., n, k)`): the forcing $g = D s$, held over a step
+    of $\Delta t$ in the linear system $\dot x = A x + c I + g$, that moves it exactly as the
+    synaptic current $I(u) = o^\top e^{S u} s$ does, with
+    $\Phi = \int_0^{\Delta t} e^{A(\Delta t - u)} c\, o^\top e^{S u} du$ and
+    $\Gamma = \int_0^{\Delta t} e^{A u} du$: the top-right blocks of one matrix exponential
+    of $[[A, c\,o^\top, 1], [0, S, 0], [0, 0, 0]]\,\Delta t$ (Van Loan 1978). For a
+    one-dimensional membrane $g = c \bar I$, the mean current of Rotter & Diesmann (1999).
+    $\Gamma$ is invertible when no eigenvalue of $A \Delta t$ is a nonzero multiple of
+    $2\pi i$ (always for real eigenvalues). Computed in float64 NumPy when every input is
+    concrete, else with `jax.numpy`."""
+    xp = np if is_concrete((A, c, S, o, dt)) else jnp
+    if xp is np:
+        A, c, S, o = (np.asarray(v, dtype=np.float64) for v in (A, c, S, o))
+        dtype = np.float64
+    else:
+        A, c, S, o = (jnp.asarray(v) for v in (A, c, S, o))
+        dtype = jnp.result_type(A, c, S, o, dt)
+        A, c, S, o = (v.astype(dtype) for v in (A, c, S, o))
+    n, k = A.shape[-1], S.shape[-1]
+    batch = np.broadcast_shapes(A.shape[:-2], c.shape[:-1])
+    m = 2 * n + k
+    top = xp.concatenate(
+        [
+            xp.broadcast_to(A, (*batch, n, n)),
+            xp.broadcast_to(c[..., :, None] * o, (*batch, n, k)),
+            xp.broadcast_to(xp.eye(n, dtype=dtype), (*batch, n, n)),
+        ],
+        axis=-1,
+    )
+    middle = xp.concatenate(
+        [
+            xp.zeros((*batch, k, n), dtype),
+            xp.broadcast_to(S, (*batch, k, k)),
+            xp.zeros((*batch, k, n), dtype),
+        ],
+        axis=-1,
+    )
+    M = xp.concatenate([top, middle, xp.zeros((*batch, n, m), dtype)], axis=-2)
+    E = _expm(M * dt, xp)
+    phi, gamma = E[..., :n, n : n + k], E[..., :n, n + k :]
+    return xp.linalg.solve(gamma, phi)
 
 
 class EquationModel(NeuronModel):
@@ -132,6 +252,63 @@ class EquationModel(NeuronModel):
         (tau,) = spec.membrane_tau[1](*params)
         return tau
 
+    def linear_input(self) -> tuple[Any, Any] | None:
+        r"""$(A, c)$ when the equations are linear with constant coefficients,
+        $\dot x = A x + c I + b$ ($A$, $b$, $c$ functions of the parameters only, no `t`;
+        the refractory hold aside) and, for a model with a refractory period, the input
+        current $I$ enters only the equations held during it (`(unless refractory)`); None
+        otherwise. $A$ has shape `(*shape, n, n)` and $c$ `(*shape, n)`, over the state
+        variables other than the refractory clock in the order of `state_names`.
+
+        Network populations of such a model stepped with `"exact"` (`ExactLinear`, what
+        `"auto"` picks for it) integrate current synapses exactly even where the membrane
+        is coupled to other variables (an adaptation current): `synaptic_drive`.
+        """
+        spec = type(self)._spec
+        if spec.linear_input is None:
+            return None
+        params = [getattr(self, p) for p in spec.params]
+        (np_fn, jax_fn), xp = spec.linear_input, jnp
+        if all(is_concrete(v) for v in params):
+            values, xp = np_fn(*[np.asarray(v, np.float64) for v in params]), np
+        else:
+            values = jax_fn(*params)
+        values = xp.broadcast_arrays(*[xp.asarray(v, dtype=float) for v in values])
+        n = len(spec.states) - (spec.refractory_param is not None)
+        stacked = xp.stack(values, axis=-1)
+        A = stacked[..., : n * n].reshape((*stacked.shape[:-1], n, n))
+        return A, stacked[..., n * n :]
+
+    def synaptic_drive(self, I: Any, synapses: Sequence[tuple[Any, dict]], dt: Any) -> Any:
+        r"""The `args` of one step of `dt` for a model with `linear_input()` receiving
+        current synapses: the input `I` and the forcing $g = \sum_r D_r s_r$
+        (`drive_matrix`) that, held over the step in the model's exact step
+        (`ExactLinear`), moves every state variable exactly as the synaptic currents do
+        (a `SynapticDrive`).
+
+        **Arguments:** `I`: the input current held over the step; `synapses`: pairs
+        `(synapse, state)`: a linear synapse (`synapse.decay(state, u)` its exact
+        propagator over `u` ms, `synapse.output(state)` its current, in the model's current
+        unit) and its state at the start of the step; `dt`: the step (ms).
+
+        **Raises:** `ValueError` for a model without `linear_input()`.
+        """
+        linear = self.linear_input()
+        if linear is None:
+            raise ValueError(
+                f"{type(self).__name__}.synaptic_drive needs equations linear with constant "
+                "coefficients (linear_input() is None)"
+            )
+        A, c = linear
+        g = 0.0
+        for synapse, state in synapses:
+            values = [jnp.asarray(state[m]) for m in state]
+            dtype = jnp.result_type(*values)
+            S, o = _synapse_generator(synapse, state, dtype)
+            D = jnp.asarray(drive_matrix(A, c, S, o, dt), dtype)
+            g = g + jnp.einsum("...nk,...k->...n", D, jnp.stack(values, axis=-1))
+        return SynapticDrive(I, g)
+
     @property
     def equations(self) -> str:
         """The equations this model was built from."""
@@ -143,7 +320,21 @@ class EquationModel(NeuronModel):
         states = [jnp.asarray(y[n]) for n in spec.states]
         bound = series_bound(jnp.result_type(*states), **SAFE_BOUNDS)
         params = [getattr(self, p) for p in spec.params]
-        return fn(t, input_current(args), bound, *states, *params)
+        I = args.I if isinstance(args, SynapticDrive) else args
+        return fn(t, input_current(I), bound, *states, *params)
+
+    def _forced(self, y: State, f: State, args) -> State:
+        """`f` plus the forcing of a `SynapticDrive` (none while refractory)."""
+        if not isinstance(args, SynapticDrive):
+            return f
+        spec = type(self)._spec
+        g = args.g
+        if spec.refractory_param is not None:
+            g = jnp.where((jnp.asarray(y[_REFRACTORY]) > 0)[..., None], 0.0, g)
+        out = dict(f)
+        for i, n in enumerate(spec.states[: jnp.shape(g)[-1]]):
+            out[n] = f[n] + g[..., i].astype(jnp.result_type(f[n]))
+        return out
 
     def _shaped(self, y: State, values: Sequence[Any]) -> State:
         spec = type(self)._spec
@@ -153,7 +344,7 @@ class EquationModel(NeuronModel):
         return out
 
     def vector_field(self, t, y: State, args) -> State:
-        return self._shaped(y, self._call(type(self)._spec.f, t, y, args))
+        return self._forced(y, self._shaped(y, self._call(type(self)._spec.f, t, y, args)), args)
 
     def diagonal_jacobian(self, t, y: State, args) -> State:
         """$\\partial f_i/\\partial x_i$ from the symbolic derivative of each equation."""
@@ -171,7 +362,7 @@ class EquationModel(NeuronModel):
         spec = type(self)._spec
         vals = self._call(spec.fa, t, y, args)
         n = len(spec.states)
-        f = self._shaped(y, vals[:n])
+        f = self._forced(y, self._shaped(y, vals[:n]), args)
         a = self._shaped(y, vals[n:])
         out = {}
         gates = spec.gate_form or (False,) * n
@@ -195,9 +386,31 @@ class EquationModel(NeuronModel):
         $x_i + \Delta t\,\varphi_1(a_i \Delta t) f_i$, which is then the exact solution
         (the matrix exponential of a diagonal system). None (the matrix exponential) for
         any other system."""
-        if not type(self)._spec.decoupled_linear:
+        spec = type(self)._spec
+        if spec.decoupled_linear:
+            return self.exponential_euler_step(t, y, args, dt)
+        linear = self.linear_input()
+        if linear is None:
             return None
-        return self.exponential_euler_step(t, y, args, dt)
+        # x + Gamma f(x), Gamma = int_0^dt e^{A u} du: the exact step of dx/dt = A x + r with
+        # r held (what the matrix exponential of ExactLinear gives), Gamma computed once
+        n = len(spec.states) - (spec.refractory_param is not None)
+        A = linear[0]
+        f = self.vector_field(t, y, args)
+        fx = jnp.stack(jnp.broadcast_arrays(*[f[k] for k in spec.states[:n]]), axis=-1)
+        dtype = jnp.result_type(*[y[k] for k in spec.states[:n]])
+        inc = jnp.einsum("...ij,...j->...i", jnp.asarray(_gamma(A, dt), dtype), fx)
+        out = dict(y)
+        if spec.refractory_param is not None:
+            # while refractory the held rows are 0: the system of the other variables
+            keep = np.asarray([not h for h in spec.held], dtype=float)
+            gamma = jnp.asarray(_gamma(A * keep[:, None], dt), dtype)
+            inc_ref = jnp.einsum("...ij,...j->...i", gamma, fx)
+            inc = jnp.where((jnp.asarray(y[_REFRACTORY]) > 0)[..., None], inc_ref, inc)
+            out[_REFRACTORY] = y[_REFRACTORY] + dt * f[_REFRACTORY]
+        for i, k in enumerate(spec.states[:n]):
+            out[k] = (y[k] + inc[..., i]).astype(jnp.result_type(y[k]))
+        return out
 
     def resting_state(self) -> State:
         """The initial values given at build time (`init=`; 0 where none was given)."""

@@ -542,14 +542,19 @@ class Network(eqx.Module):
             gaps = [gap for gap in self.gaps if gap.population == name]
             # Gap junctions are conductances too: the exact propagators assume none.
             exact = pop.exact_synapses(any(sy.conductance_based for _, sy in mine) or bool(gaps))
+            drives = []  # exact current synapses of a coupled linear system
             for r, sy in mine:
                 if sy.conductance_based:
                     conds.append((sy.output(syn[r]), jnp.asarray(sy.E_rev, dtype)))
+                elif exact and pop.drives_states():
+                    drives.append((sy, syn[r]))
                 else:
                     I = I + pop.synaptic_current(sy, syn[r], dt, exact=exact)
             for gap in gaps:
                 conds.append(gap.conductances(y[vname]))
             I = jnp.broadcast_to(I, (pop.n,))
+            if drives:
+                I = pop.synaptic_drive(I, drives, dt)
             out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
             neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
             spikes[name] = out.spikes

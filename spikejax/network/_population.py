@@ -377,11 +377,31 @@ class Population(eqx.Module):
             return False
         if isinstance(self.model, LIF):
             return isinstance(self.method, ExponentialEuler)
-        return (
-            isinstance(self.model, EquationModel)
-            and isinstance(self.method, ExponentialEuler | ExactLinear)
-            and self.model.membrane_time_constant() is not None
+        if not isinstance(self.model, EquationModel):
+            return False
+        if self.drives_states():  # a coupled linear system: EquationModel.synaptic_drive
+            return isinstance(self.method, ExactLinear)
+        return isinstance(self.method, ExponentialEuler | ExactLinear) and (
+            self.model.membrane_time_constant() is not None
         )
+
+    def drives_states(self) -> bool:
+        """Whether exact current synapses drive every state variable
+        (`EquationModel.synaptic_drive`: equations linear with constant coefficients whose
+        membrane is not a lone linear equation) rather than the membrane with one current."""
+        model = self.model
+        return (
+            isinstance(model, EquationModel)
+            and model.membrane_time_constant() is None
+            and model.linear_input() is not None
+        )
+
+    def synaptic_drive(self, I: Any, synapses: list, dt: float) -> Any:
+        """The model's input for a step with the exact drive of `synapses` (pairs of a
+        current synapse and its state; `EquationModel.synaptic_drive`, see `drives_states`)."""
+        if not isinstance(self.model, EquationModel):
+            raise TypeError("synaptic_drive needs a model written as equations")
+        return self.model.synaptic_drive(I, synapses, dt)
 
     def synaptic_current(self, synapse: Any, s: dict, dt: float, *, exact: bool) -> Any:
         """The current of the current-based `synapse` (state `s` at the start of the step)
