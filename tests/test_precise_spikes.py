@@ -311,14 +311,15 @@ def test_an_arrival_after_the_crossing_in_its_step_costs_first_order_in_dt():
     for m in (10, 20, 40):
         dt = t_c / (m + 0.5)
         lif = LIF(tau_m=TAU_M, E_L=E_L, V_th=V_TH, V_reset=V_RESET, t_ref=100.0)
-        pre = nw.Population(lif, 1, name="pre", I=I_pre, precise=True)
-        post = nw.Population(lif, 1, name="post", I=I_post, precise=True)
-        pr = nw.Projection(pre, post, nw.AllToAll(), weight=2.0, delay=t_c + dt / 4 - t_p,
-                           synapse=nw.Exponential(TAU_S))  # fmt: skip
-        res = nw.run(nw.Network([pre, post], [pr], dt=dt), 20.0, key=jax.random.key(0),
-                     monitors=[nw.SpikeMonitor("pre"), nw.SpikeMonitor("post")])  # fmt: skip
-        np.testing.assert_allclose(res.spikes["pre"][1], [t_p], rtol=0, atol=1e-10)
-        errs.append(abs(res.spikes["post"][1][0] - t_c))
+        # cell 0 the presynaptic one, cell 1 the target (one population: one compilation)
+        pop = nw.Population(lif, 2, name="P", I=np.array([I_pre, I_post]), precise=True)
+        pr = nw.Projection(pop, pop, nw.Explicit([0], [1]), weight=2.0,
+                           delay=t_c + dt / 4 - t_p, synapse=nw.Exponential(TAU_S))  # fmt: skip
+        res = nw.run(nw.Network([pop], [pr], dt=dt), 20.0, key=jax.random.key(0),
+                     monitors=[nw.SpikeMonitor("P")])  # fmt: skip
+        i, t = res.spikes["P"]
+        np.testing.assert_allclose(t[i == 0], [t_p], rtol=0, atol=1e-10)
+        errs.append(abs(t[i == 1][0] - t_c))
         dts.append(dt)
     order = np.polyfit(np.log(dts), np.log(errs), 1)[0]
     assert 0.9 < order < 1.1, (errs, order)
