@@ -280,6 +280,18 @@ def _bpc_point():
     )
 
 
+def _check_pitchfork_branch(new, sign):
+    """The switched branch of `CyclePitchfork`: w = sign sqrt(mu), constant along each orbit,
+    period 2 pi, stable, up to the bound mu = 0.2 (1e-8: Newton tolerance 1e-9, the circle
+    exact to ~1e-10 on 12 intervals)."""
+    assert new.status == "left_bounds" and new.params[-1] == pytest.approx(0.2)
+    w = np.array([c.trajectory[:, 2] for c in new.cycles])
+    assert np.max(np.ptp(w, axis=1)) < 1e-8
+    np.testing.assert_allclose(w[:, 0] ** 2, new.params, atol=1e-8)
+    assert np.all(sign * w[:, 0] > 0) and np.all(new.params > 0) and new.stable.all()
+    np.testing.assert_allclose(new.periods, 2 * np.pi, rtol=1e-9)
+
+
 def test_switching_at_the_closed_form_branch_point_of_cycles():
     # Truth: the cycles w = sqrt(mu) (period 2 pi, w-multiplier exp(-4 pi mu): stable);
     # Newton tolerance 1e-9 and the circle exact to ~1e-10 on 12 intervals: 1e-8
@@ -287,12 +299,7 @@ def test_switching_at_the_closed_form_branch_point_of_cycles():
     new = continue_cycles_collocation(
         m, _bpc_point(), param="mu", bounds=(-0.2, 0.2), n_intervals=12, ds=0.05, ds_max=0.1
     )
-    assert new.status == "left_bounds" and new.params[-1] == pytest.approx(0.2)
-    w = np.array([c.trajectory[:, 2] for c in new.cycles])
-    assert np.max(np.ptp(w, axis=1)) < 1e-8
-    np.testing.assert_allclose(w[:, 0] ** 2, new.params, atol=1e-8)
-    assert np.all(w[:, 0] > 0) and new.stable.all()
-    np.testing.assert_allclose(new.periods, 2 * np.pi, rtol=1e-9)
+    _check_pitchfork_branch(new, 1)
 
 
 @pytest.mark.slow
@@ -323,13 +330,7 @@ def test_branch_point_of_cycles_switched_to_the_pitchfork_branch():
             ds=0.05,
             ds_max=0.1,
         )
-        assert new.status == "left_bounds" and new.params[-1] == pytest.approx(0.2)
-        w = np.array([c.trajectory[:, 2] for c in new.cycles])  # constant along each orbit
-        assert np.max(np.ptp(w, axis=1)) < 1e-8
-        np.testing.assert_allclose(w[:, 0] ** 2, new.params, atol=1e-8)
-        assert np.all(direction * w[:, 0] > 0) and np.all(new.params > 0)
-        np.testing.assert_allclose(new.periods, 2 * np.pi, rtol=1e-9)
-        assert new.stable.all()
+        _check_pitchfork_branch(new, direction)
     with pytest.raises(ValueError, match="BPC"):
         continue_cycles_collocation(
             m, SpecialPoint(bpc.kind, 0.0, bpc.state, 0), param="mu", bounds=(-1, 1)
