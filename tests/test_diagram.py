@@ -160,6 +160,10 @@ def test_diagram_bad_arguments():
         bifurcation_diagram(m, "I", (0.0, 2.0), max_period=-1.0)
     with pytest.raises(ValueError, match="model"):
         bifurcation_diagram("FHN", "I", (0.0, 2.0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="zz"):
+        bifurcation_diagram(m, "zz", (0.0, 2.0))
+    with pytest.raises(ValueError, match="single cell"):
+        bifurcation_diagram(FitzHughNagumo(a=[0.6, 0.7]), "I", (0.0, 2.0))
 
 
 # ----------------------------------------------------------------------------------------------

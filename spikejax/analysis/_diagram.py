@@ -35,7 +35,7 @@ import numpy as np
 from .._validation import check_finite, require_float64
 from ..models._base import NeuronModel
 from ..solvers._continuation import BranchStatus, ContinuationError, SpecialPointKind
-from ._continuation import Branch, SpecialPoint, continuation
+from ._continuation import Branch, SpecialPoint, continuation, make_system
 from ._equilibria import fixed_points
 from ._limit_cycle import CycleBranch, LimitCycle, continue_cycles
 
@@ -193,7 +193,9 @@ def _covered(branches: list[Branch], p: float, seeds: list[np.ndarray], scale: n
             d = np.max(np.abs(S - x / scale), axis=1)
             k = int(np.argmin(d))
             others = np.delete(np.max(np.abs(S - S[k]), axis=1), k)
-            if others.size == 0 or d[k] < 0.5 * float(np.min(others)):
+            # (and within a tenth of the states' scale: a crossing far from every seed is an
+            # equilibrium `fixed_points` missed, not this seed)
+            if d[k] < 0.1 and (others.size == 0 or d[k] < 0.5 * float(np.min(others))):
                 claimed[k] = True
     return claimed
 
@@ -430,6 +432,8 @@ def bifurcation_diagram(
         raise ValueError(f"n_seeds must be an integer >= 1, got {n_seeds!r}")
     if max_period is not None and not (max_period > 0):
         raise ValueError(f"max_period must be > 0 (None: 50 Hopf periods), got {max_period!r}")
+    check_finite("I", I)
+    make_system(model, param, I=I)  # a known parameter name and a single cell, or ValueError
     eq = _equilibrium_branches(model, param, I, lo, hi, n_seeds, max_steps, throw)
     hopfs = sorted((h for br in eq for h in br.hopf_points), key=lambda h: h.param)
     families: list[CycleBranch] = []

@@ -159,7 +159,8 @@ def bifurcation_diagram(
         ax.axvline(snic, color="purple", lw=0.8, ls=":")
         ax.annotate("SNIC", (snic, ax.get_ylim()[1]), color="purple", va="top")
     xlabel = _with_unit(pname, units["param"])
-    ax.set_ylabel(_with_unit(variable or "V", units["voltage"] if variable is None else ""))
+    vname = branches[0].voltage_name if branches else "V"
+    ax.set_ylabel(_with_unit(variable or vname, units["voltage"] if variable is None else ""))
     if legend and (branches or cycles):
         from matplotlib.lines import Line2D
 
