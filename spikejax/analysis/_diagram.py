@@ -108,7 +108,7 @@ class BifurcationDiagram:
 
     def summary(self) -> str:
         """A text table of the special points (kind, parameter, voltage, notes)."""
-        unit = f" {self.param_unit}" if self.param_unit else ""
+        unit = f" {self.param_unit}" if self.param_unit not in ("", "1") else ""
         lines = [
             f"{len(self.equilibria)} equilibrium branch(es), {len(self.cycles)} cycle "
             f"family(ies) for {self.param_name} in [{self.bounds[0]:g}, {self.bounds[1]:g}]{unit}"
