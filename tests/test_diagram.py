@@ -17,7 +17,6 @@ from hh_reference import hh_rhs
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq, minimize_scalar
 from test_bifurcation import _inapik_I_inf, fhn_hopf_closed_form
-from test_collocation import StuartLandau
 
 from spikejax import plot
 from spikejax.analysis import (
@@ -138,14 +137,18 @@ def test_inapik_high_threshold_every_equilibrium_branch_and_its_fold():
 
 
 def test_diagram_failures_are_recorded_or_thrown():
-    # Stuart-Landau with c = 0: l1 = 0 (a Bautin point): the cycle family cannot start from
-    # the normal form; the diagram records it (status newton_failed, the reason) or raises.
-    m = StuartLandau(c=0.0)
-    d = bifurcation_diagram(m, "mu", (-0.5, 0.5), n_seeds=1)  # the seed at the Hopf point
-    assert not d.ok and len(d.cycles) == 1 and len(d.cycles[0]) == 0
-    assert d.cycles[0].status == "newton_failed" and "l1" in d.failures[0]
+    # FitzHugh-Nagumo at its Bautin value eps = (2b - 1)/b^2 (closed form): l1 = 0 at both
+    # Hopf points, so no cycle family can start from the normal form; the diagram records
+    # them (empty families, status newton_failed, the reason) or raises with throw=True.
+    m = FitzHughNagumo(eps=(2 * B - 1) / B**2)
+    d = bifurcation_diagram(m, "I", (0.0, 2.0), n_seeds=2)
+    assert len(d.hopf_points) == 2 and all(abs(h.l1) < 1e-12 for h in d.hopf_points)
+    assert not d.ok and len(d.cycles) == 2 and all(len(c) == 0 for c in d.cycles)
+    assert all(c.status == "newton_failed" for c in d.cycles)
+    assert len(d.failures) == 2 and all("l1" in f for f in d.failures)
+    assert "failed" in d.summary()
     with pytest.raises(ContinuationError, match="l1"):
-        bifurcation_diagram(m, "mu", (-0.5, 0.5), n_seeds=1, throw=True)
+        bifurcation_diagram(m, "I", (0.0, 2.0), n_seeds=2, throw=True)
 
 
 def test_diagram_bad_arguments():
