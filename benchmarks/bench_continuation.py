@@ -7,12 +7,22 @@ the time per continuation step of collocation against single shooting from the s
 point, measured side by side in interleaved rounds (median and spread), with the machine
 load. Writes benchmarks/results/continuation_collocation.json.
 
-Run: python benchmarks/bench_continuation.py [--collocation]
+With `--diagram`: HH's complete one-parameter diagram in I from 0 to 200
+(`analysis.bifurcation_diagram`: equilibria, every Hopf-born cycle family, special points),
+first call (compilation included) and warm; and the default method of `continue_cycles`,
+collocation against shooting, on three families from Hopf points (I_Na,p + I_K
+low-threshold, FitzHugh-Nagumo at eps = 1, HH): first call in a fresh interpreter and warm
+seconds per step, interleaved rounds, and where each family gets to. PyDSTool (PyCont) is
+recorded as installable or not (it is tried in a separate virtual environment, never the
+project's). Writes benchmarks/results/continuation_diagram.json.
+
+Run: python benchmarks/bench_continuation.py [--collocation | --diagram]
 """
 
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -24,12 +34,13 @@ jax.config.update("jax_platform_name", "cpu")
 import numpy as np  # noqa: E402
 
 from spikejax.analysis import (  # noqa: E402
+    bifurcation_diagram,
     classify_variants,
     continuation,
     continue_cycles,
     continue_cycles_collocation,
 )
-from spikejax.models import HodgkinHuxley  # noqa: E402
+from spikejax.models import FitzHughNagumo, HodgkinHuxley, INaPIK  # noqa: E402
 
 
 def timed(fn, repeat=3):
@@ -144,8 +155,159 @@ def collocation(rounds: int = 3, steps: int = 10):
     print(json.dumps(res, indent=2))
 
 
+# (model expression, bounds, steps) of the families compared in `diagram`
+_CASES = {
+    "inapik_low_threshold": ("INaPIK.low_threshold()", (0.0, 30.0), 20),
+    "fitzhugh_nagumo_eps1": ("FitzHughNagumo(eps=1.0)", (0.0, 2.0), 20),
+    "hodgkin_huxley": ("HodgkinHuxley()", (0.0, 200.0), 10),
+}
+
+_FIRST_CALL = """
+import time, jax
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_platform_name", "cpu")
+from spikejax.analysis import continuation, continue_cycles
+from spikejax.models import FitzHughNagumo, HodgkinHuxley, INaPIK
+m = {model}
+h = continuation(m, "I", {lo}, {hi}).hopf_points[0]
+t0 = time.perf_counter()
+cb = continue_cycles(m, h, bounds=({lo}, {hi}), max_steps={steps}, method="{method}")
+print(time.perf_counter() - t0, len(cb))
+"""
+
+
+def _first_call(case: str, method: str) -> float:
+    model, (lo, hi), steps = _CASES[case]
+    code = _FIRST_CALL.format(model=model, lo=lo, hi=hi, steps=steps, method=method)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=1800
+    )
+    return float(out.stdout.split()[-2])
+
+
+def _pydstool() -> dict:
+    """Whether PyDSTool installs from the package registry (into /tmp, never the project's
+    environment) and imports with this machine's numpy/scipy."""
+    venv = "/tmp/spikejax_pydstool_venv"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
+        inst = subprocess.run(
+            [f"{venv}/bin/pip", "install", "-q", "pydstool"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        imp = subprocess.run(
+            [f"{venv}/bin/python", "-c", "import PyDSTool; print(PyDSTool.__version__)"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except (subprocess.SubprocessError, OSError) as err:
+        return {"installs": False, "error": repr(err)}
+    return {
+        "installs": inst.returncode == 0,
+        "imports": imp.returncode == 0,
+        "version": imp.stdout.strip(),
+        "error": (inst.stderr + imp.stderr).strip()[-2000:],
+    }
+
+
+def diagram(rounds: int = 3):
+    load = [os.getloadavg()[0]]
+    hh = HodgkinHuxley()
+
+    def full():
+        return bifurcation_diagram(hh, "I", (0.0, 200.0))
+
+    t0 = time.perf_counter()
+    d = full()
+    first = time.perf_counter() - t0
+    load.append(os.getloadavg()[0])
+    t0 = time.perf_counter()
+    d = full()
+    warm = time.perf_counter() - t0
+    load.append(os.getloadavg()[0])
+    res: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared)",
+        "jax": jax.__version__,
+        "hh_diagram_0_to_200": {
+            "first_call_s": first,
+            "warm_s": warm,
+            "ok": d.ok,
+            "n_equilibrium_branches": len(d.equilibria),
+            "n_cycle_families": len(d.cycles),
+            "n_cycle_points": [len(c) for c in d.cycles],
+            "special_points": [(str(sp.kind), round(sp.param, 5)) for sp in d.special_points],
+            "cycle_status": [str(c.status) for c in d.cycles],
+        },
+    }
+    # default method: first calls in fresh interpreters, warm steps interleaved in this one
+    models = {
+        "inapik_low_threshold": INaPIK.low_threshold(),
+        "fitzhugh_nagumo_eps1": FitzHughNagumo(eps=1.0),
+        "hodgkin_huxley": hh,
+    }
+    first_calls: dict = {c: {"collocation": [], "shooting": []} for c in _CASES}
+    per_step: dict = {c: {"collocation": [], "shooting": []} for c in _CASES}
+    hopfs = {c: continuation(models[c], "I", *_CASES[c][1]).hopf_points[0] for c in _CASES}
+    for r in range(rounds):
+        for case, (_, bounds, steps) in _CASES.items():
+            methods = ("collocation", "shooting") if r % 2 == 0 else ("shooting", "collocation")
+            for method in methods:
+                if r < 2:
+                    first_calls[case][method].append(_first_call(case, method))
+                kw = dict(bounds=bounds, max_steps=steps, method=method)
+                continue_cycles(models[case], hopfs[case], **kw)  # compiled
+                t0 = time.perf_counter()
+                cb = continue_cycles(models[case], hopfs[case], **kw)
+                per_step[case][method].append((time.perf_counter() - t0) / max(len(cb) - 1, 1))
+            load.append(os.getloadavg()[0])
+    # where each method gets to, from the same Hopf point, in at most 80 steps
+    reach: dict = {}
+    for case, (_, bounds, _) in _CASES.items():
+        reach[case] = {}
+        for method in ("collocation", "shooting"):
+            t0 = time.perf_counter()
+            cb = continue_cycles(
+                models[case], hopfs[case], bounds=bounds, max_steps=80, method=method
+            )
+            reach[case][method] = {
+                "s": time.perf_counter() - t0,
+                "n_points": len(cb),
+                "status": str(cb.status),
+                "param_range": [float(cb.params.min()), float(cb.params.max())],
+                "special_points": [(str(sp.kind), round(sp.param, 5)) for sp in cb.special_points],
+            }
+    load.append(os.getloadavg()[0])
+
+    def stats(v):
+        return {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+
+    res["default_method"] = {
+        case: {
+            "first_call_s": {m: stats(v) for m, v in first_calls[case].items()},
+            "warm_s_per_step": {m: stats(v) for m, v in per_step[case].items()},
+            "warm_collocation_over_shooting": float(
+                np.median(per_step[case]["collocation"]) / np.median(per_step[case]["shooting"])
+            ),
+            "reach_in_80_steps": reach[case],
+        }
+        for case in _CASES
+    }
+    res["load_1min"] = load
+    res["pydstool"] = _pydstool()
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    path = os.path.join(os.path.dirname(__file__), "results", "continuation_diagram.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps(res, indent=2))
+
+
 if __name__ == "__main__":
     if "--collocation" in sys.argv:
         collocation()
+    elif "--diagram" in sys.argv:
+        diagram()
     else:
         main()

@@ -24,6 +24,8 @@ from ._cycle_curves import CycleBifurcationCurve as CycleBifurcationCurve
 from ._cycle_curves import CycleCurveProblem as CycleCurveProblem
 from ._cycle_curves import cycle_bifurcation_curve as cycle_bifurcation_curve
 from ._cycle_normal_forms import cycle_normal_form as cycle_normal_form
+from ._diagram import BifurcationDiagram as BifurcationDiagram
+from ._diagram import bifurcation_diagram as bifurcation_diagram
 from ._equilibria import FixedPoint as FixedPoint
 from ._equilibria import fixed_points as fixed_points
 from ._equilibria import jacobian as jacobian
@@ -61,3 +63,5 @@ from ._two_parameter import BifurcationCurve as BifurcationCurve
 from ._two_parameter import FoldCurveProblem as FoldCurveProblem
 from ._two_parameter import HopfCurveProblem as HopfCurveProblem
 from ._two_parameter import bifurcation_curve as bifurcation_curve
+from ._variants import VariantPoints as VariantPoints
+from ._variants import locate_variants as locate_variants

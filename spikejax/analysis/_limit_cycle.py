@@ -548,7 +548,9 @@ def continue_cycles(
     locate_folds: bool = True,
     fold_params: tuple[float, ...] = (),
     throw: bool = False,
-    method: str = "shooting",
+    method: str = "collocation",
+    n_intervals: int = 40,
+    degree: int = 4,
 ) -> CycleBranch:
     r"""Continue periodic orbits by pseudo-arclength in $(x_0, T, p)$.
 
@@ -557,7 +559,10 @@ def continue_cycles(
     - `start`: a `LimitCycle` (e.g. from `cycle_from_simulation`) or a Hopf `SpecialPoint`
       (the branch then starts with growing amplitude).
     - `bounds`: the parameter interval; the branch stops when it leaves it.
-    - `ds`, `ds_min`, `ds_max`, `max_steps`: arclength steps (in the combined norm) and limit.
+    - `ds`, `ds_min`, `ds_max`, `max_steps`: arclength steps and their number. The steps are
+      measured in the norm of one orbit point, the period and the parameter, $(x_0, T, p)$:
+      shooting's unknowns; collocation, whose unknowns are the orbit's $N m$ nodes, takes them
+      times $\sqrt{N m}$ (about the same change of the orbit per step).
     - `max_period`: stop when the period exceeds it (approach to SNIC or homoclinic orbit;
       `period_divergence` then holds the diagnosis, using `fold_params`, the fold points of
       the equilibria).
@@ -565,33 +570,50 @@ def continue_cycles(
       $dp$; from a Hopf point: ignored, amplitude grows).
     - `throw`: raise `ContinuationError` when the corrector fails (else
       `status=BranchStatus.newton_failed`).
-    - `method`: `"shooting"` (default) or `"collocation"`: the latter hands the same options
-      to `continue_cycles_collocation` (its mesh at the defaults; `rtol`, `atol` unused),
-      which follows strongly unstable orbits that single shooting cannot and also locates PD
-      and NS points.
+    - `method`: `"collocation"` (default) hands the options to `continue_cycles_collocation`
+      (`rtol`, `atol` unused; `n_intervals`, `degree`: its mesh): it follows strongly unstable
+      orbits that single shooting cannot (Hodgkin-Huxley's, multipliers up to $10^9$) and
+      also locates PD, NS and BPC points. `"shooting"`: single shooting (`ShootingProblem`;
+      `n_intervals`, `degree` unused), LPC points only.
 
-    A `ShootingProblem` on the shared driver (`spikejax.solvers.continue_branch`); the
-    phase reference moves to each accepted orbit.
+    A `CollocationProblem` or a `ShootingProblem` on the shared driver
+    (`spikejax.solvers.continue_branch`); the phase reference moves to each accepted orbit.
 
-    **Returns:** a `CycleBranch` with LPC points located in arclength (regula falsi).
+    **Returns:** a `CycleBranch` with its special points located in arclength (regula
+    falsi); with `period_divergence` when the period passed `max_period`.
 
     **Raises:** `ValueError` for bad arguments or float32 (enable float64 with
-    `jax.config.update('jax_enable_x64', True)`); `ContinuationError` when the start cycle
-    cannot be integrated, or with `throw=True`.
+    `jax.config.update('jax_enable_x64', True)`); `ContinuationError` when the start is not
+    a cycle (or the start cycle cannot be integrated), or with `throw=True`.
     """
     require_float64("spikejax.analysis.continue_cycles")
+    if not isinstance(start, SpecialPoint | LimitCycle):
+        raise ValueError(
+            "start must be a LimitCycle or a Hopf SpecialPoint (collocation also takes a PD "
+            f"point), got {type(start).__name__}"
+        )
+    if method not in ("shooting", "collocation"):
+        raise ValueError(f"method must be 'collocation' or 'shooting', got {method!r}")
+    lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
     if method == "collocation":
         from ._collocation import continue_cycles_collocation
 
-        return continue_cycles_collocation(
+        if not (isinstance(n_intervals, int) and n_intervals >= 4):
+            raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
+        if not (isinstance(degree, int) and 2 <= degree <= 7):
+            raise ValueError(f"degree must be an integer from 2 to 7, got {degree!r}")
+        nodes = math.sqrt(n_intervals * degree)
+        cb = continue_cycles_collocation(
             model,
             start,
             param=param,
             I=I,
             bounds=bounds,
-            ds=ds,
-            ds_min=ds_min,
-            ds_max=ds_max,
+            n_intervals=n_intervals,
+            degree=degree,
+            ds=ds * nodes,
+            ds_min=ds_min * nodes,
+            ds_max=ds_max * nodes,
             max_steps=max_steps,
             max_period=max_period,
             direction=direction,
@@ -600,18 +622,17 @@ def continue_cycles(
             locate=locate_folds,
             throw=throw,
         )
-    if method != "shooting":
-        raise ValueError(f"method must be 'shooting' or 'collocation', got {method!r}")
-    lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
+        if cb.status == BranchStatus.period_diverged:
+            diag = diagnose_period_divergence(cb.params, cb.periods, fold_params=fold_params)
+            cb = dataclasses.replace(cb, period_divergence=diag)
+        return cb
     # `orient`: the first step's direction, the unit vector in which the amplitude grows from
     # a Hopf point, the sign of the initial dp from a cycle.
     orient: float | np.ndarray
     if isinstance(start, SpecialPoint):
         cyc, orient = cycle_from_hopf(model, start, param=param, I=I, rtol=rtol, atol=atol, tol=tol)
-    elif isinstance(start, LimitCycle):
-        cyc, orient = start, float(direction)
     else:
-        raise ValueError("start must be a LimitCycle or a Hopf SpecialPoint")
+        cyc, orient = start, float(direction)
     full0 = cyc.trajectory[0]
     system = _prepare(model, param, I, full0, cyc.param)
     U = np.concatenate([cyc.x0, [cyc.period, cyc.param]])
