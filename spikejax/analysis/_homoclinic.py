@@ -15,7 +15,9 @@ $Y_u$: bases of the *left* stable and unstable invariant subspaces, $n_s$ and $n
 columns, $n_s + n_u = n$), with the integral phase condition $\int_0^1 (x - \hat x)\cdot
 \hat x'\,d\tau = 0$ against the previous orbit $\hat x$. The orbit is a piecewise
 polynomial on a mesh of $N$ intervals (degree $m$, collocation at the Gauss points: the
-building blocks of `continue_cycles_collocation`, without the periodic wrap). The bases are
+building blocks of `continue_cycles_collocation`, without the periodic wrap; the mesh is
+re-distributed to equal arclength of the orbit, with a floor in time, every few points, as
+the orbit stretches with $T$). The bases are
 unknowns too, smooth along the curve (continuation of invariant subspaces):
 $$A^\top Y_s = Y_s \Lambda_s, \quad \hat Y_s^\top Y_s = I, \qquad
 A^\top Y_u = Y_u \Lambda_u, \quad \hat Y_u^\top Y_u = I, \qquad A = f_x(x_0, p),$$
