@@ -15,7 +15,9 @@ $Y_u$: bases of the *left* stable and unstable invariant subspaces, $n_s$ and $n
 columns, $n_s + n_u = n$), with the integral phase condition $\int_0^1 (x - \hat x)\cdot
 \hat x'\,d\tau = 0$ against the previous orbit $\hat x$. The orbit is a piecewise
 polynomial on a mesh of $N$ intervals (degree $m$, collocation at the Gauss points: the
-building blocks of `continue_cycles_collocation`, without the periodic wrap). The bases are
+building blocks of `continue_cycles_collocation`, without the periodic wrap; the mesh is
+re-distributed to equal arclength of the orbit, with a floor in time, every few points, as
+the orbit stretches with $T$). The bases are
 unknowns too, smooth along the curve (continuation of invariant subspaces):
 $$A^\top Y_s = Y_s \Lambda_s, \quad \hat Y_s^\top Y_s = I, \qquad
 A^\top Y_u = Y_u \Lambda_u, \quad \hat Y_u^\top Y_u = I, \qquad A = f_x(x_0, p),$$
@@ -165,6 +167,17 @@ def _open_evaluate(mesh: np.ndarray, X: np.ndarray, m: int, taus: np.ndarray) ->
     return np.einsum("ik,ikn->in", _lagrange(m, s), X[_open_index(N, m)[j]])
 
 
+def _equidistributed(W: np.ndarray, t: np.ndarray, N: int) -> np.ndarray:
+    """A mesh of `N` intervals on [0, 1] equidistributing the arclength of the orbit
+    sampled as `W` at times `t` (each variable scaled by its range) plus a time floor."""
+    scale = np.ptp(W, axis=0) + 1e-300
+    arc = np.concatenate([[0.0], np.cumsum(np.max(np.abs(np.diff(W, axis=0)) / scale, axis=1))])
+    dens = arc / arc[-1] + 0.3 * t
+    mesh = np.interp(np.linspace(0.0, dens[-1], N + 1), dens, t)
+    mesh[0], mesh[-1] = 0.0, 1.0
+    return mesh
+
+
 def _with_param(system: EquilibriumSystem, name: str, value) -> EquilibriumSystem:
     """The system with the (second) parameter `name` set to `value`."""
     if name == "I":
@@ -210,7 +223,8 @@ class HomoclinicProblem(ContinuationProblem):
     the degree; its periodic parts are not used), `ref_x`, `ref_dot` (the previous orbit
     and its derivative at the Gauss points, `(N, m, n)`), `Ys_ref`, `Yu_ref` (the
     normalisations $\hat Y$), `T_fixed` (the interval length when it is not free),
-    `ns`, `nu`, `param2`.
+    `count` (points since the last mesh adaptation), `ns`, `nu`, `param2`, `adapt_every`
+    (re-distribute the mesh every that many points; 0: never).
     """
 
     coll: CollocationProblem
@@ -219,9 +233,11 @@ class HomoclinicProblem(ContinuationProblem):
     Ys_ref: Array
     Yu_ref: Array
     T_fixed: Array
+    count: Array
     ns: int = eqx.field(static=True)
     nu: int = eqx.field(static=True)
     param2: str = eqx.field(static=True, default="T")
+    adapt_every: int = eqx.field(static=True, default=3)
 
     @property
     def n(self) -> int:
@@ -347,7 +363,28 @@ class HomoclinicProblem(ContinuationProblem):
     # --- driver hooks -----------------------------------------------------------------------
 
     def update(self, u, jacobian):
-        return self.with_reference(u)
+        return dataclasses.replace(self.with_reference(u), count=self.count + 1)
+
+    def adapt(self, u, t):
+        """Every `adapt_every` points: a new mesh equidistributing the orbit's arclength,
+        with the orbit and the tangent interpolated onto it (the orbit stretches as $T$
+        grows or the parameters move)."""
+        if self.adapt_every <= 0 or int(self.count) < self.adapt_every:
+            return None
+        mesh, m, n, k = np.asarray(self.coll.mesh), self.degree, self.n, self.k
+        X = np.asarray(u[:k]).reshape(-1, n)
+        taus = np.linspace(0.0, 1.0, 20 * (mesh.size - 1) * m + 1)
+        new_mesh = _equidistributed(_open_evaluate(mesh, X, m, taus), taus, mesh.size - 1)
+        nodes = _open_node_times(new_mesh, m)
+
+        def move(v):
+            Xv = np.asarray(v[:k]).reshape(-1, n)
+            return np.concatenate([_open_evaluate(mesh, Xv, m, nodes).reshape(-1), v[k:]])
+
+        u_new, t_new = move(u), move(t)
+        coll = dataclasses.replace(self.coll, mesh=jnp.asarray(new_mesh))
+        prob = dataclasses.replace(self, coll=coll, count=jnp.asarray(0))
+        return prob.with_reference(u_new), u_new, t_new / np.linalg.norm(t_new)
 
     def admissible(self, u):
         return self.param2 != "T" or float(u[-1]) > 0
@@ -439,16 +476,15 @@ def _from_cycle(system, traj, T_c, p, radius, n_intervals, m):
     W = ring[a : b + 1]
     t = np.linspace(0.0, 1.0, W.shape[0])
     # a mesh equidistributing the orbit's arclength (scaled variables) plus a time floor
-    arc = np.concatenate([[0.0], np.cumsum(np.max(np.abs(np.diff(W, axis=0)) / scale, axis=1))])
-    dens = arc / arc[-1] + 0.3 * t
-    mesh = np.interp(np.linspace(0.0, dens[-1], n_intervals + 1), dens, t)
-    mesh[0], mesh[-1] = 0.0, 1.0
+    mesh = _equidistributed(W, t, n_intervals)
     nodes = _open_node_times(mesh, m)
     X = np.stack([np.interp(nodes, t, W[:, i]) for i in range(W.shape[1])], axis=1)
     return mesh, X, (b - a) / k * T_c, x0
 
 
-def _problem(system, mesh, X, x0, m, p1, param, param2, T) -> tuple[HomoclinicProblem, np.ndarray]:
+def _problem(
+    system, mesh, X, x0, m, p1, param, param2, T, adapt_every
+) -> tuple[HomoclinicProblem, np.ndarray]:
     """The problem and its unknowns from an orbit guess `X` on the open `mesh`."""
     _, A, _ = _f_and_jac(system, x0, p1)
     Ys, Ls = _invariant_basis(A.T, stable=True)
@@ -466,9 +502,11 @@ def _problem(system, mesh, X, x0, m, p1, param, param2, T) -> tuple[HomoclinicPr
         jnp.asarray(Ys),
         jnp.asarray(Yu),
         jnp.asarray(float(T)),
+        jnp.asarray(0),
         Ys.shape[1],
         Yu.shape[1],
         param2,
+        adapt_every,
     )
     return prob, np.concatenate(
         [X.reshape(-1), x0, Ys.reshape(-1), Yu.reshape(-1), Ls.reshape(-1), Lu.reshape(-1), [p1]]
@@ -487,6 +525,7 @@ def continue_homoclinic(
     n_intervals: int = 60,
     degree: int = 4,
     radius: float = 0.02,
+    adapt_every: int = 3,
     ds: float | None = None,
     ds_max: float | None = None,
     max_steps: int = 200,
@@ -511,7 +550,9 @@ def continue_homoclinic(
       value); where it should end, and the range it may not leave.
     - `n_intervals` ($N$), `degree` ($m$, 2 to 7): the mesh of a cycle start (it takes the
       refined cycle's mesh density); `radius`: the part of the cycle within this distance
-      of the saddle (relative to the cycle's range in each variable) is cut off.
+      of the saddle (relative to the cycle's range in each variable) is cut off;
+      `adapt_every`: re-distribute the mesh (equal arclength) every that many points
+      (0: never).
     - `ds`, `ds_max` (arclength steps over all unknowns; defaults 1% and 10% of the distance
       to `stop2`), `max_steps`, `tol` (relative Newton tolerance), `locate` (NSS and SNL
       points), `throw` (raise when the corrector fails).
@@ -537,6 +578,8 @@ def continue_homoclinic(
         raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
     if not (isinstance(degree, int) and 2 <= degree <= 7):
         raise ValueError(f"degree must be an integer from 2 to 7, got {degree!r}")
+    if not (isinstance(adapt_every, int) and adapt_every >= 0):
+        raise ValueError(f"adapt_every must be an integer >= 0, got {adapt_every!r}")
     if not (0 < radius < 0.5):
         raise ValueError(f"radius must be in (0, 0.5), got {radius!r}")
     if not (isinstance(max_steps, int) and max_steps >= 1):
@@ -572,7 +615,7 @@ def continue_homoclinic(
     if not (lo <= q0 <= hi):
         raise ValueError(f"bounds2 must contain the starting {param2} = {q0}")
 
-    prob, u0 = _problem(system, mesh, X, x0, m, p1, param, param2, T)
+    prob, u0 = _problem(system, mesh, X, x0, m, p1, param, param2, T, adapt_every)
     u0 = np.concatenate([u0, [q0]])
     prob = prob.with_reference(u0)
     span = abs(stop2 - q0)
