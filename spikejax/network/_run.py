@@ -320,7 +320,7 @@ def run(
     with a 32 times smaller map of the non-zero words; the host reads only those, so its
     work is proportional to the spikes, and keeps int32 indices and steps (8 bytes per
     spike, `SpikeRecord`). Chunks are shortened (to equal lengths) so that one chunk's
-    spike words stay within 64 MiB.
+    spike words stay within 16 MiB (`SPIKE_WORDS_CHUNK_BYTES`).
 
     Time convention: a run from global step $k_0$ covers the time interval
     $(k_0\,\Delta t, (k_0 + n)\,\Delta t]$ (`(result.t_start, result.t_stop]`): a spike is
