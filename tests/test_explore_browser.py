@@ -90,6 +90,12 @@ def _wait_text(pg, cls: str, pattern: str) -> str:
     raise AssertionError(f"{cls}: {pattern!r} not found in {text!r}")
 
 
+def _group(pattern: str, text: str) -> str:
+    found = re.search(pattern, text)
+    assert found is not None, (pattern, text)
+    return found.group(1)
+
+
 def _type_I(pg, value: str) -> None:
     box = pg.locator(".sj-I-input input").first
     box.fill(value)
@@ -107,13 +113,13 @@ def test_snic_from_three_equilibria_to_one_and_spiking(page, shots):
     fps = _wait_text(page, "sj-fixed-points", r"1 fixed point at I = 5:")
     assert fps.count("V = ") == 1 and "unstable focus" in fps
     stats = _wait_text(page, "sj-trace-stats", r"I = 5\)")
-    n = int(re.search(r"(\d+) spike", stats).group(1))
+    n = int(_group(r"(\d+) spike", stats))
     assert n >= 2, stats  # past the SNIC the cell fires repetitively
     page.screenshot(path=str(shots / "inapik_I5_spiking.png"))
 
 
 def test_click_in_phase_plane_starts_a_trajectory(page, shots):
-    before = int(re.search(r"(\d+) trajector", _text(page, "sj-plane-info")).group(1))
+    before = int(_group(r"(\d+) trajector", _text(page, "sj-plane-info")))
     canvas = page.locator(".sj-plane canvas").first
     box = canvas.bounding_box()
     assert box is not None
@@ -135,11 +141,36 @@ def test_bad_input_shows_a_message(page, shots):
     page.screenshot(path=str(shots / "bad_input_message.png"))
 
 
+def test_branches_follow_a_parameter_drag(page, shots):
+    # While the mouse still holds a parameter slider's handle, the bifurcation diagram is
+    # recomputed (on the server's worker thread) and redrawn: the fold leaves I = 4.51.
+    before = _wait_text(page, "sj-special-points", r"LP fold \(saddle-node\) at I = 4\.51")
+    handle = page.locator(".noUi-handle").nth(2)  # gL (0: I, 1: C, which moves no fold)
+    box = handle.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 6):  # a drag to the right, in steps
+        page.mouse.move(x + 8 * k, y)
+        page.wait_for_timeout(50)
+    deadline = time.monotonic() + 180.0
+    during = before
+    while during == before and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        during = _text(page, "sj-special-points")
+    page.screenshot(path=str(shots / "inapik_branches_during_drag.png"))
+    page.mouse.up()
+    # redrawn for a larger gL (the fold moves up, out of the diagram's range [0, 8])
+    assert during != before and "LP fold (saddle-node) at I = 4.51" not in during
+    assert not re.search(r"[A-Z]\w*(Error|Exception): ", _text(page, "sj-message"))
+
+
 @pytest.mark.slow  # compiling the 4-D model's views takes ~30 s on an idle 2-core machine
 def test_hodgkin_huxley_hopf_is_marked(page, shots):
     page.locator(".sj-model select").first.select_option(label="Hodgkin-Huxley")
     text = _wait_text(page, "sj-special-points", r"H Hopf at I = ")
-    I_H = float(re.search(r"H Hopf at I = ([0-9.]+)", text).group(1))
+    I_H = float(_group(r"H Hopf at I = ([0-9.]+)", text))
     assert I_H == pytest.approx(9.78, abs=0.01)  # Rinzel & Miller 1980: 9.78
     assert "9.775" in text
     page.screenshot(path=str(shots / "hodgkin_huxley_hopf.png"))

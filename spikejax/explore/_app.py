@@ -589,12 +589,12 @@ class Explorer:
         """Wait until the worker has shown the newest requested branches; False on timeout."""
         return self._branch_idle.wait(timeout)
 
-    def _start_branches(self, s: _compute.Settings) -> None:
-        # called with the lock held
+    def _start_branches(self, s: _compute.Settings, doc: Any = None) -> None:
+        # called with the lock held; `doc`: the session's document (default: the current one)
         if self._branch_pool is None:
             self._branch_pool = ThreadPoolExecutor(1, thread_name_prefix="spikejax-branches")
         self._branch_idle.clear()
-        doc = pn.state.curdoc
+        doc = pn.state.curdoc if doc is None else doc
         job = self._branch_pool.submit(_timed, _compute.branches, s)
         job.add_done_callback(lambda j: self._branches_done(j, s, doc))
         self._branch_job = job
@@ -623,7 +623,7 @@ class Explorer:
                 with self._branch_lock:
                     nxt, self._branch_next = self._branch_next, None
                     if nxt is not None and nxt.entry == self.entry:
-                        self._start_branches(nxt)
+                        self._start_branches(nxt, doc)
                     else:
                         self._branch_idle.set()
 
