@@ -15,6 +15,7 @@ from spikejax.fit import hopf_current, saddle_node_current
 from spikejax.models import FitzHughNagumo, HodgkinHuxley, INaPIK
 
 
+@pytest.mark.slow  # 18 s on the CI machine (time budget of the default suite)
 def test_hh_hopf_from_every_path():
     # Truth: a numpy HH (tests/hh_reference.py) with a finite-difference Jacobian, brentq on
     # max Re(lambda) = 0 (to ~1e-6, see test_bifurcation), and Rinzel & Miller's 9.78.

@@ -107,6 +107,7 @@ def test_classify_variants_matches_single_cell_analysis():
     assert all(t == FixedPointType.STABLE_FOCUS or t.is_stable for t in v.types)
 
 
+@pytest.mark.slow  # 21 s on the CI machine (time budget of the default suite)
 def test_excitability_inapik_classes():
     kw = dict(I_max=20.0, n_currents=8, refine=1, duration=200.0, dt=0.01)
     hi = excitability(INaPIK.high_threshold(), **kw)
