@@ -344,8 +344,29 @@ class SpecialPoint:
         return "supercritical" if self.l1 < 0 else "subcritical"
 
 
+class SpecialPointLookup:
+    """`points(kind)`, `hopf_points` and `folds` over a result's `special_points` (a
+    `Branch`'s, or a whole `BifurcationDiagram`'s)."""
+
+    special_points: tuple[SpecialPoint, ...]  # a field or a property of the subclass
+
+    def points(self, kind: str) -> list[SpecialPoint]:
+        """The special points of one kind (`"H"`, `"LP"`, `"LPC"`, `"PD"`, ...), in order."""
+        return [sp for sp in self.special_points if sp.kind == kind]
+
+    @property
+    def hopf_points(self) -> list[SpecialPoint]:
+        """Hopf points (`"H"`)."""
+        return self.points(SpecialPointKind.H)
+
+    @property
+    def folds(self) -> list[SpecialPoint]:
+        """Folds of equilibria (`"LP"`)."""
+        return self.points(SpecialPointKind.LP)
+
+
 @dataclasses.dataclass(frozen=True)
-class Branch:
+class Branch(SpecialPointLookup):
     """A continued branch of equilibria.
 
     **Fields:** `param_name`, `state_names`, `params` (m,), `states` (m, n_states), `arclength`
@@ -380,17 +401,6 @@ class Branch:
 
     def state(self, name: str) -> np.ndarray:
         return self.states[:, self.state_names.index(name)]
-
-    def points(self, kind: str) -> list[SpecialPoint]:
-        return [sp for sp in self.special_points if sp.kind == kind]
-
-    @property
-    def hopf_points(self) -> list[SpecialPoint]:
-        return self.points(SpecialPointKind.H)
-
-    @property
-    def folds(self) -> list[SpecialPoint]:
-        return self.points(SpecialPointKind.LP)
 
     def types(self, *, rtol: float = 1e-9, atol: float = 1e-12) -> list[FixedPointType]:
         return [classify(ev, rtol=rtol, atol=atol) for ev in self.eigenvalues]

@@ -35,7 +35,7 @@ import numpy as np
 from .._validation import check_finite, require_float64
 from ..models._base import NeuronModel
 from ..solvers._continuation import BranchStatus, ContinuationError, SpecialPointKind
-from ._continuation import Branch, SpecialPoint, continuation, make_system
+from ._continuation import Branch, SpecialPoint, SpecialPointLookup, continuation, make_system
 from ._equilibria import fixed_points
 from ._limit_cycle import CycleBranch, LimitCycle, continue_cycles
 
@@ -43,7 +43,7 @@ __all__ = ["BifurcationDiagram", "bifurcation_diagram"]
 
 
 @dataclasses.dataclass(frozen=True)
-class BifurcationDiagram:
+class BifurcationDiagram(SpecialPointLookup):
     """A one-parameter bifurcation diagram: every equilibrium branch and cycle family.
 
     **Fields:** `param_name`, `bounds` (the parameter range), `equilibria` (a tuple of
@@ -81,25 +81,11 @@ class BifurcationDiagram:
         """The messages of the branches and families that failed."""
         return [b.message for b in self.branches if b.status == BranchStatus.newton_failed]
 
-    @property
-    def special_points(self) -> tuple[SpecialPoint, ...]:
+    @property  # read-only here, a field of a `Branch` (both serve `SpecialPointLookup`)
+    def special_points(self) -> tuple[SpecialPoint, ...]:  # pyright: ignore[reportIncompatibleVariableOverride]
         """Every special point of every branch, sorted by the parameter."""
         pts = [sp for b in self.branches for sp in b.special_points]
         return tuple(sorted(pts, key=lambda sp: sp.param))
-
-    def points(self, kind: str) -> list[SpecialPoint]:
-        """The special points of one kind (`"H"`, `"LP"`, `"LPC"`, `"PD"`, ...), by parameter."""
-        return [sp for sp in self.special_points if sp.kind == kind]
-
-    @property
-    def hopf_points(self) -> list[SpecialPoint]:
-        """Hopf points (`"H"`) of the equilibrium branches."""
-        return self.points(SpecialPointKind.H)
-
-    @property
-    def folds(self) -> list[SpecialPoint]:
-        """Folds of equilibria (`"LP"`)."""
-        return self.points(SpecialPointKind.LP)
 
     @property
     def cycle_folds(self) -> list[SpecialPoint]:
