@@ -1,33 +1,15 @@
 """The precision policy of the analysis: functions whose results need float64 refuse float32
 with a message naming `jax_enable_x64`; the drawing and simulation tools work in float32.
 
-Each check runs in a fresh interpreter with JAX's default settings (float32), as a user's
-script would (the test session itself runs in float64)."""
+Each check runs as a new interpreter with JAX's default settings (float32) would, as a user's
+script does (the test session itself runs in float64; the `fresh_python` fixture)."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def _run(code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "JAX_ENABLE"))}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env["MPLBACKEND"] = "Agg"
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-
-
-def test_float64_analysis_refuses_float32_naming_the_switch():
+def test_float64_analysis_refuses_float32_naming_the_switch(fresh_python, tmp_path):
     code = """
         import jax
         assert not jax.config.read("jax_enable_x64")
@@ -55,13 +37,13 @@ def test_float64_analysis_refuses_float32_naming_the_switch():
                 raise AssertionError(name + " ran in float32")
         print("ok", len(calls))
     """
-    r = _run(code)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "ok 7" in r.stdout
+    status, out = fresh_python.run(textwrap.dedent(code), tmp_path, 600)
+    assert status == 0, out[-3000:]
+    assert "ok 7" in out
 
 
 @pytest.mark.slow  # > 20 s on a 2-core machine; run with -m slow
-def test_float32_safe_analysis_works_in_float32():
+def test_float32_safe_analysis_works_in_float32(fresh_python, tmp_path):
     # FitzHugh-Nagumo (a = 0.7, b = 0.8, I = 0): the v-nullcline is w = v - v^3/3 + I (a
     # cubic, exact), the w-nullcline w = (v + a)/b; the Jacobian at any state is
     # [[1 - v^2, -1], [eps, -eps b]] (closed forms). A LIF driven above threshold fires at
@@ -107,6 +89,6 @@ def test_float32_safe_analysis_works_in_float32():
         assert abs(float(fi.rate_up[0]) - rate) < 0.01 * rate, (fi.rate_up, rate)
         print("ok")
     """
-    r = _run(code)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "ok" in r.stdout
+    status, out = fresh_python.run(textwrap.dedent(code), tmp_path, 600)
+    assert status == 0, out[-3000:]
+    assert "ok" in out

@@ -2,10 +2,6 @@
 closed-form solution curve, its statuses and failures, and the precision policy of the
 continuation functions built on it."""
 
-import os
-import subprocess
-import sys
-
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -132,16 +128,11 @@ for name, call in calls.items():
 """
 
 
-def test_float32_gets_the_enable_float64_message():
+def test_float32_gets_the_enable_float64_message(fresh_python, tmp_path):
     # A fresh interpreter in JAX's default float32: every continuation entry point says how
     # to enable float64 instead of failing later with a misleading cause.
-    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
-    env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), env.get("PYTHONPATH", "")])
-    env["JAX_PLATFORMS"] = "cpu"
-    out = subprocess.run(
-        [sys.executable, "-c", _FLOAT32_SCRIPT], capture_output=True, text=True, env=env
-    )
-    assert out.returncode == 0, out.stderr
-    lines = out.stdout.split("\n")
+    status, out = fresh_python.run(_FLOAT32_SCRIPT, tmp_path, 600)
+    assert status == 0, out
+    lines = out.split("\n")
     for name in ("continuation", "bifurcation_curve", "continue_cycles", "find_cycle"):
-        assert f"{name} True" in lines, out.stdout
+        assert f"{name} True" in lines, out

@@ -1,9 +1,11 @@
 """Every ```python block of the README and of `docs/` (recursively) runs as written.
 
-Each block runs in a fresh interpreter with default settings (float32, no `jax_enable_x64`
+Each block runs in a process of its own with default settings (float32, no `jax_enable_x64`
 unless the block enables it), `MPLBACKEND=Agg`, a temporary working directory and a timeout,
-as a reader who pastes it into a new session would. One test per block, with an id naming the
-file and the block's first line.
+as a reader who pastes it into a new session would: a child forked from a server that has
+imported JAX (its backend not started), spikejax and matplotlib once (`_fresh.py` says why and
+what differs), or a new interpreter for a block that changes `os.environ`. One test per
+block, with an id naming the file and the block's first line.
 
 An HTML comment on the line just before the opening fence (invisible in the rendered page and
 on GitHub) changes how a block runs; the words may be combined (`<!-- docs-run: continue slow
@@ -19,7 +21,6 @@ on GitHub) changes how a block runs; the words may be combined (`<!-- docs-run: 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _fresh import fresh_env, needs_new_interpreter
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"^<!--\s*docs-run:\s*(?P<words>[\w\s-]+?)\s*-->\s*$")
@@ -104,25 +106,43 @@ def _param(b: Block):
     return pytest.param(b, id=b.id, marks=marks)
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "JAX_", "XLA_"))}
-    env["MPLBACKEND"] = "Agg"
-    # the checkout's spikejax, whether or not it is installed
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.mark.parametrize("block", [_param(b) for b in RUN])
-def test_doc_block_runs(block: Block, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-c", block.program()],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=_env(),
+def test_doc_block_runs(block: Block, tmp_path, fresh_python):
+    program = block.program()
+    if needs_new_interpreter(program):
+        proc = subprocess.run(
+            [sys.executable, "-c", program],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=fresh_env(),
+        )
+        status, output = proc.returncode, proc.stdout + proc.stderr
+    else:
+        status, output = fresh_python.run(program, tmp_path, TIMEOUT_S)
+    assert status == 0, f"the code block at {block.id} failed:\n{output[-4000:]}"
+
+
+def test_programs_run_as_in_a_new_interpreter(tmp_path, fresh_python):
+    # float32 and an unstarted backend whatever the test process has set, __main__ fresh each
+    # time, failures and exit codes reported, the working directory the one asked for
+    probe = (
+        "import jax, jax.numpy as jnp, sys\n"
+        "assert jnp.zeros(1).dtype == jnp.float32\n"
+        "assert 'leak' not in globals()\n"
+        "leak = 1\n"
+        "open('here.txt', 'w').write('x')\n"
+        "print('out'); print('err', file=sys.stderr)\n"
     )
-    assert proc.returncode == 0, f"the code block at {block.id} failed:\n{proc.stderr[-4000:]}"
+    assert fresh_python.run(probe, tmp_path, 60) == (0, "out\nerr\n")
+    assert fresh_python.run(probe, tmp_path, 60)[0] == 0
+    assert (tmp_path / "here.txt").read_text() == "x"
+    status, output = fresh_python.run("raise ValueError('boom')", tmp_path, 60)
+    assert status == 1 and "ValueError: boom" in output and "<program>" in output
+    assert fresh_python.run("import sys; sys.exit(3)", tmp_path, 60)[0] == 3
+    assert fresh_python.run("import time; time.sleep(30)", tmp_path, 1)[0] == -9
+    assert needs_new_interpreter("import os\nos.environ['XLA_FLAGS'] = '...'\n")
 
 
 def test_blocks_are_found_and_markers_are_known():

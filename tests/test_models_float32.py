@@ -1,16 +1,10 @@
 """Models in JAX's default float32: the resting states (Newton solves through
 `spikejax.solvers.root_find`) converge and agree with float64 to float32's resolution."""
 
-import os
-import subprocess
-import sys
-
 import jax.numpy as jnp
 import numpy as np
 
 import spikejax as sj
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CODE = """
 import jax, jax.numpy as jnp
@@ -25,13 +19,10 @@ print(repr(out))
 """
 
 
-def test_resting_states_converge_in_float32():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "JAX_ENABLE"))}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    r = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, env=env,
-                       timeout=600)  # fmt: skip
-    assert r.returncode == 0, r.stderr[-3000:]
-    got = eval(r.stdout.strip().splitlines()[-1])  # noqa: S307 -- our own repr of floats
+def test_resting_states_converge_in_float32(fresh_python, tmp_path):
+    status, output = fresh_python.run(CODE, tmp_path, 600)
+    assert status == 0, output[-3000:]
+    got = eval(output.strip().splitlines()[-1])  # noqa: S307 -- our own repr of floats
     M = sj.models
     models = [M.HodgkinHuxley(), M.INaP(), M.INaPIK(), M.ReducedHodgkinHuxley(),
               M.HodgkinHuxley().as_conductance_model(),

@@ -6,8 +6,6 @@ The truth is taken at the voltage actually represented in each dtype (V + 40 is 
 to float32's grid of about 4e-6 mV near -40 mV), so the comparison measures the rate
 function's own error, not the rounding of its argument."""
 
-import subprocess
-import sys
 import textwrap
 
 import jax
@@ -65,7 +63,7 @@ def test_rate_and_slope_near_singularity_float64(name, f, truth, V0):
         assert abs(float(grad(jnp.asarray(V))) - slope) <= 1e-13 * abs(slope), (name, d)
 
 
-def test_rate_and_slope_near_singularity_float32():
+def test_rate_and_slope_near_singularity_float32(fresh_python, tmp_path):
     # A float32 interpreter (JAX's default), as a user's program runs.
     code = textwrap.dedent(
         """
@@ -80,9 +78,9 @@ def test_rate_and_slope_near_singularity_float32():
         print(repr(out))
         """
     ).format(offsets=OFFSETS)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    got = eval(r.stdout.strip().splitlines()[-1])  # noqa: S307 -- our own repr of floats
+    status, out = fresh_python.run(code, tmp_path, 300)
+    assert status == 0, out[-2000:]
+    got = eval(out.strip().splitlines()[-1])  # noqa: S307 -- our own repr of floats
     n = len(OFFSETS)
     for i, (V, val, slope) in enumerate(got):
         truth = _alpha_m if i < n else _alpha_n
