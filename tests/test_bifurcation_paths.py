@@ -40,6 +40,7 @@ def test_hh_hopf_from_every_path():
     assert np.sqrt(float(bp.omega2)) == pytest.approx(h.omega, rel=1e-6)
 
 
+@pytest.mark.slow  # 14 s on the CI machine (time budget of the default suite)
 def test_fhn_hopf_pair_from_every_path():
     # Truth: the closed form (trace zero at v = ±sqrt(1 - eps b)), to round-off (1e-9).
     I_exp, omega = fhn_hopf_closed_form(0.7, 0.8, 0.08)

@@ -88,6 +88,7 @@ def test_resonator_fires_at_its_resonant_interval_only():
     assert list(counts > 0) == [False, False, True, False, False]
 
 
+@pytest.mark.slow  # 17 s on the CI machine; a consistency check (batched against single cells)
 def test_classify_variants_matches_single_cell_analysis():
     scales = np.linspace(0.8, 1.2, 9)
     pop = HodgkinHuxley(gK=36.0 * scales)

@@ -51,7 +51,12 @@ def hh_adaptive_loss(g):
     return jnp.mean(sol.ys["V"] ** 2) / 1000.0
 
 
-@pytest.mark.parametrize("loss", [hh_fixed_loss, hh_adaptive_loss], ids=["fixed", "adaptive"])
+# the fixed-step loss runs by default; the adaptive one (16 s on the CI machine) is slow
+@pytest.mark.parametrize(
+    "loss",
+    [hh_fixed_loss, pytest.param(hh_adaptive_loss, marks=pytest.mark.slow)],
+    ids=["fixed", "adaptive"],
+)
 def test_hh_gradient_matches_finite_differences(loss):
     g0 = np.array([120.0, 36.0, 0.3])
     vg = jax.jit(jax.value_and_grad(loss))
@@ -252,7 +257,10 @@ def test_izhikevich_saddle_node_current_and_its_b_derivative():
                                    atol=1e-8)  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["gK", pytest.param("gNa", marks=pytest.mark.slow)])
+# 15 s each on the CI machine; the Izhikevich saddle-node test keeps the bifurcation-current
+# gradient in the default suite
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gK", "gNa"])
 def test_hh_hopf_current_gradient_matches_fd_of_relocated_hopf_points(name):
     def I_hopf(g):
         return F.hopf_current(HH.replace(**{name: g}), I_guess=9.0).I

@@ -44,6 +44,7 @@ def _run(body: str, timeout=600) -> dict:
     return json.loads(line[len("RESULT") :])
 
 
+@pytest.mark.slow  # 18 s on the CI machine; a consistency check (sharded against one device)
 def test_neuron_sharded_equals_single_device():
     # Brunel network: event-driven delivery with a 1.5 ms delay and per-neuron Poisson input
     # drawn every step, so both the spike exchange and the RNG are exercised. 500 neurons
