@@ -70,6 +70,19 @@ def reference(t_out, extra_c=(), extra_w=()):
     return np.array(out).T
 
 
+def nest_rule():
+    """The rule of NEST's synapse in `nest_synapse` (this module's parameters), its
+    modulator fed by the population "da" (1/tau_n per spike, as NEST's `n`)."""
+    return nw.Neuromodulated(
+        nw.PairSTDP(A_plus=A_PLUS, A_minus=A_MINUS, tau_plus=TAU_PLUS, tau_minus=TAU_MINUS),
+        nw.Modulator(TAU_N, population="da", amount=1.0 / TAU_N),
+        tau_c=TAU_C,
+        b=B,
+        w_min=-100.0,
+        w_max=100.0,
+    )
+
+
 def _spikejax(dtype, delivery="loop"):
     """The synapse in spikejax: pre-synaptic source (delay 0: its spikes arrive at their
     times), a LIF kicked to spike at the post times, a dopaminergic source; the plastic
@@ -81,14 +94,7 @@ def _spikejax(dtype, delivery="loop"):
 
     pre, drive, da = source(PRE, "pre"), source(POST - DT, "drive"), source(DOPA, "da")
     post = nw.Population(LIF(tau_m=1.0, E_L=0.0, V_th=20.0, V_reset=0.0, t_ref=0.0), 1, name="post")
-    rule = nw.Neuromodulated(
-        nw.PairSTDP(A_plus=A_PLUS, A_minus=A_MINUS, tau_plus=TAU_PLUS, tau_minus=TAU_MINUS),
-        nw.Modulator(TAU_N, population="da", amount=1.0 / TAU_N),
-        tau_c=TAU_C,
-        b=B,
-        w_min=-100.0,
-        w_max=100.0,
-    )
+    rule = nest_rule()
     projs = [
         nw.Projection(pre, post, nw.OneToOne(), weight=1.0, plasticity=rule, name="syn"),
         nw.Projection(drive, post, nw.OneToOne(), weight=100.0),
@@ -126,17 +132,19 @@ def test_dense_form_and_float32_against_event_reference():
     np.testing.assert_allclose(w32, w_ref, rtol=0, atol=2e-6)
 
 
-def _nest(deliver_interval: int):
-    """The same synapse in NEST 3.10 (float64): parrot neurons driven by spike generators,
-    the conventions mapped as in test_plasticity_modulated.py (dendritic delay D: the post
-    parrot spikes D before the synapse sees it; the pre parrot at the arrival times; the
-    volume transmitter sees a dopamine spike one connection delay after its parrot's).
-    Returns the weights at the pre-synaptic spikes (weight recorder) and the final (w, c),
-    at T_END (a delivery time of the volume transmitter in both settings used here)."""
+def nest_synapse(pre, post, dopa, t_end, *, dt=DT, deliver_interval=1):
+    """One `stdp_dopamine_synapse` in NEST 3.10 (float64) with this module's parameters,
+    between parrot neurons driven by spike generators, seen from the synapse: pre-synaptic
+    spikes at `pre`, post-synaptic spikes seen at `post`, dopamine spikes reaching the
+    volume transmitter at `dopa` (ms). NEST's conventions mapped onto ours: its delay D is
+    dendritic (the post parrot spikes D before the synapse sees it; the pre parrot at our
+    arrival times), and the volume transmitter sees a dopamine spike one connection delay
+    after its parrot's. Returns the weights NEST records at the pre-synaptic spikes and the
+    final (w, c) (those of its last update: `t_end` should be a delivery time)."""
     nest = pytest.importorskip("nest", reason="the side-by-side test needs NEST")
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.ResetKernel()
-    nest.resolution = DT
+    nest.resolution = dt
     D = 1.0  # every delay: NEST's min_delay, the volume transmitter's interval unit
 
     def parrot(times, **params):
@@ -145,9 +153,9 @@ def _nest(deliver_interval: int):
         nest.Connect(g, p, syn_spec={"delay": D})
         return p
 
-    a = parrot(PRE - D)
-    b = parrot(POST - 2 * D, tau_minus=TAU_MINUS)
-    da = parrot(DOPA - 2 * D)
+    a = parrot(np.asarray(pre) - D)
+    b = parrot(np.asarray(post) - 2 * D, tau_minus=TAU_MINUS)
+    da = parrot(np.asarray(dopa) - 2 * D)
     vt = nest.Create("volume_transmitter", params={"deliver_interval": deliver_interval})
     nest.Connect(da, vt, syn_spec={"delay": D})
     wr = nest.Create("weight_recorder")
@@ -157,11 +165,15 @@ def _nest(deliver_interval: int):
     # receptor 1: the post parrot does not repeat the plastic synapse's spikes
     spec = {"synapse_model": "rstdp", "weight": 1.0, "delay": D, "receptor_type": 1}
     nest.Connect(a, b, syn_spec=spec)
-    nest.Simulate(T_END)
+    nest.Simulate(t_end)
     ev = wr.get("events")
-    np.testing.assert_allclose(ev["times"], PRE, atol=1e-9)
+    np.testing.assert_allclose(ev["times"], pre, atol=1e-9)
     s = nest.GetConnections(a, b).get(["weight", "c"])
     return np.asarray(ev["weights"]), (s["weight"], s["c"])
+
+
+def _nest(deliver_interval: int):
+    return nest_synapse(PRE, POST, DOPA, T_END, deliver_interval=deliver_interval)
 
 
 def test_nest_agrees_when_no_delivery_splits_a_pairing():
