@@ -529,7 +529,13 @@ class Modulator(eqx.Module):
     reward_amounts: tuple = eqx.field(default=(), static=True)
 
     def __init__(
-        self, tau=200.0, *, population=None, amount=1.0, reward_times=(), reward_amounts=1.0
+        self,
+        tau: Any = 200.0,
+        *,
+        population: Any = None,
+        amount: Any = 1.0,
+        reward_times: Any = (),
+        reward_amounts: Any = 1.0,
     ):
         check_positive("Modulator.tau", tau, "ms")
         check_finite("Modulator.amount", amount)
