@@ -4,7 +4,9 @@ The Potjans & Diesmann (2014) microcircuit at several scales, each measurement i
 subprocess so that its peak resident memory (`ru_maxrss`) is its own: spikejax (float32, the
 network default, exact current-synapse propagators, spike monitors on every population) and
 NEST 3 (`iaf_psc_exp`, a `spike_recorder` on every population), each with `--threads` CPU
-threads (default 1: NEST's `local_num_threads`, spikejax's `limit_cpu_cores`),
+threads (default 1: NEST's `local_num_threads`, spikejax's `limit_cpu_cores`; `--nest-threads`
+sets NEST's alone: NEST 3 holds at most 134,217,726 connections per virtual process and
+synapse model, so the full-scale network's 0.3 billion needs at least 3 threads there),
 both built from the same derived parameters (`bench_microcircuit_nest.py` holds the two model
 builders). Timed: the whole call from an empty process state to the rates in hand (build +
 compile + run + reading the spikes), and that call's peak resident memory. The rounds
@@ -216,6 +218,8 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=200.0, help="biological time, ms")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of either simulator")
+    ap.add_argument("--nest-threads", type=int, default=None, help="NEST's (default --threads)")
+    ap.add_argument("--only", default=None, help="comma-separated simulators to run")
     ap.add_argument("--out", default=os.path.join(RESULTS, "microcircuit_whole_call.json"))
     ap.add_argument("--no-brian2", action="store_true", help="leave Brian2 out")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -247,6 +251,8 @@ def main(argv=None) -> int:
     for scale in scales:
         runs = result["runs"].setdefault(str(scale), {"spikejax": [], "nest": [], "brian2": []})
         sims = ["spikejax", "nest"]
+        if args.only:
+            sims = [x for x in sims if x in args.only.split(",")]
         if not args.no_brian2:
             project = os.path.join(tmp, f"mc_{scale}")
             cmd = [
@@ -274,7 +280,11 @@ def main(argv=None) -> int:
                 if sim == "brian2":
                     row = run_brian2(os.path.join(tmp, f"mc_{scale}"), scale, args.duration)
                 else:
-                    row = measure(sim, scale, args.duration, args.seed + r, args.threads)
+                    threads = args.threads
+                    if sim == "nest" and args.nest_threads:
+                        threads = args.nest_threads
+                    row = measure(sim, scale, args.duration, args.seed + r, threads)
+                    row["threads"] = threads
                 runs[sim].append(row)
                 print(
                     f"scale {scale} round {r} {sim:8s} "
