@@ -56,7 +56,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._validation import check_finite, check_positive, require_float64
+from .._validation import check_finite, require_float64
 from ..models._base import NeuronModel
 from ..solvers import newton
 from ..solvers._continuation import (
@@ -76,6 +76,7 @@ from ._collocation import (
     _lagrange,
     _tables,
 )
+from ._collocation_options import check_collocation_options
 from ._continuation import EquilibriumSystem, _f_and_jac
 from ._limit_cycle import LimitCycle, _prepare
 
@@ -574,17 +575,11 @@ def continue_homoclinic(
             f"choose 'T', 'I' or one of {sorted(model.parameters())}"
         )
     check_finite("stop2", stop2)
-    if not (isinstance(n_intervals, int) and n_intervals >= 4):
-        raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
-    if not (isinstance(degree, int) and 2 <= degree <= 7):
-        raise ValueError(f"degree must be an integer from 2 to 7, got {degree!r}")
-    if not (isinstance(adapt_every, int) and adapt_every >= 0):
-        raise ValueError(f"adapt_every must be an integer >= 0, got {adapt_every!r}")
+    check_collocation_options(n_intervals, degree, adapt_every, tol)
     if not (0 < radius < 0.5):
         raise ValueError(f"radius must be in (0, 0.5), got {radius!r}")
     if not (isinstance(max_steps, int) and max_steps >= 1):
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-    check_positive("tol", tol)
 
     if isinstance(start, HomoclinicOrbit):
         old: HomoclinicProblem = start.info["problem"]
