@@ -113,13 +113,13 @@ def _izhikevich_escape(o, a, dI, offset=1e-8, samples=2001):
 
     J = np.array([[0.08 * x0[0] + 5, -1.0], [a * b, -a]])
     ev, W = np.linalg.eig(J)
-    vu = np.real(W[:, int(np.argmax(ev.real))])
+    vu = np.real(W[:, int(np.argmax(np.real(ev)))])
     vu = vu if vu @ (o.trajectory[1] - o.trajectory[0]) > 0 else -vu
 
     def away(t, y):
         return np.linalg.norm((y - x0) / scale) - 2.0
 
-    away.terminal = True
+    away.terminal = True  # type: ignore[attr-defined]
     sol = solve_ivp(f, (0.0, 3 * o.T), x0 + offset * vu * np.linalg.norm(scale), rtol=1e-12,
                     atol=1e-12, events=away, dense_output=True)  # fmt: skip
     return sol.status == 1, sol.sol(np.linspace(0.0, sol.t[-1], samples)).T

@@ -63,7 +63,7 @@ def test_snic_of_the_circle_system_in_closed_form():
     for o in br.orbits:
         assert o.saddle["V"] == pytest.approx(1.0, abs=1e-12)
         assert o.saddle["w"] == pytest.approx(0.0, abs=1e-12)
-        assert o.eigenvalues.real.min() == pytest.approx(-2 * o.params["k"], rel=1e-9)
+        assert np.real(o.eigenvalues).min() == pytest.approx(-2 * o.params["k"], rel=1e-9)
         assert o.info["problem"].return_side(o.info["u"]) < 0  # leaves and returns centrally
         x, z = o.trajectory.T
         r, th = np.hypot(x, z), np.unwrap(np.arctan2(z, x))
@@ -146,7 +146,8 @@ def test_morris_lecar_snic_against_scipy_and_the_period_law(ml_snic):
     law = np.pi / np.sqrt(a * b) * (1e-4**-0.5 - 1e-3**-0.5)
     assert Ts[1] - Ts[0] == pytest.approx(law, rel=1e-4)
     # truth 2: the SNIC orbit against the cycle scipy finds at I_SN + 1e-4: every point of
-    # the (truncated) orbit within 2e-3 of the simulated curve (relative to its range)
+    # the (truncated) orbit within 1e-3 of the simulated curve (relative to its range;
+    # measured 3.5e-4)
     T1 = Ts[1]
     s = solve_ivp(rhs(CLASS1), (0, 3 * T1), [0.0, 0.3], args=(I_sn + 1e-4,), rtol=1e-11,
                   atol=1e-12, method="LSODA", dense_output=True)  # fmt: skip
@@ -155,8 +156,7 @@ def test_morris_lecar_snic_against_scipy_and_the_period_law(ml_snic):
     Y = s.sol(ts).T
     scale = np.ptp(Y, axis=0)
     dist = np.array([np.linalg.norm((Y - x) / scale, axis=1).min() for x in o.trajectory])
-    print(dist.max())
-    assert dist.max() < 2e-3
+    assert dist.max() < 1e-3
 
 
 @pytest.mark.slow
