@@ -40,9 +40,11 @@ from ._fi_curve import FICurve as FICurve
 from ._fi_curve import fi_curve as fi_curve
 from ._fi_curve import fi_from_cycles as fi_from_cycles
 from ._homoclinic import HomoclinicBranch as HomoclinicBranch
+from ._homoclinic import HomoclinicKind as HomoclinicKind
 from ._homoclinic import HomoclinicOrbit as HomoclinicOrbit
 from ._homoclinic import HomoclinicProblem as HomoclinicProblem
 from ._homoclinic import continue_homoclinic as continue_homoclinic
+from ._homoclinic import homoclinic_from_bogdanov_takens as homoclinic_from_bogdanov_takens
 from ._limit_cycle import CycleBranch as CycleBranch
 from ._limit_cycle import LimitCycle as LimitCycle
 from ._limit_cycle import ShootingProblem as ShootingProblem

@@ -61,6 +61,7 @@ from ..solvers._continuation import SpecialPointKind
 
 __all__ = [
     "Codim2Point",
+    "bogdanov_takens_basis",
     "bogdanov_takens_coefficients",
     "cusp_coefficients",
     "elementary_symmetric",
@@ -208,10 +209,9 @@ def cusp_coefficients(fm, x, q: np.ndarray | None = None) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------
 
 
-def bogdanov_takens_coefficients(fm, x) -> dict[str, float]:
-    r"""$(a, b)$ of the Bogdanov-Takens normal form at `x` (module docstring)."""
-    x = np.asarray(x, float)
-    A = np.asarray(_jacobian(fm, jnp.asarray(x)))
+def bogdanov_takens_basis(A: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The Jordan chains $(q_0, q_1, p_0, p_1)$ of the Jacobian `A` at a BT point, normalised
+    as in the module docstring."""
     q0, p1 = _null_vectors(A)
     q0 = _orient(q0)
     # A q1 = q0 with q0 . q1 = 0 (consistent at a BT point, where q0 lies in range(A))
@@ -219,6 +219,13 @@ def bogdanov_takens_coefficients(fm, x) -> dict[str, float]:
     p1 = p1 / (p1 @ q1)
     p0 = np.linalg.lstsq(np.vstack([A.T, q0[None, :]]), np.concatenate([p1, [1.0]]), rcond=None)[0]
     p0 = p0 - (p0 @ q1) * p1
+    return q0, q1, p0, p1
+
+
+def bogdanov_takens_coefficients(fm, x) -> dict[str, float]:
+    r"""$(a, b)$ of the Bogdanov-Takens normal form at `x` (module docstring)."""
+    x = np.asarray(x, float)
+    q0, q1, p0, p1 = bogdanov_takens_basis(np.asarray(_jacobian(fm, jnp.asarray(x))))
     Bq0q0 = _real_form(fm, x, q0, q0)
     Bq0q1 = _real_form(fm, x, q0, q1)
     return {

@@ -67,6 +67,7 @@ from ..solvers._continuation import (
     continue_branch,
     solve_at_parameter,
 )
+from ._collocation_options import check_collocation_options
 from ._continuation import (
     EquilibriumSystem,
     SpecialPoint,
@@ -856,13 +857,7 @@ def continue_cycles_collocation(
     if not isinstance(start, SpecialPoint | LimitCycle):
         raise ValueError("start must be a LimitCycle, a Hopf, a PD or a BPC SpecialPoint")
     lo, hi = _check_cycle_options(start, param, bounds, ds, ds_min, ds_max, direction, max_period)
-    if not (isinstance(n_intervals, int) and n_intervals >= 4):
-        raise ValueError(f"n_intervals must be an integer >= 4, got {n_intervals!r}")
-    if not (isinstance(degree, int) and 2 <= degree <= 7):
-        raise ValueError(f"degree must be an integer from 2 to 7, got {degree!r}")
-    if not (isinstance(adapt_every, int) and adapt_every >= 0):
-        raise ValueError(f"adapt_every must be an integer >= 0, got {adapt_every!r}")
-    check_positive("tol", tol)
+    check_collocation_options(n_intervals, degree, adapt_every, tol)
     algorithm = _cycle_algorithm(ds, ds_min, ds_max, max_newton, tol, 3, 6)
     orient: float | np.ndarray
     if isinstance(start, SpecialPoint) and start.kind == SpecialPointKind.BPC:
