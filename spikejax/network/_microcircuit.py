@@ -358,8 +358,9 @@ def _merged_rows(prm, key, dt, corr: float, wdtype):
 #: Bytes of the process before the network exists (Python, numpy, JAX and XLA's CPU client
 #: with spikejax imported; measured: 0.35-0.45 GB), plus XLA's compilation of the step.
 _BASE_BYTES = 700_000_000
-#: Host temporaries per synapse of the pair being drawn (`_merged_rows`): its int64 pre and
-#: post indices, float64 weights and delays, the sort order, the positions, one gathered copy.
+#: Host temporaries per synapse of the pair being drawn (`_merged_rows`), an upper bound: its
+#: int64 pre and post indices (the pre array becomes the sort key), float64 weights and
+#: delays, the permutation, the positions and one gathered copy (about 52 bytes at once).
 _PAIR_BYTES_PER_SYNAPSE = 64
 
 
