@@ -131,6 +131,11 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--new-only-scales", type=float, nargs="*", default=[])
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/microcircuit_build.json"))
+    ap.add_argument(
+        "--runs-from",
+        help="summarise the run lines printed by an earlier invocation (a log) instead of "
+        "measuring (e.g. when it was stopped before its last scale)",
+    )
     a = ap.parse_args(argv)
     if a.child is not None:
         print(json.dumps(child(a.child)))
@@ -139,11 +144,17 @@ def main(argv=None) -> None:
         ap.error("--old is required")
     trees = [a.old, a.new]
     runs = []
+    if a.runs_from:
+        lines = Path(a.runs_from).read_text().splitlines()
+        runs = [json.loads(x) for x in lines if x.startswith('{"rows_s"')]
+        a.scales = sorted({r["scale"] for r in runs if r["tree"] == a.old})
+        a.new_only_scales = sorted({r["scale"] for r in runs} - set(a.scales))
+        a.rounds = 0
     for scale in a.scales:
         for r in range(a.rounds):
             for tree in trees if r % 2 == 0 else trees[::-1]:
                 runs.append(measure(tree, scale))
-    for scale in a.new_only_scales:
+    for scale in a.new_only_scales if not a.runs_from else ():
         runs.append(measure(a.new, scale))
     result = dict(
         machine=dict(
