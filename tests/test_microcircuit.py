@@ -1,5 +1,6 @@
 """The Potjans & Diesmann (2014) microcircuit: parameters, structure and rates."""
 
+import hashlib
 import math
 
 import jax
@@ -9,7 +10,7 @@ import pytest
 from scipy import stats
 
 import spikejax.network as sn
-from spikejax.network._microcircuit import _draw_blocks, _PerNeuronPoissonInput
+from spikejax.network._microcircuit import _draw_blocks, _merged_rows, _PerNeuronPoissonInput
 
 POPS = sn.MICROCIRCUIT_POPULATIONS
 FULL_N = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948])
@@ -135,6 +136,35 @@ def test_structure_at_small_scale():
         assert abs(d.mean() - tn.mean()) < 6 * tn.std() / math.sqrt(S)
 
 
+def test_merged_rows_are_the_sorted_pairs():
+    # The merged layout is defined as the pairs of `_draw_blocks` in global indices, sorted
+    # stably by (pre, post) (multapses keep their draw order), weights times the charge
+    # correction, delays rounded to whole steps: built here with numpy's lexsort, against
+    # `_merged_rows`' sorted int64 keys. float64 weights, so nothing is hidden by a cast.
+    p = sn.microcircuit_parameters(0.02)
+    key, dt, corr = jax.random.key(5), 0.1, 0.9
+    rows = _merged_rows(p, key, dt, corr, np.float64)
+    offs = np.concatenate([[0], np.cumsum(p["n"])])
+    blocks = _draw_blocks(p, key, dt)
+    pre = np.concatenate([b[2] + offs[b[1]] for b in blocks])
+    post = np.concatenate([b[3] + offs[b[0]] for b in blocks])
+    order = np.lexsort((post, pre))
+    np.testing.assert_array_equal(
+        rows.offsets, np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=offs[-1]))])
+    )
+    np.testing.assert_array_equal(rows.post, post[order])
+    w = np.concatenate([b[4] for b in blocks])
+    d = np.concatenate([b[5] for b in blocks])
+    np.testing.assert_array_equal(rows.weight, corr * w[order])
+    np.testing.assert_array_equal(rows.delay, (np.rint(d / dt) * dt)[order].astype(np.float32))
+    # the connectivity of this key as built by the previous (lexsort) implementation: the
+    # integer streams are numpy's PCG64, the same on every platform
+    h = hashlib.sha256(rows.offsets.astype(np.int64).tobytes())
+    h.update(rows.post.astype(np.int32).tobytes())
+    assert rows.post.size == 119548
+    assert h.hexdigest() == "1adf8ce3ac200e81fd180a4a064c064ee6019ae0212b95d0e8608a1ca200496c"
+
+
 def test_network_layouts_hold_every_synapse():
     net, mons = sn.microcircuit(0.02, key=jax.random.key(0))
     p = sn.microcircuit_parameters(0.02)
@@ -186,7 +216,7 @@ def test_rates_small_scale():
     ref = sn.MICROCIRCUIT_REFERENCE_RATES
     for q in POPS:
         assert 0.2 * ref[q] <= r[q] <= 1.3 * ref[q], (q, r[q], ref[q])
-    assert sorted(r, key=r.get)[:2] in (["L23E", "L6E"], ["L6E", "L23E"])
+    assert sorted(r, key=lambda q: r[q])[:2] in (["L23E", "L6E"], ["L6E", "L23E"])
     for layer in ("L23", "L4", "L5", "L6"):
         assert r[layer + "I"] > r[layer + "E"]
 

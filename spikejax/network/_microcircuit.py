@@ -239,14 +239,16 @@ def _check_scale(name, s):
 
 
 def _redraw_normal(rng, mean, sd, n, ok):
-    """Normal samples, redrawing those that fail `ok` (NEST's `redraw`)."""
+    """Normal samples, redrawing those that fail `ok` (NEST's `redraw`): each round draws
+    as many values as failed, in index order, and checks only the redrawn ones."""
     x = rng.normal(mean, sd, n)
-    bad = ~ok(x)
+    bad = np.flatnonzero(~ok(x))
     for _ in range(100):
-        if not bad.any():
+        if not bad.size:
             return x
-        x[bad] = rng.normal(mean, sd, int(bad.sum()))
-        bad = ~ok(x)
+        v = rng.normal(mean, sd, bad.size)
+        x[bad] = v
+        bad = bad[~ok(v)]
     raise RuntimeError("could not draw values in the allowed range")  # pragma: no cover
 
 
@@ -311,21 +313,43 @@ def _merged_rows(prm, key, dt, corr: float, wdtype):
     fill = offsets[:-1].copy()  # the next free position of each row
     for i, j in pairs:
         pre, post, w, d = _draw_pair(prm, keys, i, j, dt)
-        order = np.lexsort((post, pre))
-        pre = pre[order]
-        c = np.bincount(pre, minlength=int(n[j]))
-        first = np.concatenate([[0], np.cumsum(c)[:-1]])
-        pos = np.arange(pre.size, dtype=np.int64)
-        pos -= first[pre]
-        pos += fill[offs[j] + pre]
+        ni, nj, s = int(n[i]), int(n[j]), pre.size
+        c = np.bincount(pre, minlength=nj)
+        # one int64 sort key per synapse, (pre, post, draw index): sorting its values (no
+        # argsort, no lexsort) gives the stable (pre, post) order, and the key holds the
+        # permutation and the sorted post indices (ni * nj < 2**29 and s < 2**26 at full scale)
+        b = max(1, (s - 1).bit_length())
+        if (ni * nj - 1) >> (62 - b):  # pragma: no cover - beyond full scale
+            raise RuntimeError(f"pair ({i}, {j}): sort key of {ni} x {nj} x {s} overflows")
+        key = pre
         del pre
-        post_out[pos] = post[order] + offs[i]
+        key *= ni
+        key += post
         del post
-        w_out[pos] = corr * w[order]
+        key <<= b
+        key |= np.arange(s, dtype=np.int64)
+        key.sort()
+        order = key & ((1 << b) - 1)
+        key >>= b
+        key %= ni  # the sorted post indices
+        key += offs[i]
+        # row p of the pair starts at `fill[p]`; the k-th sorted synapse of row p goes to
+        # fill[p] + k, i.e. (fill[p] - first[p]) + (its position in the sorted pair)
+        first = np.cumsum(c) - c
+        pos = np.repeat(fill[offs[j] : offs[j + 1]] - first, c)
+        pos += np.arange(s, dtype=np.int64)
+        post_out[pos] = key
+        del key
+        if corr != 1.0:
+            w *= corr
+        w_out[pos] = w[order]
         del w
         # delays rounded to whole steps here (in float64, as `CompiledProjection` would),
         # stored as float32 milliseconds that round back to the same steps
-        d_out[pos] = np.rint(d[order] / dt) * dt
+        d /= dt
+        np.rint(d, out=d)
+        d *= dt
+        d_out[pos] = d[order]
         del d, order, pos
         fill[offs[j] : offs[j + 1]] += c
     return ExplicitRows(offsets, post_out, weight=w_out, delay=d_out)
@@ -334,8 +358,9 @@ def _merged_rows(prm, key, dt, corr: float, wdtype):
 #: Bytes of the process before the network exists (Python, numpy, JAX and XLA's CPU client
 #: with spikejax imported; measured: 0.35-0.45 GB), plus XLA's compilation of the step.
 _BASE_BYTES = 700_000_000
-#: Host temporaries per synapse of the pair being drawn (`_merged_rows`): its int64 pre and
-#: post indices, float64 weights and delays, the sort order, the positions, one gathered copy.
+#: Host temporaries per synapse of the pair being drawn (`_merged_rows`), an upper bound: its
+#: int64 pre and post indices (the pre array becomes the sort key), float64 weights and
+#: delays, the permutation, the positions and one gathered copy (about 52 bytes at once).
 _PAIR_BYTES_PER_SYNAPSE = 64
 
 
