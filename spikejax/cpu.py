@@ -31,15 +31,6 @@ scatters when the loops are kernels (`loop_kernels_active`). Set the environment
 `--xla_backend_extra_options` in `XLA_FLAGS` is never overridden. Child processes inherit the
 changed `XLA_FLAGS`. GPU backends ignore the option (XLA does not pass `xla_` options on to
 LLVM).
-
-The same backend option also turns on XLA CPU's multi-output fusion
-(`xla_cpu_use_multi_output_fusion`, off by default): elementwise kernels that read the same
-arrays (a population's membrane, refractory, synaptic and spike outputs) become one kernel
-with several outputs, so a large network's state is read from memory once per step instead
-of once per output. Each element is computed by the same code, so results are bit-identical;
-a COBA step of 256k neurons on one thread took 10 % less CPU time (15.6-16.3 against
-13.9-14.7 ns per neuron and step, alternating processes at load 12-22), 64k the same within
-the noise (`benchmarks/bench_coba_step_profile.py`).
 """
 
 from __future__ import annotations
@@ -71,8 +62,6 @@ _CPU_COMPILER_OPTIONS: dict[str, bool | int] = {"xla_cpu_copy_insertion_use_regi
 #: delay groups took 58 s instead of 11 s at an unlimited size).
 LOOP_KERNEL_BYTES = 1_000_000
 _LOOP_OPTION = "xla_cpu_small_while_loop_byte_threshold"
-#: the other backend options spikejax sets with `_LOOP_OPTION` (see the module docstring)
-_EXTRA_OPTIONS = "xla_cpu_use_multi_output_fusion=true"
 _MIN_ACTIVE_BYTES = 65_536
 _loop_kernels: bool | None = None
 
@@ -84,8 +73,7 @@ def _loop_option_bytes(flags: str) -> int | None:
 
 def enable_loop_kernels(max_bytes: int = LOOP_KERNEL_BYTES) -> bool:
     """Let XLA compile CPU loops whose body accesses fewer than `max_bytes` into single kernels
-    (see the module's docstring), by adding its backend option to `XLA_FLAGS` (with XLA
-    CPU's multi-output fusion, `_EXTRA_OPTIONS`).
+    (see the module's docstring), by adding its backend option to `XLA_FLAGS`.
 
     This works only before the first JAX computation of the process; `import spikejax` calls
     it. Nothing changes when `SPIKEJAX_LOOP_KERNELS=0`, or when `XLA_FLAGS` already sets
@@ -108,7 +96,7 @@ def enable_loop_kernels(max_bytes: int = LOOP_KERNEL_BYTES) -> bool:
     elif os.environ.get("SPIKEJAX_LOOP_KERNELS", "1").strip() == "0" or _backend_initialized():
         _loop_kernels = False
     else:
-        option = f"--xla_backend_extra_options={_LOOP_OPTION}={int(max_bytes)},{_EXTRA_OPTIONS}"
+        option = f"--xla_backend_extra_options={_LOOP_OPTION}={int(max_bytes)}"
         os.environ["XLA_FLAGS"] = f"{flags} {option}".strip()
         _loop_kernels = True
     return _loop_kernels
