@@ -54,11 +54,14 @@ def test_a_run_holds_about_its_records_per_recorded_spike():
     n, n_steps, chunk = 8192, 10_000, 500
     net = _regular_network(n)
     mon = (nw.SpikeMonitor("E"),)
-    kw = dict(n_steps=n_steps, key=jax.random.key(0), monitors=mon, chunk_steps=chunk)
-    nw.run(net, **kw)  # compiled here: the measured run allocates only its records
+
+    def run():
+        return nw.run(net, n_steps=n_steps, key=jax.random.key(0), monitors=mon, chunk_steps=chunk)
+
+    run()  # compiled here: the measured run allocates only its records
     tracemalloc.start()
     try:
-        res = nw.run(net, **kw)
+        res = run()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
