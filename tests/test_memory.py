@@ -46,11 +46,12 @@ def _regular_network(n: int):
 
 
 def test_a_run_holds_about_its_records_per_recorded_spike():
-    """Host memory of a warm `run` with a spike monitor, in 20 chunks: at most 13 bytes a
-    recorded spike (the 8-byte records, and half of them again while the chunks are joined
-    field by field: measured 12.1 in all; joining whole records took 16.5) plus one chunk's
-    spike words and the decoding of one chunk (about 30 bytes a spike of the chunk) and
-    1 MB."""
+    """Host memory of a warm `run` with a spike monitor, in 20 chunks (650k spikes): the
+    peak is either the join of the chunks' records, field by field (12 bytes a recorded
+    spike: the 8-byte records and half of them again), or the decoding of the last chunk
+    beside the records so far (8 bytes a spike, one chunk's spike words and about 30 bytes a
+    spike of the chunk); 4 % and 1 MB more are allowed. Joining whole records took 16.5
+    bytes a spike, over this bound."""
     n, n_steps, chunk = 8192, 10_000, 500
     net = _regular_network(n)
     mon = (nw.SpikeMonitor("E"),)
@@ -70,8 +71,8 @@ def test_a_run_holds_about_its_records_per_recorded_spike():
     per_chunk = np.bincount((np.asarray(rec.steps) - 1) // chunk).max()
     words = chunk * 4 * -(-n // 32)
     assert rec.nbytes == 8 * n_spikes and n_spikes > 300_000
-    bound = 13 * n_spikes + words + 30 * per_chunk + (1 << 20)
-    assert peak < bound, f"{(peak - words - 30 * per_chunk) / n_spikes:.1f} bytes per spike"
+    bound = 1.04 * max(12 * n_spikes, 8 * n_spikes + words + 30 * per_chunk) + (1 << 20)
+    assert peak < bound, f"{peak / n_spikes:.1f} bytes per spike"
 
 
 def _rss() -> int:
