@@ -1,21 +1,24 @@
 """Benchmark: peak resident memory per stage of building and running a network.
 
-Each case runs in its own subprocess, which records, for every stage, the peak resident set
-size (the kernel's high-water mark `VmHWM`, reset at the start of each stage through
-`/proc/self/clear_refs`, so that every stage's peak is exact, not sampled) and the resident
-size at its end:
+Each case runs in its own subprocess (with `--one-core`, pinned to one core, so that XLA
+sizes its thread pool at one thread, as `spikejax network` does), which records, for every
+stage, the peak resident set size (the kernel's high-water mark `VmHWM`, reset at the start
+of each stage through `/proc/self/clear_refs`, so that every stage's peak is exact, not
+sampled), the resident size at its end, and the bytes of the live JAX arrays
+(`jax.live_arrays()`):
 
 * `import`: Python, numpy, JAX and spikejax loaded;
 * `build`: the connectivity drawn on the host (up to the `Network` constructor);
 * `transfer`: the `Network` constructor (the synapse tables moved to the device);
-* `compile`: `jax.jit(...).lower(...).compile()` of the run with spike monitors (the size of
-  the lowered program text is recorded: the tables are arguments, not constants, so it stays
-  a few hundred kB whatever the network);
-* `run`: the compiled run, outputs on the device;
-* `recording`: the spike words decoded into (index, time) arrays on the host.
+* `compile`: the first chunk function of `network.run` compiled (the compiled program's
+  own `memory_analysis()`: argument, output and temporary bytes, is recorded);
+* `run`: the rest of the first `network.run` call: the compiled chunks, the spike words of
+  each chunk decoded into (index, step) records, the records joined;
+* `warm`: a second `network.run` call (compiled already), the first one's result released.
 
-    python benchmarks/bench_memory.py --cases mc0.1 mc0.4 coba64k --tag after
-    python benchmarks/bench_memory.py --cases mc0.1 --tree /work/main --tag before
+    python benchmarks/bench_memory.py --cases mc0.1 mc0.4 coba64000 --tag after
+    python benchmarks/bench_memory.py --cases coba64000 --duration 1000 --one-core \
+        --tree /work/main --tag before
 Writes benchmarks/results/memory_profile_<tag>.json (with the machine and its load).
 """
 
@@ -56,11 +59,15 @@ class _Stages:
     def mark(self, name: str, **extra) -> None:
         st = _status()
         now = time.perf_counter()
+        live = None
+        if "jax" in sys.modules:
+            live = sum(a.nbytes for a in sys.modules["jax"].live_arrays())
         self.stages.append(
             {
                 "stage": name,
                 "peak_rss_bytes": st["VmHWM"],
                 "end_rss_bytes": st["VmRSS"],
+                "live_array_bytes": live,
                 "wall_s": now - self.t,
                 **extra,
             }
@@ -71,13 +78,10 @@ class _Stages:
 
 def child(case: str, duration_ms: float) -> dict:
     stages = _Stages()
-    import equinox as eqx
     import jax
-    import numpy as np
 
     import spikejax.network as nw
-    from spikejax.cpu import compiler_options
-    from spikejax.network import _network
+    from spikejax.network import _network, _run
 
     stages.mark("import")
     init = _network.Network.__init__
@@ -108,39 +112,39 @@ def child(case: str, duration_ms: float) -> dict:
     for p in net.projections:
         n_syn += p.n_synapses
         for a in (p.rows, p.weight, p.delays, p.matrix):
-            if a is not None and np.ndim(a):
+            if a is not None and a.ndim:
                 table += int(a.size) * a.dtype.itemsize
     stages.mark("transfer", table_bytes=table, n_synapses=n_syn)
-    n_steps = int(round(duration_ms / net.dt))
-    st = net.init_state(key=jax.random.key(1))
-    dyn, static = eqx.partition(net, eqx.is_array)
+    # the first chunk function's compilation is its own stage
+    get = _run._Compiled.get
 
-    def f(d, s):
-        return eqx.combine(d, static).simulate(s, n_steps, mons)
+    def hooked_get(self, *a, **k):
+        first = not any(s["stage"] == "compile" for s in stages.stages)
+        if first:
+            stages.mark("run_setup")  # initial state, checks (before compiling)
+        fn = get(self, *a, **k)
+        if first:
+            m = fn.memory_analysis()  # pyright: ignore[reportFunctionMemberAccess]
+            stages.mark(
+                "compile",
+                argument_bytes=m.argument_size_in_bytes,
+                output_bytes=m.output_size_in_bytes,
+                temp_bytes=m.temp_size_in_bytes,
+            )
+        return fn
 
-    lowered = jax.jit(f, compiler_options=compiler_options()).lower(dyn, st)
-    hlo_bytes = len(lowered.as_text())
-    compiled = lowered.compile()
-    stages.mark("compile", lowered_text_bytes=hlo_bytes)
-    t0 = time.perf_counter()
-    st, out = jax.block_until_ready(compiled(dyn, st))
-    run_s = time.perf_counter() - t0
-    overflow = {k: int(v) for k, v in st["overflow"].items()}
-    stages.mark("run", run_s=run_s, overflow=overflow)
-    from spikejax.network._monitor import unpack_spikes
-
-    n_spikes = 0
-    for m in mons:
-        pop = m.population if hasattr(m, "population") else m.key
-        words = np.asarray(out[m.key])
-        bits = unpack_spikes(words, net.populations[pop].n)
-        steps, idx = np.nonzero(bits)
-        t = (steps + 1) * net.dt
-        n_spikes += idx.size
-        del bits, t
-    stages.mark("recording", n_spikes=int(n_spikes))
+    _run._Compiled.get = hooked_get
+    res = nw.run(net, duration_ms, key=jax.random.key(1), monitors=mons)
+    n_spikes = sum(r.n_spikes for r in res.spikes.values())
+    record = sum(r.nbytes for r in res.spikes.values())
+    stages.mark("run", run_s=res.run_s, n_spikes=n_spikes, record_bytes=record)
+    del res
+    res = nw.run(net, duration_ms, key=jax.random.key(1), monitors=mons)
+    stages.mark("warm", run_s=res.run_s)
     info.update(
         n_neurons=int(sum(p.n for p in net.populations.values())),
+        n_spikes=int(n_spikes),
+        record_bytes_per_spike=record / max(1, n_spikes),
         duration_ms=duration_ms,
         dtype=str(net.dtype),
         peak_rss_bytes=max(s["peak_rss_bytes"] for s in stages.stages),
@@ -155,6 +159,7 @@ def main(argv=None) -> None:
     ap.add_argument("--duration", type=float, default=100.0, help="biological ms per run")
     ap.add_argument("--tree", default=None, help="source tree to profile (default: this one)")
     ap.add_argument("--tag", default="after")
+    ap.add_argument("--one-core", action="store_true", help="pin each case to one core")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
@@ -167,7 +172,9 @@ def main(argv=None) -> None:
         load = os.getloadavg()[0]
         cmd = [sys.executable, os.path.abspath(__file__), "--child", case]
         cmd += ["--duration", str(a.duration)]
-        p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        core = sorted(os.sched_getaffinity(0))[:1]
+        pin = (lambda core=core: os.sched_setaffinity(0, core)) if a.one_core else None
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, preexec_fn=pin)
         lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
         if p.returncode != 0 or not lines:
             results.append({"case": case, "error": p.stderr[-2000:]})
@@ -177,10 +184,13 @@ def main(argv=None) -> None:
         r["load_avg_1min_start"], r["load_avg_1min_end"] = load, os.getloadavg()[0]
         results.append(r)
         print(
-            f"{case}: peak {r['peak_rss_bytes'] / 1e9:.2f} GB"
-            + (f" (estimate {r['estimate_bytes'] / 1e9:.2f} GB)" if "estimate_bytes" in r else "")
-            + "; "
-            + ", ".join(f"{s['stage']} {s['peak_rss_bytes'] / 1e9:.2f}" for s in r["stages"]),
+            f"{case}: peak {r['peak_rss_bytes'] / 2**20:.0f} MB"
+            + (f" (estimate {r['estimate_bytes'] / 2**20:.0f} MB)" if "estimate_bytes" in r else "")
+            + "; stage peak/end MB: "
+            + ", ".join(
+                f"{s['stage']} {s['peak_rss_bytes'] / 2**20:.0f}/{s['end_rss_bytes'] / 2**20:.0f}"
+                for s in r["stages"]
+            ),
             flush=True,
         )
     import jax
@@ -195,6 +205,7 @@ def main(argv=None) -> None:
             "mem_total_bytes": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"),
         },
         "duration_ms": a.duration,
+        "one_core": a.one_core,
         "results": results,
     }
     os.makedirs(RESULTS, exist_ok=True)

@@ -6,7 +6,9 @@ recording the same spikes, side by side in interleaved rounds.
 
 Every measurement runs in its own process, pinned to one core (the same core for every side
 of a round; the core alternates between rounds), and reports its peak resident memory
-(`ru_maxrss`: the whole process, network building included) and:
+(`ru_maxrss`: the whole process, network building and both `run` calls included, read
+before the benchmark copies the spikes to compare them with the other checkout; the peak
+after those copies is `peak_with_comparison_copies_mb`) and:
 
 - spikejax (this checkout, and with `--base` another checkout, e.g. the code before a
   change): the wall time of the whole `network.run` call (`whole_s`, compilation included),
@@ -148,19 +150,15 @@ def worker(n: int, duration_ms: float, monitor: str, out_npz: str) -> None:
         "jax": jax.__version__,
     }
     if monitor == "spikes":
-        i = np.concatenate([np.asarray(res.spikes[p][0]) for p in ("E", "I")])
-        # steps from the times: a checkout from before SpikeRecord records (indices, times)
-        steps = [np.rint(np.asarray(res.spikes[p][1]) / net.dt) for p in ("E", "I")]
-        s = np.concatenate(steps).astype(np.int64)
-        out["n_spikes"] = int(i.size)
-        out["rate_hz"] = i.size * 1e3 / (n * duration_ms)
+        n_spikes = sum(np.shape(res.spikes[p][0])[0] for p in ("E", "I"))
+        out["n_spikes"] = int(n_spikes)
+        out["rate_hz"] = n_spikes * 1e3 / (n * duration_ms)
         nbytes = 0
         for p in ("E", "I"):
             rec = res.spikes[p]
             stored = (rec.indices, rec.steps) if hasattr(rec, "steps") else tuple(rec)
             nbytes += sum(np.asarray(a).nbytes for a in stored)
-        out["result_bytes_per_spike"] = nbytes / max(1, i.size)
-        np.savez(out_npz, i=i, s=s)
+        out["result_bytes_per_spike"] = nbytes / max(1, n_spikes)
     del res
     cpu0 = time.process_time()
     t0 = time.perf_counter()
@@ -171,8 +169,18 @@ def worker(n: int, duration_ms: float, monitor: str, out_npz: str) -> None:
         warm_cpu_s=time.process_time() - cpu0,
         warm_run_s=res.run_s,
         warm_host_s=whole - res.run_s - res.compile_s,
+        # the peak of building and both runs, before the copies made below to compare
+        # the spikes with the other checkout (which are the benchmark's, not the run's)
         peak_mb=_peak_mb(),
     )
+    if monitor == "spikes":  # the warm run's spikes (same key: the first run's)
+        i = np.concatenate([np.asarray(res.spikes[p][0]) for p in ("E", "I")])
+        if hasattr(res.spikes["E"], "steps"):
+            s = np.concatenate([np.asarray(res.spikes[p].steps) for p in ("E", "I")])
+        else:  # a checkout from before SpikeRecord: steps from the times
+            s = np.concatenate([np.rint(np.asarray(res.spikes[p][1]) / net.dt) for p in "EI"])
+        np.savez(out_npz, i=i, s=s.astype(np.int64))
+        out["peak_with_comparison_copies_mb"] = _peak_mb()
     print("RESULT" + json.dumps(out), flush=True)
 
 
@@ -261,7 +269,8 @@ def summarize(rows: list[dict], sides: list[str]) -> dict:
     (`cpu_s`, `warm_cpu_s`: `time.process_time()` around it); wall times are given too."""
     s: dict = {}
     keys = ("whole_s", "cpu_s", "run_s", "compile_s", "host_s", "warm_whole_s", "warm_cpu_s",
-            "warm_run_s", "warm_host_s", "peak_mb", "rss_after_build_mb", "build_s")  # fmt: skip
+            "warm_run_s", "warm_host_s", "peak_mb", "rss_after_build_mb", "build_s",
+            "peak_after_first_run_mb", "peak_with_comparison_copies_mb")  # fmt: skip
     for side in [*sides, "rates"]:
         if any(side in row for row in rows):
             for k in keys:

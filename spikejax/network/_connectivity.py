@@ -113,23 +113,23 @@ class FixedProbability(Connectivity):
         self.autapses = autapses
 
     def rows(self, n_pre, n_post, rng, same_population):
-        # Number of post targets per pre neuron ~ Binomial(n_post, p), then a uniform subset.
-        post_l = []
-        counts = rng.binomial(n_post, self.p, size=n_pre)
-        for i in range(n_pre):
-            k = int(counts[i])
-            if k == 0:
-                continue
-            if same_population and not self.autapses:
-                k = min(k, n_post - 1)
-                counts[i] = k
-                t = rng.choice(n_post - 1, size=k, replace=False)
-                t = t + (t >= i)
+        # Number of post targets per pre neuron ~ Binomial(n_post, p), then a uniform subset,
+        # each row drawn straight into its place in the int32 table (4 bytes a synapse)
+        drawn = rng.binomial(n_post, self.p, size=n_pre)
+        no_self = same_population and not self.autapses
+        counts = np.minimum(drawn, n_post - 1) if no_self else drawn
+        offsets = _offsets(counts)
+        post = np.empty(int(offsets[-1]), np.int32)
+        for i in np.flatnonzero(drawn):
+            a, b = int(offsets[i]), int(offsets[i + 1])
+            if no_self:
+                t = rng.choice(n_post - 1, size=b - a, replace=False)
+                t += t >= i
             else:
-                t = rng.choice(n_post, size=k, replace=False)
-            post_l.append(np.sort(t).astype(np.int32))
-        post = np.concatenate(post_l) if post_l else np.zeros(0, np.int32)
-        return _offsets(counts), post
+                t = rng.choice(n_post, size=b - a, replace=False)
+            t.sort()
+            post[a:b] = t
+        return offsets, post
 
 
 class FixedInDegree(Connectivity):

@@ -62,24 +62,31 @@ def nonzero_word_flags(words):
     return jax.vmap(spike_words)(words != 0)
 
 
-def _set_bits(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """The bit positions `32 p + b` (int64, ascending) of the set bits `b` of the non-zero
+def _position_type(n_bits: int) -> type:
+    """int32 for bit positions below `2**31` (any chunk of `run`, whose spike words are at
+    most 16 MiB: 2**27 bits), else int64: 4 bytes a spike for the temporaries instead of 8."""
+    return np.int32 if n_bits < 2**31 else np.int64
+
+
+def _set_bits(values: np.ndarray, positions: np.ndarray, itype=np.int64) -> np.ndarray:
+    """The bit positions `32 p + b` (`itype`, ascending) of the set bits `b` of the non-zero
     uint32 `values` found at the ascending word positions `positions`, with work
     proportional to the set bits: the lowest set bit of every word first (its index is the
     popcount of the bits below it), then the next bits of the few words that have more,
     each going straight to its place (the word's first output slot + its rank)."""
     v = np.asarray(values, np.uint32)
-    base = np.asarray(positions, np.int64) * 32
-    counts = np.bitwise_count(v)
+    base = np.asarray(positions, itype) * itype(32)
     below = v - np.uint32(1)
     lowest = base + np.bitwise_count(~v & below)
+    counts = np.bitwise_count(v)
     many = np.flatnonzero(counts > 1)
     if many.size == 0:  # one spike per word: the common case
         return lowest
-    slot = np.cumsum(counts, dtype=np.int64)
+    slot = np.cumsum(counts, dtype=itype)
     slot -= counts
-    out = np.empty(int(slot[-1]) + int(counts[-1]), np.int64)
+    out = np.empty(int(slot[-1]) + int(counts[-1]), itype)
     out[slot] = lowest
+    del lowest, counts
     v, base, slot = v[many] & below[many], base[many], slot[many]
     while v.size:
         slot = slot + 1
@@ -93,24 +100,28 @@ def _set_bits(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 def spike_events(words, summary=None) -> tuple[np.ndarray, np.ndarray]:
     """On the host: the spikes of a chunk's spike words `(S, W)` (a `SpikeMonitor`'s output
-    of `Network.simulate`) as `(rows int64, indices int32)`, sorted by row then index (row
-    `s` is the chunk's step `s`). With `summary` (`nonzero_word_flags(words)`, computed on
-    the device) the work is proportional to the spikes; without it, one pass over the
-    words (`np.flatnonzero`) comes first."""
+    of `Network.simulate`) as `(rows, indices int32)`, sorted by row then index (row `s` is
+    the chunk's step `s`; int32 rows for chunks of fewer than `2**26` words, as every chunk
+    of `run` is, else int64). With `summary` (`nonzero_word_flags(words)`, computed on the
+    device) the work is proportional to the spikes; without it, one pass over the words
+    (`np.flatnonzero`) comes first. The temporaries take about 30 bytes a spike."""
     words = np.asarray(words)
     n_steps, n_words = words.shape
     flat = words.reshape(-1)
+    itype = _position_type(32 * flat.size)
     if summary is None:
-        where = np.flatnonzero(flat)
+        where = np.flatnonzero(flat).astype(itype, copy=False)
     else:
         summary = np.asarray(summary)
-        per_step = 32 * summary.shape[1]
-        found = np.flatnonzero(summary.reshape(-1))
-        bits = _set_bits(summary.reshape(-1)[found], found)
-        where = (bits // per_step) * n_words + bits % per_step
-    bits = _set_bits(flat[where], where)
-    rows, indices = np.divmod(bits, 32 * n_words)
-    return rows, indices.astype(np.int32)
+        per_step = itype(32 * summary.shape[1])
+        found = np.flatnonzero(summary.reshape(-1)).astype(itype, copy=False)
+        bits = _set_bits(summary.reshape(-1)[found], found, itype)
+        where = (bits // per_step) * itype(n_words) + bits % per_step
+        del bits, found
+    bits = _set_bits(flat[where], where, itype)
+    del where
+    rows, indices = np.divmod(bits, itype(32 * n_words))
+    return rows, indices.astype(np.int32, copy=False)
 
 
 class SpikeRecord(Sequence):

@@ -76,15 +76,43 @@ class RunResult:
         return spike_trains(i, t, self.n_neurons[population])
 
 
-def _joined(parts: list, n: int = 2) -> tuple:
-    """The chunks' `(indices, steps)` pairs (or `(indices, steps, offsets)` triples, `n`)
-    joined (no copy for a single chunk)."""
+def _joined(parts: list) -> np.ndarray:
+    """The chunks' arrays of one field joined, emptying `parts` (no copy for a single
+    chunk), so that the chunks of one field are released before the next field is joined:
+    the records take at most 1.5 times their final size while they are joined, not twice."""
     if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))[:n]
-    return tuple(np.concatenate([p[j] for p in parts]) for j in range(n))
+        return parts.pop()
+    out = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    parts.clear()
+    return out
 
+
+def _return_freed_memory() -> None:
+    """Hand the free pages of the C heap back to the operating system (glibc's
+    `malloc_trim`; nothing elsewhere). XLA's compiler frees some 50 MB of working memory
+    when a chunk function is compiled, and the freed pages stay resident: the chunks then
+    run on other threads, whose allocations come from other malloc arenas and do not reuse
+    them, so without this the peak resident memory of a 64k-neuron COBA run grows by the
+    compiler's working set (`benchmarks/bench_memory.py`). It takes well under a
+    millisecond."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim():
+    """glibc's `malloc_trim` (None where there is none), looked up once."""
+    if not _TRIM:
+        try:
+            import ctypes
+
+            _TRIM.append(getattr(ctypes.CDLL(None), "malloc_trim", None))
+        except (OSError, AttributeError):  # pragma: no cover - not a glibc system
+            _TRIM.append(None)
+    return _TRIM[0]
+
+
+_TRIM: list = []
 
 _CACHE: dict = {}
 _CACHE_MAX = 32
@@ -154,8 +182,10 @@ class _Compiled:
             return st, outs, flags
 
         t0 = time.perf_counter()
+        _return_freed_memory()  # what building the network freed, before compiling
         opts = compiler_options(_platform_of(state))
         fn = jax.jit(f, compiler_options=opts).lower(self.dyn, state).compile()
+        _return_freed_memory()  # the compiler's working memory (see the function)
         self.compile_s += time.perf_counter() - t0
         if sig is not None:
             if len(_CACHE) >= _CACHE_MAX:
@@ -385,8 +415,12 @@ def run(
     chunk_steps = _chunk_length(net, monitors, n_steps, int(chunk_steps))
     comp = _Compiled(net, monitors)
     growths = 0
-    spike_parts: dict[str, list] = {
-        m.population: [] for m in monitors if isinstance(m, SpikeMonitor) and m.store is None
+    # each recorded population's `indices`, `steps` (and `offsets`) of every chunk
+    spike_parts: dict[str, dict[str, list]] = {
+        m.population: {"indices": [], "steps": []}
+        | ({"offsets": []} if m.population in net.precise_ else {})
+        for m in monitors
+        if isinstance(m, SpikeMonitor) and m.store is None
     }
     rate_parts: dict[str, list] = {m.population: [] for m in monitors if isinstance(m, RateMonitor)}
     state_parts: dict[str, list] = {m.key: [] for m in monitors if isinstance(m, RECORDERS)}
@@ -429,19 +463,25 @@ def run(
             growths += 1
             continue
         state = new_state
+        o = None
         for m in monitors:
             o = outs[m.key]
             if isinstance(m, SpikeMonitor):
-                rows, idx = spike_events(o, flags[m.key])
-                steps = (rows + (k0 + 1)).astype(np.int32)  # global steps <= _MAX_STEP
-                part = {"indices": idx, "steps": steps}
+                steps, idx = spike_events(o, flags[m.key])
+                part = {"indices": idx}
                 if m.population in net.precise_:
                     # the offset from the end of the step, in (-1, 0]
-                    part["offsets"] = np.asarray(outs[m.key + OFFSETS])[rows, idx] - 1
+                    part["offsets"] = np.asarray(outs[m.key + OFFSETS])[steps, idx] - 1
+                # global steps (<= _MAX_STEP): int32, the chunk's rows shifted in place
+                steps = steps.astype(np.int32, copy=False)
+                steps += k0 + 1
+                part["steps"] = steps
                 if m.key in stores:
                     stores[m.key].append(**part)
                 else:
-                    spike_parts[m.population].append(tuple(part.values()))
+                    for name, a in part.items():
+                        spike_parts[m.population][name].append(a)
+                del steps, idx, part
             elif isinstance(m, RateMonitor):
                 n = net.populations[m.population].n
                 rate_parts[m.population].append(np.asarray(o) / (n * net.dt * 1e-3))
@@ -453,7 +493,7 @@ def run(
                     stores[m.key].append(times=times, values=np.asarray(o)[:n_rec])
                 else:
                     state_parts[m.key].append((times, np.asarray(o)[:n_rec]))
-        del outs, flags  # the next chunk's outputs need not sit beside these
+        del outs, flags, o  # the next chunk's outputs need not sit beside these
         done += m_steps
         if bar is not None:
             bar.update(m_steps * net.dt)
@@ -462,8 +502,8 @@ def run(
     t_start, t_stop = k_start * net.dt, (k_start + n_steps) * net.dt
     spikes = {}
     for p, v in spike_parts.items():
-        i, s, *o = _joined(v, 3 if p in net.precise_ else 2)
-        spikes[p] = SpikeRecord(i, s, net.dt, o[0] if o else None)
+        got = {name: _joined(parts) for name, parts in v.items()}
+        spikes[p] = SpikeRecord(got["indices"], got["steps"], net.dt, got.get("offsets"))
     for m in monitors:
         if isinstance(m, SpikeMonitor) and m.store is not None:
             empty = np.zeros(0, np.int32)
