@@ -71,6 +71,7 @@ def test_catalog_has_every_builtin_model_and_preset():
         sj.models.INaPIK,
         sj.models.Izhikevich,
         sj.models.FitzHughNagumo,
+        sj.models.MorrisLecar,
     ):
         assert cls in kinds, cls
     made = [e.make() for e in CATALOG.values()]
@@ -82,6 +83,44 @@ def test_catalog_has_every_builtin_model_and_preset():
         assert e.I.start < e.I.value < e.I.end or e.I.start <= e.I.value <= e.I.end
     for step in TOUR:
         assert step.model in CATALOG and step.stimulus in ("constant", "step", "pulses")
+
+
+def test_morris_lecar_entries_compute_their_initial_view():
+    from spikejax.explore import CATALOG
+    from spikejax.explore._catalog import parameter_sliders, resolve
+    from spikejax.explore._compute import Settings, branches, plane
+
+    ml = sj.models.MorrisLecar
+    for short, preset in (("ml-class1", ml.class1()), ("ml-class2", ml.class2())):
+        e = CATALOG[resolve(short)]
+        s = Settings(e, I=e.I.value)
+        model = s.model()
+        assert isinstance(model, ml)
+        got = {k: float(v) for k, v in model.parameters().items()}
+        assert got == pytest.approx({k: float(v) for k, v in preset.parameters().items()})
+        sliders = {sl.name: sl for sl in parameter_sliders(model)}
+        for name in ("phi", "gCa"):
+            sl = sliders[name]
+            assert 0 < sl.start < sl.value < sl.end
+        # the slope factors V2, V4 must stay positive (the model refuses 0): not +-40 mV
+        assert sliders["V2"].start > 0 and sliders["V4"].start > 0
+        v1 = sliders["V1"]  # a voltage: +-40 mV, rounded out to the step
+        assert v1.start == pytest.approx(float(np.asarray(model.V1)) - 40.0, abs=v1.step)
+        # the initial phase plane: every equilibrium is on both nullclines, I_inf(V) = I
+        # (the model's own steady-state current; a consistency check)
+        view = plane(s)
+        assert len(view.fixed_points) >= 1
+        for fp in view.fixed_points:
+            V = fp.state["V"]
+            assert float(model.steady_state_current(V)) == pytest.approx(s.I, abs=1e-8)
+            assert fp.state["w"] == pytest.approx(float(model.w_inf(V)), abs=1e-10)
+        assert set(view.nullclines) == {"V", "w"}
+    # the class-1 entry's diagram range holds its fold (saddle-node on invariant circle) at the
+    # published current, Ermentrout & Terman (2010), ch. 3: I = 39.96 uA/cm^2
+    s1 = Settings(CATALOG[resolve("ml-class1")])
+    folds = [sp.param for br in branches(s1) for sp in br.folds]
+    assert len(folds) >= 1
+    assert min(folds, key=lambda p: abs(p - 39.96)) == pytest.approx(39.96, abs=0.005)
 
 
 def test_panels_follow_the_current_fitzhugh_nagumo(fhn):
