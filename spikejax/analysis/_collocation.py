@@ -1096,16 +1096,17 @@ def continue_cycles_collocation(
     specials = tuple(sp for sp in result.special_points if "dropped" not in sp.info)
     dropped = [sp for sp in result.special_points if "dropped" in sp.info]
     if result.status == BranchStatus.amplitude_vanished and cycles:
-        # a fold of the parameter at zero amplitude is the Hopf point, not an LPC
-        big = _HOPF_END * max(c.v_max - c.v_min for c in cycles)
+        # a fold of the parameter at zero amplitude is the Hopf point, not an LPC (located or
+        # not: the corrector may fail that close to the equilibrium)
+        amp = np.array([c.v_max - c.v_min for c in cycles])
+        small = _HOPF_END * float(np.max(amp))
         specials = tuple(
             sp
             for sp in specials
             if not (
                 sp.kind == SpecialPointKind.LPC
-                and sp.located
-                and sp.info["v_max"] - sp.info["v_min"] < big
-                and sp.index >= len(cycles) - 2
+                and sp.index >= len(cycles) - 3
+                and float(np.min(amp[sp.index : sp.index + 2])) < small
             )
         )
     if dropped:
