@@ -21,7 +21,10 @@ compilations on a warm call) and the continuation's first tangent by a bordered 
 the SVD it replaced, interleaved rounds; `--full` adds the whole HH diagram, warm. Writes
 benchmarks/results/continuation_speed.json.
 
-Run: python benchmarks/bench_continuation.py [--collocation | --diagram | --speed [--full]]
+With `--blas` (after `--speed`): numpy's dense LAPACK at that size with OpenBLAS's default
+threads against one, added to the same JSON.
+
+Run: python benchmarks/bench_continuation.py [--collocation | --diagram | --speed [--full] | --blas]
 """
 
 import json
@@ -339,6 +342,51 @@ def _profile_top(fn, n=12) -> list:
     ]
 
 
+_BLAS = """
+import time, numpy as np
+A = np.random.default_rng(0).standard_normal((642, 642))  # HH's collocation system size
+out = {}
+for name, fn in (("svd", np.linalg.svd), ("slogdet", np.linalg.slogdet),
+                 ("solve", lambda M: np.linalg.solve(M, M[:, 0]))):
+    fn(A)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        fn(A)
+    out[name] = (time.perf_counter() - t0) / 3
+print(repr(out))
+"""
+
+
+def blas_threads(rounds: int = 3) -> dict:
+    """numpy's dense LAPACK at the collocation Jacobian's size (642), with OpenBLAS's default
+    threads against one thread, in fresh interpreters, interleaved rounds, with the load."""
+    import ast
+
+    times: dict[str, dict[str, list[float]]] = {"default": {}, "one_thread": {}}
+    load = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for mode in ("default", "one_thread") if r % 2 == 0 else ("one_thread", "default"):
+            env = dict(os.environ)
+            env.pop("OPENBLAS_NUM_THREADS", None)
+            if mode == "one_thread":
+                env["OPENBLAS_NUM_THREADS"] = "1"
+            out = subprocess.run(
+                [sys.executable, "-c", _BLAS], env=env, capture_output=True, text=True, check=True
+            )
+            for k, v in ast.literal_eval(out.stdout.strip()).items():
+                times[mode].setdefault(k, []).append(v)
+        load.append(os.getloadavg()[0])
+    res = {
+        mode: {
+            k: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+            for k, v in d.items()
+        }
+        for mode, d in times.items()
+    }
+    res["load_1min"] = load  # type: ignore[assignment]
+    return res
+
+
 def speed(rounds: int = 3, steps: int = 10, full: bool = False):
     """Where HH's cycle continuation spends its time (cProfile of a warm family of `steps`
     steps, and XLA compilations counted on a warm call), and the first tangent by a bordered
@@ -427,6 +475,15 @@ if __name__ == "__main__":
         collocation()
     elif "--diagram" in sys.argv:
         diagram()
+    elif "--blas" in sys.argv:
+        blas = blas_threads()
+        path = os.path.join(os.path.dirname(__file__), "results", "continuation_speed.json")
+        with open(path) as f:
+            saved = json.load(f)
+        saved["numpy_lapack_642_threads"] = blas
+        with open(path, "w") as f:
+            json.dump(saved, f, indent=2)
+        print(json.dumps(blas, indent=2))
     elif "--speed" in sys.argv:
         speed(full="--full" in sys.argv)
     else:
