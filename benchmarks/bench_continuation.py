@@ -16,7 +16,15 @@ seconds per step, interleaved rounds, and where each family gets to. PyDSTool (P
 recorded as installable or not (it is tried in a separate virtual environment, never the
 project's). Writes benchmarks/results/continuation_diagram.json.
 
-Run: python benchmarks/bench_continuation.py [--collocation | --diagram]
+With `--speed [--full]`: where HH's cycle continuation spends its time (cProfile, XLA
+compilations on a warm call) and the continuation's first tangent by a bordered LU against
+the SVD it replaced, interleaved rounds; `--full` adds the whole HH diagram, warm. Writes
+benchmarks/results/continuation_speed.json.
+
+With `--blas` (after `--speed`): numpy's dense LAPACK at that size with OpenBLAS's default
+threads against one, added to the same JSON.
+
+Run: python benchmarks/bench_continuation.py [--collocation | --diagram | --speed [--full] | --blas]
 """
 
 import json
@@ -41,6 +49,7 @@ from spikejax.analysis import (  # noqa: E402
     continue_cycles_collocation,
 )
 from spikejax.models import FitzHughNagumo, HodgkinHuxley, INaPIK  # noqa: E402
+from spikejax.solvers import PseudoArclength  # noqa: E402
 
 
 def timed(fn, repeat=3):
@@ -304,10 +313,178 @@ def diagram(rounds: int = 3):
     print(json.dumps(res, indent=2))
 
 
+def _svd_first_tangent(jacobian, t_prev):
+    """The driver's first tangent as it was: the last right singular vector (an SVD)."""
+    J = np.asarray(jacobian, dtype=float)
+    if t_prev is not None:
+        return _NEW_TANGENT(J, t_prev)
+    t = np.linalg.svd(J)[2][-1]
+    return t / np.linalg.norm(t)
+
+
+_NEW_TANGENT = PseudoArclength.tangent
+
+
+def _profile_top(fn, n=12) -> list:
+    """cProfile's `n` most expensive functions (own time) of one call of `fn`."""
+    import cProfile
+    import pstats
+
+    pr = cProfile.Profile()
+    pr.enable()
+    fn()
+    pr.disable()
+    st = pstats.Stats(pr)
+    rows = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:n]  # pyright: ignore[reportAttributeAccessIssue]
+    return [
+        {"function": f"{k[0].split('/')[-1]}:{k[1]}({k[2]})", "calls": v[1], "own_s": v[2]}
+        for k, v in rows
+    ]
+
+
+_BLAS = """
+import time, numpy as np
+A = np.random.default_rng(0).standard_normal((642, 642))  # HH's collocation system size
+out = {}
+for name, fn in (("svd", np.linalg.svd), ("slogdet", np.linalg.slogdet),
+                 ("solve", lambda M: np.linalg.solve(M, M[:, 0]))):
+    fn(A)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        fn(A)
+    out[name] = (time.perf_counter() - t0) / 3
+print(repr(out))
+"""
+
+
+def blas_threads(rounds: int = 3) -> dict:
+    """numpy's dense LAPACK at the collocation Jacobian's size (642), with OpenBLAS's default
+    threads against one thread, in fresh interpreters, interleaved rounds, with the load."""
+    import ast
+
+    times: dict[str, dict[str, list[float]]] = {"default": {}, "one_thread": {}}
+    load = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for mode in ("default", "one_thread") if r % 2 == 0 else ("one_thread", "default"):
+            env = dict(os.environ)
+            env.pop("OPENBLAS_NUM_THREADS", None)
+            if mode == "one_thread":
+                env["OPENBLAS_NUM_THREADS"] = "1"
+            out = subprocess.run(
+                [sys.executable, "-c", _BLAS], env=env, capture_output=True, text=True, check=True
+            )
+            for k, v in ast.literal_eval(out.stdout.strip()).items():
+                times[mode].setdefault(k, []).append(v)
+        load.append(os.getloadavg()[0])
+    res = {
+        mode: {
+            k: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+            for k, v in d.items()
+        }
+        for mode, d in times.items()
+    }
+    res["load_1min"] = load  # type: ignore[assignment]
+    return res
+
+
+def speed(rounds: int = 3, steps: int = 10, full: bool = False):
+    """Where HH's cycle continuation spends its time (cProfile of a warm family of `steps`
+    steps, and XLA compilations counted on a warm call), and the first tangent by a bordered
+    LU against the SVD it replaced, side by side in interleaved rounds (same steps, same
+    results). With `full`: the whole HH diagram (0 to 200) warm, once. Writes
+    benchmarks/results/continuation_speed.json."""
+    import logging
+
+    hh = HodgkinHuxley()
+    h_low = continuation(hh, "I", 0.0, 200.0).hopf_points[0]
+    load = [os.getloadavg()[0]]
+
+    def family():
+        return continue_cycles(hh, h_low, bounds=(0.0, 200.0), max_steps=steps)
+
+    cb = family()  # compiled
+    # compilations on a warm call: the jitted functions are reused, nothing is retraced
+    compiles: list[str] = []
+
+    class _Count(logging.Handler):
+        def emit(self, record):
+            if "Finished XLA compilation" in record.getMessage():
+                compiles.append(record.getMessage())
+
+    handler = _Count()
+    logging.getLogger("jax").addHandler(handler)
+    jax.config.update("jax_log_compiles", True)
+    family()
+    jax.config.update("jax_log_compiles", False)
+    logging.getLogger("jax").removeHandler(handler)
+    profile = _profile_top(family)
+    load.append(os.getloadavg()[0])
+    times: dict[str, list[float]] = {"bordered_lu": [], "svd": []}
+    same = True
+    for r in range(rounds):
+        order = ("bordered_lu", "svd") if r % 2 == 0 else ("svd", "bordered_lu")
+        for name in order:
+            PseudoArclength.tangent = staticmethod(  # type: ignore[method-assign]
+                _NEW_TANGENT if name == "bordered_lu" else _svd_first_tangent
+            )
+            try:
+                t0 = time.perf_counter()
+                out = family()
+                times[name].append(time.perf_counter() - t0)
+            finally:
+                PseudoArclength.tangent = staticmethod(_NEW_TANGENT)  # type: ignore[method-assign]
+            same = same and bool(np.allclose(out.params, cb.params, rtol=0, atol=1e-8))
+        load.append(os.getloadavg()[0])
+
+    def stats(v):
+        return {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+
+    res: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared)",
+        "jax": jax.__version__,
+        "hh_family_steps": steps,
+        "xla_compilations_on_a_warm_call": len(compiles),
+        "profile_warm_family_own_time": profile,
+        "family_s": {k: stats(v) for k, v in times.items()},
+        "svd_over_bordered_lu_median": float(
+            np.median(times["svd"]) / np.median(times["bordered_lu"])
+        ),
+        "same_branch": same,
+    }
+    if full:
+        d = bifurcation_diagram(hh, "I", (0.0, 200.0))  # compiled
+        load.append(os.getloadavg()[0])
+        t0 = time.perf_counter()
+        d = bifurcation_diagram(hh, "I", (0.0, 200.0))
+        res["hh_diagram_warm_s"] = time.perf_counter() - t0
+        res["hh_diagram_special_points"] = [
+            (str(sp.kind), round(sp.param, 5)) for sp in d.special_points
+        ]
+        res["hh_diagram_n_cycle_points"] = [len(c) for c in d.cycles]
+    load.append(os.getloadavg()[0])
+    res["load_1min"] = load
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    path = os.path.join(os.path.dirname(__file__), "results", "continuation_speed.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps(res, indent=2))
+
+
 if __name__ == "__main__":
     if "--collocation" in sys.argv:
         collocation()
     elif "--diagram" in sys.argv:
         diagram()
+    elif "--blas" in sys.argv:
+        blas = blas_threads()
+        path = os.path.join(os.path.dirname(__file__), "results", "continuation_speed.json")
+        with open(path) as f:
+            saved = json.load(f)
+        saved["numpy_lapack_642_threads"] = blas
+        with open(path, "w") as f:
+            json.dump(saved, f, indent=2)
+        print(json.dumps(blas, indent=2))
+    elif "--speed" in sys.argv:
+        speed(full="--full" in sys.argv)
     else:
         main()

@@ -71,6 +71,7 @@ def test_catalog_has_every_builtin_model_and_preset():
         sj.models.INaPIK,
         sj.models.Izhikevich,
         sj.models.FitzHughNagumo,
+        sj.models.MorrisLecar,
     ):
         assert cls in kinds, cls
     made = [e.make() for e in CATALOG.values()]
@@ -82,6 +83,48 @@ def test_catalog_has_every_builtin_model_and_preset():
         assert e.I.start < e.I.value < e.I.end or e.I.start <= e.I.value <= e.I.end
     for step in TOUR:
         assert step.model in CATALOG and step.stimulus in ("constant", "step", "pulses")
+
+
+def test_morris_lecar_entries_compute_their_initial_view():
+    from spikejax.explore import CATALOG
+    from spikejax.explore._catalog import parameter_sliders, resolve
+    from spikejax.explore._compute import Settings, equilibria
+
+    ml = sj.models.MorrisLecar
+    for short, preset in (("ml-class1", ml.class1()), ("ml-class2", ml.class2())):
+        e = CATALOG[resolve(short)]
+        s = Settings(e, I=e.I.value)
+        model = s.model()
+        assert isinstance(model, ml)
+        got = {k: float(v) for k, v in model.parameters().items()}
+        assert got == pytest.approx({k: float(v) for k, v in preset.parameters().items()})
+        sliders = {sl.name: sl for sl in parameter_sliders(model)}
+        for name in ("phi", "gCa"):
+            sl = sliders[name]
+            assert 0 < sl.start < sl.value < sl.end
+        # the slope factors V2, V4 must stay positive (the model refuses 0): not +-40 mV
+        assert sliders["V2"].start > 0 and sliders["V4"].start > 0
+        v1 = sliders["V1"]  # a voltage: +-40 mV, rounded out to the step
+        assert v1.start == pytest.approx(float(np.asarray(model.V1)) - 40.0, abs=v1.step)
+        # the initial view's equilibria lie on both nullclines in the entry's phase-plane box:
+        # I_inf(V) = I and w = w_inf(V) (the model's own steady-state current; a consistency
+        # check), and inside the box
+        assert e.box is not None
+        (x0, x1), (y0, y1) = e.box
+        fps = equilibria(s)
+        assert len(fps) == (3 if short == "ml-class1" else 1)
+        for fp in fps:
+            V, w = fp.state["V"], fp.state["w"]
+            assert float(model.steady_state_current(V)) == pytest.approx(s.I, abs=1e-8)
+            assert w == pytest.approx(float(model.w_inf(V)), abs=1e-10)
+            assert x0 < V < x1 and y0 < w < y1
+    # the class-1 entry loses its rest state and saddle at the published fold current,
+    # Ermentrout & Terman (2010), ch. 3: I = 39.96 uA/cm^2 (three equilibria just below,
+    # one just above)
+    e1 = CATALOG[resolve("ml-class1")]
+    assert e1.I.start < 39.96 < e1.I.end and e1.bif_range[0] < 39.96 < e1.bif_range[1]
+    assert len(equilibria(Settings(e1, I=39.955))) == 3
+    assert len(equilibria(Settings(e1, I=39.965))) == 1
 
 
 def test_panels_follow_the_current_fitzhugh_nagumo(fhn):

@@ -94,6 +94,15 @@ __all__ = [
 
 
 _HOPF_END = 0.05  # a family whose amplitude has a minimum below 5% of its largest: a Hopf point
+# A located point is kept only where the multipliers confirm it: the trivial multiplier within
+# _TRIVIAL_TOL of 1 (the mesh resolves the orbit), the critical one within _CRIT_TOL of -1 (PD)
+# or of the unit circle (NS), a second one within _LPC_MULT_TOL of 1 (LPC: a double multiplier
+# 1; the split grows as the square root of the distance in arclength).
+_TRIVIAL_TOL = 1e-3
+_CRIT_TOL = 1e-3
+_LPC_MULT_TOL = 0.05
+_LPC_MULTIPLIER = "LPC_multiplier"  # the second test function of folds of cycles
+_FLOQUET_CACHE: dict[str, Any] = {}  # the last multipliers computed (`CollocationProblem._floquet`)
 
 # ----------------------------------------------------------------------------------------------
 # Tables of the piecewise polynomials
@@ -235,22 +244,75 @@ def _floquet_function(J: np.ndarray, N: int, m: int, n: int, target: complex):
     return ev[k], nodes / np.max(np.abs(nodes))
 
 
-def floquet_multipliers(jacobian: np.ndarray, n_intervals: int, degree: int, n: int) -> np.ndarray:
+def floquet_multipliers(
+    jacobian: np.ndarray,
+    n_intervals: int,
+    degree: int,
+    n: int,
+    directions: np.ndarray | None = None,
+) -> np.ndarray:
     r"""Floquet multipliers of a collocation solution from its Jacobian (the trivial one
     included), sorted by decreasing modulus.
 
     **Arguments:** `jacobian`: $F_u$ of `CollocationProblem` at the orbit (at least its first
-    $Nmn$ rows and columns); `n_intervals` ($N$), `degree` ($m$), `n` (state dimension).
+    $Nmn$ rows and columns); `n_intervals` ($N$), `degree` ($m$), `n` (state dimension);
+    `directions`: optional, $f(x(\tau_j))$ at the $N$ mesh points, `(N, n)`.
 
-    **Returns:** the eigenvalues of $M = M_{N-1}\cdots M_0$, the product of the intervals'
-    transfer matrices (complex, shape `(n,)`).
+    **Returns:** without `directions`, the eigenvalues of $M = M_{N-1}\cdots M_0$, the
+    product of the intervals' transfer matrices (complex, shape `(n,)`). With `directions`,
+    the trivial multiplier is deflated: in orthogonal frames $Q_j$ whose first column is
+    along $f(x(\tau_j))$, $Q_{j+1}^\top M_j Q_j$ is block upper triangular up to the
+    discretisation error (the flow carries $f$ along the orbit), so the trivial multiplier is
+    the product of the $(0, 0)$ entries and the others are the eigenvalues of the product of
+    the lower $(n-1)\times(n-1)$ blocks. The eigenvalues of $M$ itself lose every multiplier
+    of order one where the orbit's neighbours grow by $e^{K}$ and then shrink by $e^{-K}$
+    with a shear between the two directions (a canard's repelling and attracting slow
+    manifolds: a non-normal $M$, rounding errors near $10^{-16} e^{2K}$); the deflated
+    product does not (`CollocationProblem.multipliers` passes the directions).
     """
-    Ms = _transfer_matrices(np.asarray(jacobian, float), n_intervals, degree, n)
-    M = np.eye(n)
-    for Mj in Ms:
-        M = Mj @ M
-    mu = np.linalg.eigvals(M)
+    trivial, others = _deflated(jacobian, n_intervals, degree, n, directions)
+    mu = others if trivial is None else np.concatenate([[trivial], others])
     return mu[np.argsort(-np.abs(mu))]
+
+
+def _deflated(J, N: int, m: int, n: int, directions) -> tuple[complex | None, np.ndarray]:
+    """`(trivial, others)`: the deflated trivial multiplier and the others (`(None, all)`
+    without `directions` or where $f$ vanishes at a mesh point)."""
+    Ms = _transfer_matrices(np.asarray(J, float), N, m, n)
+    Q = None if directions is None else _orbit_frames(directions)
+    if Q is None:
+        M = np.eye(n)
+        for Mj in Ms:
+            M = Mj @ M
+        return None, np.linalg.eigvals(M).astype(complex)
+    # in the frames, M_j is block upper triangular up to the discretisation error in its
+    # first column (the flow carries f(x(tau_j)) to a multiple of f(x(tau_j+1))): the
+    # trivial multiplier is the product of the (0, 0) entries, the others the eigenvalues of
+    # the product of the lower blocks, and the growth along the orbit no longer swamps them
+    Tj = np.einsum("jab,jac,jcd->jbd", np.roll(Q, -1, axis=0), Ms, Q)
+    B = np.eye(n - 1)
+    for Bj in Tj[:, 1:, 1:]:
+        B = Bj @ B
+    return complex(np.prod(Tj[:, 0, 0])), np.linalg.eigvals(B).astype(complex)
+
+
+def _orbit_frames(directions: np.ndarray) -> np.ndarray | None:
+    r"""(N, n, n): at each mesh point an orthogonal matrix (a Householder reflection) whose
+    first column is the unit vector along `directions[j]` ($f(x(\tau_j))$); None where $f$
+    vanishes or is not finite."""
+    f0 = np.asarray(directions, float)
+    N, n = f0.shape
+    norm = np.linalg.norm(f0, axis=1)
+    if not (np.all(np.isfinite(norm)) and np.all(norm > 1e-12 * max(float(norm.max()), 1e-300))):
+        return None
+    e0 = np.zeros(n)
+    e0[0] = 1.0
+    v = f0 / norm[:, None] - e0[None, :]
+    vv = np.einsum("jn,jn->j", v, v)
+    H = np.broadcast_to(np.eye(n), (N, n, n)).copy()
+    big = vv > 1e-30
+    H[big] -= 2.0 * v[big, :, None] * v[big, None, :] / vv[big, None, None]
+    return H
 
 
 def _nontrivial(mu: np.ndarray) -> np.ndarray:
@@ -386,9 +448,33 @@ class CollocationProblem(ContinuationProblem):
         X, _, _ = self.split(np.asarray(u, float))
         return _evaluate(np.asarray(self.mesh), X, self.degree, np.linspace(0.0, 1.0, n_save))
 
-    def multipliers(self, jacobian: np.ndarray) -> np.ndarray:
-        """Floquet multipliers from the Jacobian at a point of the branch."""
-        return floquet_multipliers(jacobian, self.n_intervals, self.degree, self.n)
+    def multipliers(self, jacobian: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Floquet multipliers from the Jacobian at the point `u` of the branch (the trivial
+        one deflated along $f$ at the mesh points, `floquet_multipliers`)."""
+        trivial, others = self._floquet(jacobian, u)
+        mu = others if trivial is None else np.concatenate([[trivial], others])
+        return mu[np.argsort(-np.abs(mu))]
+
+    def nontrivial_multipliers(self, jacobian: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The multipliers other than the (deflated) trivial one."""
+        trivial, others = self._floquet(jacobian, u)
+        return others if trivial is not None else _nontrivial(others)
+
+    def _floquet(self, jacobian: np.ndarray, u: np.ndarray) -> tuple[complex | None, np.ndarray]:
+        """`_deflated` at `(jacobian, u)`; the last result is reused (the driver asks for the
+        multipliers of each point once per test function and once for its `LimitCycle`)."""
+        u = np.asarray(u, float)
+        key = (id(jacobian), self.n_intervals, self.degree, u.tobytes())
+        if _FLOQUET_CACHE.get("key") == key and _FLOQUET_CACHE.get("jacobian") is jacobian:
+            return _FLOQUET_CACHE["value"]
+        value = _deflated(jacobian, self.n_intervals, self.degree, self.n, self._mesh_f(u))
+        _FLOQUET_CACHE.update(key=key, jacobian=jacobian, value=value)
+        return value
+
+    def _mesh_f(self, u: np.ndarray) -> np.ndarray:
+        """$f(x(\tau_j))$ at the mesh points `(N, n)`."""
+        X, _, p = self.split(jnp.asarray(np.asarray(u, float)))
+        return np.asarray(_vector_field_at(self.system, X[:: self.degree], p))
 
     # --- driver hooks -----------------------------------------------------------------------
 
@@ -418,15 +504,23 @@ class CollocationProblem(ContinuationProblem):
         return prob.with_reference(u_new), u_new, t_new
 
     def test_functions(self):
-        return {
+        tests = {
             "LPC": lambda u, t, J: float(t[-1]),
-            "PD": lambda u, t, J: _pd_test(self.multipliers(J)),
-            "NS": lambda u, t, J: _ns_test(self.multipliers(J)),
+            "PD": lambda u, t, J: _pd_test(self.multipliers(J, u)),
+            "NS": lambda u, t, J: _ns_test(self.multipliers(J, u)),
             "BPC": lambda u, t, J: _bpc_test(J, t),
+            # a real multiplier crossing 1: a fold of cycles where the parameter's tangent
+            # component misses it (a canard, flat in the parameter to 1e-11), or a BPC
+            _LPC_MULTIPLIER: lambda u, t, J: _lpc_multiplier_test(self, u, J),
         }
+        if self.n <= 2:
+            # a planar cycle's one nontrivial multiplier is exp(T int_0^1 div f) > 0 (Liouville):
+            # no PD, no NS
+            del tests["PD"], tests["NS"]
+        return tests
 
     def point_data(self, u, jacobian) -> LimitCycle:
-        return self.cycle(u, self.multipliers(jacobian))
+        return self.cycle(u, self.multipliers(jacobian, u))
 
     def cycle(self, u: np.ndarray, mult: np.ndarray) -> LimitCycle:
         """The `LimitCycle` of the point `u` with multipliers `mult`."""
@@ -468,9 +562,47 @@ class CollocationProblem(ContinuationProblem):
             )
         return None
 
+    def _unconfirmed(self, name: str, mult: np.ndarray) -> str:
+        """Why the multipliers at a located LPC, PD or NS point do not confirm it ('' if
+        they do)."""
+        trivial = mult[int(np.argmin(np.abs(mult - 1.0)))]
+        if not abs(trivial - 1.0) < _TRIVIAL_TOL:
+            return (
+                f"the trivial multiplier is {complex(trivial):.6g}, not within {_TRIVIAL_TOL:g} "
+                "of 1: the mesh does not resolve the orbit there"
+            )
+        r = _nontrivial(mult)
+        if name == "LPC":
+            d = float(np.min(np.abs(r - 1.0))) if r.size else np.inf
+            if not d < _LPC_MULT_TOL:
+                return (
+                    f"no second multiplier at 1 (nearest {d:.3g} away): the parameter's "
+                    "tangent component changed sign without a fold of cycles"
+                )
+        elif name == "PD":
+            d = float(np.min(np.abs(r + 1.0))) if r.size else np.inf
+            if not d < _CRIT_TOL:
+                return f"no multiplier at -1 (nearest {d:.3g} away): the test function jumped"
+        elif name == "NS":
+            d = float(np.min(np.abs(np.abs(r[np.abs(np.imag(r)) > 0]) - 1.0), initial=np.inf))
+            if not d < _CRIT_TOL:
+                return f"no complex multiplier on the unit circle (nearest {d:.3g} away)"
+        return ""
+
     def locate(self, name: str, segment: Segment) -> SpecialPoint | None:
-        """LPC, PD, NS: the test function's zero in arclength (regula falsi); BPC: bisection
-        on the sign of the bordered determinant, kept only where $F_u$ is rank deficient."""
+        """LPC, PD, NS: the test function's zero in arclength (regula falsi), kept where the
+        multipliers confirm it (`_unconfirmed`; else returned with `info["dropped"]`); an LPC
+        not confirmed moves to where a multiplier crosses 1 in the same segment, if one does.
+        `"LPC_multiplier"`: a multiplier crossing 1 where neither the parameter's tangent
+        component nor the BPC test changed sign (bisection). BPC: bisection on the sign of the
+        bordered determinant, kept only where $F_u$ is rank deficient."""
+        if name == _LPC_MULTIPLIER:
+            if any(segment.values0[k] * segment.values1[k] < 0 for k in ("LPC", "BPC")):
+                return None  # a fold or branch point that the other test functions locate
+            alt = _multiplier_crossing(segment, self)
+            if alt is None:
+                return None
+            return self._special_point("LPC", alt)
         if name not in ("LPC", "PD", "NS", "BPC"):
             return None
         if name == "BPC":
@@ -479,11 +611,38 @@ class CollocationProblem(ContinuationProblem):
                 return None
         else:
             pt = segment.regula_falsi(name, xtol=1e-10)
+        return self._special_point(name, pt, segment)
+
+    def _special_point(self, name: str, pt, segment: Segment | None = None) -> SpecialPoint | None:
+        """The `SpecialPoint` of a located point `pt` (LPC, PD and NS: confirmed by the
+        multipliers, else returned with the reason in `info["dropped"]`; None for an NS test
+        zero from a neutral saddle pair)."""
         if not pt.located or pt.jacobian is None:
             return SpecialPoint(
                 SpecialPointKind(name), float(pt.u[-1]), {}, pt.index, located=False
             )
-        mult = self.multipliers(pt.jacobian)
+        mult = self.multipliers(pt.jacobian, pt.u)
+        if name != "BPC":
+            why = self._unconfirmed(name, mult)
+            if why and name == "LPC" and segment is not None:
+                # the parameter is flat along the branch (a canard: it varies by 1e-11 while
+                # the orbit changes completely) and its tangent component changes sign by
+                # rounding; the fold is where a multiplier crosses 1
+                alt = _multiplier_crossing(segment, self)
+                if alt is not None and alt.jacobian is not None:
+                    pt = alt
+                    mult = self.multipliers(alt.jacobian, alt.u)
+                    why = self._unconfirmed(name, mult)
+            if why:
+                return SpecialPoint(
+                    SpecialPointKind(name),
+                    float(pt.u[-1]),
+                    {},
+                    pt.index,
+                    eigenvalues=mult,
+                    located=False,
+                    info={"dropped": why},
+                )
         info: dict[str, Any] = {}
         if name in ("PD", "NS"):
             r = _nontrivial(mult)
@@ -545,6 +704,33 @@ class CollocationProblem(ContinuationProblem):
             located=True,
             info=info,
         )
+
+
+def _lpc_multiplier_test(problem: CollocationProblem, u, J) -> float:
+    r"""$\prod (\mu_i - 1)/\max(1, |\mu_i|)$ over the nontrivial multipliers: changes sign
+    where a real multiplier crosses 1 (a fold of cycles, or a branch point)."""
+    r = problem.nontrivial_multipliers(J, u)
+    return float(np.real(np.prod([(x - 1.0) / max(1.0, abs(x)) for x in r])))
+
+
+def _multiplier_crossing(segment: Segment, problem: CollocationProblem):
+    """The point of `segment` where a real multiplier crosses 1 (bisection), None if none
+    does."""
+    length = float(segment.t0 @ (segment.u1 - segment.u0))
+    ends = [segment.point(1e-12 * length), segment.point(length)]
+    if any(e is None for e in ends):
+        return None
+    g = [_lpc_multiplier_test(problem, e[0], e[2]) for e in ends if e is not None]
+    if not g[0] * g[1] < 0:
+        return None
+    pt = segment.bisect(lambda u, t, J: _lpc_multiplier_test(problem, u, J), n_bisect=45)
+    return pt if pt.located and pt.jacobian is not None else None
+
+
+@eqx.filter_jit
+def _vector_field_at(system: EquilibriumSystem, X, p):
+    """$f(x, p)$ at the rows of `X`."""
+    return jax.vmap(lambda x: system.f(x, p))(X)
 
 
 @eqx.filter_jit
@@ -902,18 +1088,27 @@ def continue_cycles_collocation(
         param_name=param,
     )
     cycles = result.data
-    specials = result.special_points
+    specials = tuple(sp for sp in result.special_points if "dropped" not in sp.info)
+    dropped = [sp for sp in result.special_points if "dropped" in sp.info]
     if result.status == BranchStatus.amplitude_vanished and cycles:
-        # a fold of the parameter at zero amplitude is the Hopf point, not an LPC
-        big = _HOPF_END * max(c.v_max - c.v_min for c in cycles)
+        # a fold of the parameter at zero amplitude is the Hopf point, not an LPC (located or
+        # not: the corrector may fail that close to the equilibrium)
+        amp = np.array([c.v_max - c.v_min for c in cycles])
+        small = _HOPF_END * float(np.max(amp))
         specials = tuple(
             sp
             for sp in specials
             if not (
                 sp.kind == SpecialPointKind.LPC
-                and sp.located
-                and sp.info["v_max"] - sp.info["v_min"] < big
-                and sp.index >= len(cycles) - 2
+                and sp.index >= len(cycles) - 3
+                and float(np.min(amp[sp.index : sp.index + 2])) < small
             )
+        )
+    if dropped:
+        notes = "; ".join(
+            f"{sp.kind} near {param}={sp.param:.10g}: {sp.info['dropped']}" for sp in dropped
+        )
+        result = dataclasses.replace(
+            result, message=f"{result.message}; unconfirmed points dropped: {notes}"
         )
     return _cycle_branch(param, result, specials)

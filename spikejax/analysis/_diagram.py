@@ -281,23 +281,6 @@ def _end_hopf(cb: CycleBranch, hopfs: list[SpecialPoint], voltage: str, span: fl
     return best
 
 
-def _drop_end_folds(cb: CycleBranch) -> CycleBranch:
-    """A family that shrinks to an equilibrium turns in the parameter at zero amplitude: that
-    is the Hopf point, not a fold of cycles; drop an LPC in its last two steps."""
-    amp = cb.v_max - cb.v_min
-    small = 0.05 * float(np.max(amp))
-    keep = tuple(
-        sp
-        for sp in cb.special_points
-        if not (
-            sp.kind == SpecialPointKind.LPC
-            and sp.index >= len(cb) - 3
-            and float(np.min(amp[sp.index : sp.index + 2])) < small
-        )
-    )
-    return dataclasses.replace(cb, special_points=keep)
-
-
 def _cycle_families(
     model, param, I, lo, hi, hopfs, cycle_starts, options, max_period, throw, voltage
 ):
@@ -329,7 +312,6 @@ def _cycle_families(
         end = _end_hopf(cb, [x for x in hopfs if x is not h], voltage, span)
         if end is not None:
             done.append(end)
-            cb = _drop_end_folds(cb)
         families.append(cb)
         origins.append(h)
         ends.append(end)

@@ -105,11 +105,23 @@ def unit_of(model: NeuronModel, name: str) -> str:
     return "1"
 
 
+def _accepts(model: NeuronModel, name: str, value: float) -> bool:
+    """Whether the model's own checks accept `value` for parameter `name`."""
+    try:
+        model.replace(**{name: value})
+    except ValueError:
+        return False
+    return True
+
+
 def parameter_slider(model: NeuronModel, name: str, value: float) -> Slider:
-    """A slider for one parameter around its default `value`: voltages +-40 mV, other positive
-    values from a tenth to three times, zero to +-1."""
+    """A slider for one parameter around its default `value`: voltages +-40 mV (from a tenth
+    to three times where the model refuses the lower end, as a positive slope factor), other
+    positive values from a tenth to three times, zero to +-1."""
     unit = unit_of(model, name)
-    if unit == "mV":
+    if unit == "mV" and value > 0 and not _accepts(model, name, value - 40.0):
+        lo, hi = value / 10.0, 3.0 * value
+    elif unit == "mV":
         lo, hi = value - 40.0, value + 40.0
     elif value > 0:
         lo, hi = value / 10.0, 3.0 * value
@@ -247,6 +259,32 @@ def _catalog() -> dict[str, Entry]:
             for k, label in _IZH_LABELS.items()
         ],
         Entry(
+            "Morris-Lecar class 1 (SNIC)",
+            models.MorrisLecar.class1,
+            Slider("I", "uA/cm^2", -20.0, 120.0, 0.0),
+            ((-80.0, 50.0), (-0.05, 0.7)),
+            duration=500.0,
+            dt=0.05,
+            bif_range=(0.0, 100.0),
+            continuation_kwargs=dict(ds=1.0, ds_max=2.0),
+            pulse_amplitude=60.0,
+            pulse_width=2.0,
+            code="sj.models.MorrisLecar.class1({params})",
+        ),
+        Entry(
+            "Morris-Lecar class 2 (Hopf)",
+            models.MorrisLecar.class2,
+            Slider("I", "uA/cm^2", -20.0, 200.0, 0.0),
+            ((-80.0, 50.0), (-0.05, 0.7)),
+            duration=500.0,
+            dt=0.05,
+            bif_range=(0.0, 150.0),
+            continuation_kwargs=dict(ds=1.0, ds_max=2.0),
+            pulse_amplitude=100.0,
+            pulse_width=2.0,
+            code="sj.models.MorrisLecar.class2({params})",
+        ),
+        Entry(
             "FitzHugh-Nagumo",
             models.FitzHughNagumo,
             Slider("I", "1", -1.0, 2.0, 0.0),
@@ -273,6 +311,8 @@ SHORT_NAMES: dict[str, str] = {
     "inapik-hopf": "INaPIK (low-threshold K, Hopf)",
     **{f"izhikevich-{k.lower()}": f"Izhikevich {k} ({v})" for k, v in _IZH_LABELS.items()},
     "fhn": "FitzHugh-Nagumo",
+    "ml-class1": "Morris-Lecar class 1 (SNIC)",
+    "ml-class2": "Morris-Lecar class 2 (Hopf)",
 }
 
 

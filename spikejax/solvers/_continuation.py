@@ -282,14 +282,19 @@ class PseudoArclength(eqx.Module):
         J = np.asarray(jacobian, dtype=float)
         n = J.shape[0]
         t = None
-        if t_prev is not None:
-            rhs = np.zeros(n + 1)
-            rhs[-1] = 1.0
-            try:
-                t = np.linalg.solve(np.vstack([J, t_prev]), rhs)
-            except np.linalg.LinAlgError:
-                t = None
-            if t is not None and not np.all(np.isfinite(t)):
+        # bordered by t_prev, or without one by a fixed random row (one LU: an SVD of a
+        # collocation Jacobian of 642 columns takes seconds on a loaded 2-core machine)
+        border = np.random.default_rng(0).standard_normal(n + 1) if t_prev is None else t_prev
+        rhs = np.zeros(n + 1)
+        rhs[-1] = 1.0
+        try:
+            t = np.linalg.solve(np.vstack([J, border]), rhs)
+        except np.linalg.LinAlgError:
+            t = None
+        if t is not None and not np.all(np.isfinite(t)):
+            t = None
+        if t is not None and t_prev is None:  # the random row must not miss the kernel
+            if not np.linalg.norm(J @ t) <= 1e-8 * np.linalg.norm(J) * np.linalg.norm(t):
                 t = None
         if t is None:
             t = np.linalg.svd(J)[2][-1]
