@@ -65,6 +65,7 @@ def test_fhn_hopf_pair_from_every_path():
         assert np.sqrt(float(bp.omega2)) == pytest.approx(omega, rel=1e-9)
 
 
+@pytest.mark.slow  # a consistency check (the same fold by every path); time budget
 def test_inapik_fold_from_every_path():
     # Truth: the fold current is the local maximum of the steady-state I-V curve
     # I_inf(V) (scipy, xatol 1e-10 in V, so I to ~1e-12 at a quadratic maximum): 1e-6.

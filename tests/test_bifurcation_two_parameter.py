@@ -56,6 +56,7 @@ def test_fitzhugh_nagumo_hopf_curve_matches_closed_form(param2, stop2):
     np.testing.assert_allclose(curve.omega, np.sqrt(eps * (1 - eps * b**2)), rtol=1e-8)
 
 
+@pytest.mark.slow  # 14 s on the CI machine; a consistency check (two paths of our own)
 def test_hodgkin_huxley_hopf_curve_agrees_with_one_parameter_continuation():
     # No closed form: at gK values along the (I, gK) Hopf curve, one-parameter continuation
     # in I (its own test-function location) finds the Hopf point at the curve's current,

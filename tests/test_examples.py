@@ -90,6 +90,7 @@ def test_example_writes_png(script: Path, tmp_path: Path):
     assert pngs[0].stat().st_size < 150_000
 
 
+@pytest.mark.slow  # a whole example run for the argv path; the default ones cover the rest
 def test_output_folder_from_argv(tmp_path: Path):
     # A folder given on the command line wins over the environment variable.
     script = EXAMPLES / "trace_determinant.py"
