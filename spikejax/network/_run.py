@@ -107,7 +107,7 @@ def _malloc_trim():
             import ctypes
 
             _TRIM.append(getattr(ctypes.CDLL(None), "malloc_trim", None))
-        except (OSError, AttributeError):  # pragma: no cover - not a glibc system
+        except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc
             _TRIM.append(None)
     return _TRIM[0]
 
