@@ -222,16 +222,20 @@ def bogdanov_takens_basis(A: np.ndarray) -> tuple[np.ndarray, ...]:
     return q0, q1, p0, p1
 
 
+def bogdanov_takens_ab(basis: tuple[np.ndarray, ...], B) -> tuple[float, float]:
+    r"""$(a, b)$ from the Jordan chains `basis` (`bogdanov_takens_basis`) and the second
+    derivative `B(v, w)` $= D^2 f[v, w]$ (real) at the BT point."""
+    q0, q1, p0, p1 = basis
+    Bq0q0 = B(q0, q0)
+    return 0.5 * float(p1 @ Bq0q0), float(p0 @ Bq0q0 + p1 @ B(q0, q1))
+
+
 def bogdanov_takens_coefficients(fm, x) -> dict[str, float]:
     r"""$(a, b)$ of the Bogdanov-Takens normal form at `x` (module docstring)."""
     x = np.asarray(x, float)
-    q0, q1, p0, p1 = bogdanov_takens_basis(np.asarray(_jacobian(fm, jnp.asarray(x))))
-    Bq0q0 = _real_form(fm, x, q0, q0)
-    Bq0q1 = _real_form(fm, x, q0, q1)
-    return {
-        "a": 0.5 * float(p1 @ Bq0q0),
-        "b": float(p0 @ Bq0q0 + p1 @ Bq0q1),
-    }
+    basis = bogdanov_takens_basis(np.asarray(_jacobian(fm, jnp.asarray(x))))
+    a, b = bogdanov_takens_ab(basis, lambda v, w: _real_form(fm, x, v, w))
+    return {"a": a, "b": b}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -114,7 +114,13 @@ from ..solvers._continuation import (
     continue_branch,
     solve_at_parameter,
 )
-from ._codim2 import Codim2Point, _jacobian, _real_form, bogdanov_takens_basis
+from ._codim2 import (
+    Codim2Point,
+    _jacobian,
+    _real_form,
+    bogdanov_takens_ab,
+    bogdanov_takens_basis,
+)
 from ._collocation import (
     CollocationProblem,
     _lagrange,
@@ -593,9 +599,8 @@ def _from_cycle(system, traj, T_c, p, radius, n_intervals, m, saddle_node=False)
         x0 = _saddle(system, xs[i_slow], p)
     _, A, _ = _f_and_jac(system, x0, p)
     ev = np.linalg.eigvals(A)
-    if saddle_node:
-        pass
-    elif not (np.any(ev.real > 0) and np.any(ev.real < 0)) or np.any(ev.real == 0):
+    hyperbolic_saddle = np.any(ev.real > 0) and np.any(ev.real < 0) and not np.any(ev.real == 0)
+    if not (saddle_node or hyperbolic_saddle):
         raise ContinuationError(
             f"the equilibrium nearest the cycle is not a hyperbolic saddle (eigenvalues {ev}); "
             "start from a cycle closer to a saddle homoclinic orbit"
@@ -639,7 +644,8 @@ def _bogdanov_takens_unfolding(system: _TwoParameterSystem, x, p1: float, p2: fl
     ext = _Extended(system)
     J = np.asarray(_jacobian(ext, jnp.asarray(z0)))
     A, J1 = J[:, :n], J[:, n:]
-    q0, q1, p0, p1v = bogdanov_takens_basis(A)
+    basis = bogdanov_takens_basis(A)
+    q0, q1, p0, p1v = basis
 
     def pad(v, k=(0.0, 0.0)):
         return np.concatenate([v, k])
@@ -648,9 +654,7 @@ def _bogdanov_takens_unfolding(system: _TwoParameterSystem, x, p1: float, p2: fl
         return _real_form(ext, z0, v, w)[:n]
 
     Q0, Q1 = pad(q0), pad(q1)
-    B00 = D2(Q0, Q0)
-    a = 0.5 * float(p1v @ B00)
-    b = float(p0 @ B00 + p1v @ D2(Q0, Q1))
+    a, b = bogdanov_takens_ab(basis, lambda v, w: D2(pad(v), pad(w)))
     g = J1.T @ p1v
     scale = float(np.linalg.norm(J) * np.linalg.norm(p1v))
     if not np.linalg.norm(g) > 1e-9 * scale:
