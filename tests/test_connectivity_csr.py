@@ -13,6 +13,7 @@ import pytest
 import spikejax.network as nw
 from spikejax.models import LIF
 from spikejax.network._microcircuit import _draw_blocks, _merged_rows
+from spikejax.network._native import native_delivery
 from spikejax.network._projection import deliver_events, spike_words
 
 DT = 0.1
@@ -44,12 +45,14 @@ def _random_synapses(rng, n_pre, n_post, n_syn, silent):
     return pre, post, w, d
 
 
-@pytest.mark.parametrize("delivery", ["single", "scatter", "padded"])
+@pytest.mark.parametrize("delivery", ["single", "scatter", "native", "padded"])
 def test_event_delivery_equals_a_dense_float64_reference(delivery):
     # Ring-buffer contributions of one step's spikes against a numpy float64 reference
     # (buffer[(k + 1 + d) % D, col + post] += w for every synapse of every spiking neuron), on
     # a random network with multapses, heterogeneous delays, per-synapse weights, neurons
     # with no synapse at all (some of them spiking) and one neuron with the largest row.
+    if delivery == "native" and native_delivery() is None:
+        pytest.skip("no C++ compiler for the compiled delivery on this machine")
     rng = np.random.default_rng(7)
     n_pre, n_post = 50, 30
     silent = np.array([0, 3, 17, 49])

@@ -3,6 +3,7 @@
 import math
 from typing import ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -759,13 +760,20 @@ def test_heterogeneous_delays_are_stored_in_the_narrowest_integer_type():
     np.testing.assert_array_equal(r[0].spikes["A"][1], r[1].spikes["A"][1])
 
 
-@pytest.mark.parametrize("weights", ["scalar", "per_synapse"])
-def test_single_kernel_and_scatter_delivery_add_the_same(weights):
-    # The two forms of the loop delivery (single-element updates for loops that XLA compiles
-    # into one kernel, a scatter per spike otherwise) add the same values at the same places
-    # in the same order: ring buffers agree bit for bit, for two projections from one
-    # population with heterogeneous delays, a spike cap below the spike count, and under vmap.
+@pytest.mark.parametrize(
+    ("weights", "dtype"), [("scalar", jnp.float64), ("per_synapse", jnp.float32)]
+)
+def test_single_kernel_scatter_and_native_delivery_add_the_same(weights, dtype):
+    # The forms of the loop delivery (single-element updates for loops that XLA compiles
+    # into one kernel, a scatter per spike otherwise, and the compiled C++ kernel) add the
+    # same values at the same places in the same order: ring buffers agree bit for bit, for
+    # two projections from one population with heterogeneous delays, a spike cap below the
+    # spike count, and under vmap (members with their own step; and members with their own
+    # weights, which the compiled kernel hands back to the XLA loop).
+    from spikejax.network._native import native_delivery
     from spikejax.network._projection import deliver_events, spike_words
+
+    kernels = ("single", "scatter") + (("native",) if native_delivery() else ())
 
     lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
     a = nw.Population(lif, 70, name="A")
@@ -777,12 +785,12 @@ def test_single_kernel_and_scatter_delivery_add_the_same(weights):
                       key=jax.random.key(1), **kw),
         nw.Projection(a, b, nw.FixedProbability(0.3), delay=0.2, key=jax.random.key(2), **kw),
     ]  # fmt: skip
-    net = nw.Network([a, b], projs, dt=DT, dtype=jnp.float64)
+    net = nw.Network([a, b], projs, dt=DT, dtype=dtype)
     cols = [net.receptor_columns[cp.receptor_key][0] for cp in net.projections]
     D = net.buffer_depth
     W = sum(n + 1 for _, n in net.receptor_columns.values())
     rng = np.random.default_rng(0)
-    flats = jnp.asarray(rng.normal(size=(3, D * W)))
+    flats = jnp.asarray(rng.normal(size=(3, D * W)), dtype)
     words = jnp.stack([spike_words(jnp.asarray(rng.random(70) < 0.3)) for _ in range(3)])
     counts = jnp.sum(jax.lax.population_count(words), axis=1, dtype=jnp.int32)
     assert int(counts.min()) > 10
@@ -793,25 +801,39 @@ def test_single_kernel_and_scatter_delivery_add_the_same(weights):
     for c, n in net.receptor_columns.values():
         real[:, c + n] = False
 
-    def deliver(kernel, flat, wd, count, k):
-        out = deliver_events(net.projections, flat, wd, count, k, D, W, cols, kernel=kernel)
+    def deliver(kernel, flat, wd, count, k, projections=net.projections):
+        out = deliver_events(projections, flat, wd, count, k, D, W, cols, kernel=kernel)
         return out.reshape(D, W)[real]
 
-    for kernel in ("single", "scatter"):
+    for kernel in kernels:
         assert deliver(kernel, flats[0], words[0], counts[0], 3).shape == (int(real.sum()),)
     for count in (counts[0], counts[0] - 5):  # all spikes, and the first ones only
         out = [jax.jit(deliver, static_argnums=0)(kn, flats[0], words[0], count, jnp.int32(3))
-               for kn in ("single", "scatter")]  # fmt: skip
-        np.testing.assert_array_equal(out[0], out[1])
+               for kn in kernels]  # fmt: skip
+        for o in out[1:]:
+            np.testing.assert_array_equal(out[0], o)
         assert not np.array_equal(out[0], flats[0].reshape(D, W)[real])
     ks = jnp.asarray([3, 4, 9], jnp.int32)
     out = [jax.jit(jax.vmap(lambda f, wd, c, k, kn=kn: deliver(kn, f, wd, c, k)))(
-        flats, words, counts, ks) for kn in ("single", "scatter")]  # fmt: skip
-    np.testing.assert_array_equal(out[0], out[1])
+        flats, words, counts, ks) for kn in kernels]  # fmt: skip
+    for o in out[1:]:
+        np.testing.assert_array_equal(out[0], o)
     for j in range(3):
         single = deliver("scatter", flats[j], words[j], counts[j], ks[j])
         np.testing.assert_array_equal(out[0][j], single)
-    with pytest.raises(ValueError, match="kernel must be 'single' or 'scatter'"):
+    # members with their own weights (the first projection's scaled per member)
+    scale = jnp.asarray([1.0, 0.5, 2.0], dtype)
+
+    def scaled(kn, f, wd, c, s):
+        first = eqx.tree_at(lambda cp: cp.weight, net.projections[0], net.projections[0].weight * s)
+        return deliver(kn, f, wd, c, 3, (first,) + tuple(net.projections[1:]))
+
+    out = [jax.jit(jax.vmap(lambda f, wd, c, s, kn=kn: scaled(kn, f, wd, c, s)))(
+        flats, words, counts, scale) for kn in kernels]  # fmt: skip
+    for o in out[1:]:
+        np.testing.assert_array_equal(out[0], o)
+    np.testing.assert_array_equal(out[0][2], scaled("single", flats[2], words[2], counts[2], 2.0))
+    with pytest.raises(ValueError, match="kernel must be one of"):
         deliver("vector", flats[0], words[0], counts[0], 3)
 
 
@@ -909,7 +931,7 @@ def test_delivery_kernel_is_decided_when_the_network_is_built(monkeypatch):
 
     net, mons = nw.coba(200, key=jax.random.key(0), delivery="loop")
     kinds = dict(net.event_kernels_)
-    assert set(kinds) == {"E", "I"} and set(kinds.values()) <= {"single", "scatter"}
+    assert set(kinds) == {"E", "I"} and set(kinds.values()) <= {"single", "scatter", "native"}
 
     def fail():
         raise AssertionError("loop_kernels_active read while tracing")

@@ -343,6 +343,7 @@ class Network(eqx.Module):
         # the loop delivery's form per pre-synaptic population, decided here (from the XLA
         # settings and backend of this process), never while tracing
         kernels = {}
+        n_neurons = sum(pop.n for pop in pops.values())
         if delivery == "loop":
             for p in caps:
                 group = [
@@ -350,7 +351,7 @@ class Network(eqx.Module):
                     if cp.mode == "event" and cp.pre == p and cp.post not in precise
                 ]  # fmt: skip
                 if group:
-                    kernels[p] = event_kernel(group)
+                    kernels[p] = event_kernel(group, n_neurons)
         self.event_kernels_ = tuple(sorted(kernels.items()))
 
     def with_spike_buffers(self, **sizes) -> Network:

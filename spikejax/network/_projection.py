@@ -34,6 +34,7 @@ import numpy as np
 
 from .._validation import check_finite, check_key
 from ._connectivity import Connectivity, Explicit, ExplicitRows
+from ._native import deliver_native
 from ._plasticity import PlasticityRule
 from ._synapse import Delta, Exponential, Synapse, exp_kernel_integral
 
@@ -573,20 +574,36 @@ def _walk_spike_bits(words, count, words_per_member: int, n_pre: int, body, carr
 _SINGLE_KERNEL_MAX_SYNAPSES = 256
 
 
-def event_kernel(projections) -> str:
+#: networks with at least this many neurons deliver through the compiled kernel (`_native`)
+#: on a CPU where it is available; smaller ones keep the XLA loop, which XLA can fuse with
+#: the rest of a small network's step into one kernel (a custom call prevents that)
+NATIVE_MIN_NEURONS = 8192
+
+
+def event_kernel(projections, n_neurons: int = 0) -> str:
     """How `deliver_events` should write its loop for the event-path `projections` of one
-    pre-synaptic population: `"single"` (nested single-element updates) where XLA CPU compiles
-    loops into one kernel (`spikejax.cpu.loop_kernels_active`, on a CPU backend) and a spike
-    has at most `_SINGLE_KERNEL_MAX_SYNAPSES` synapses on average, else `"scatter"`.
+    pre-synaptic population of a network of `n_neurons` neurons, on a CPU backend:
+    `"native"` (the compiled kernel of `_native`, bit-identical) where it is available and
+    either the network has at least `NATIVE_MIN_NEURONS` neurons or XLA does not compile
+    loops into kernels; else `"single"` (nested single-element updates) where XLA CPU
+    compiles loops into one kernel (`spikejax.cpu.loop_kernels_active`) and a spike has at
+    most `_SINGLE_KERNEL_MAX_SYNAPSES` synapses on average; else `"scatter"` (also on other
+    backends).
 
     Decided on the host when a `Network` is built (it reads the process's XLA settings and
-    backend), never while tracing; the network passes the decision to `deliver_events`."""
+    backend, and compiles the kernel on first use), never while tracing; the network passes
+    the decision to `deliver_events`."""
     from ..cpu import loop_kernels_active
+    from ._native import native_delivery
 
+    if jax.default_backend() != "cpu":
+        return "scatter"
+    loops = loop_kernels_active()
+    if (n_neurons >= NATIVE_MIN_NEURONS or not loops) and native_delivery() is not None:
+        return "native"
     n_pre = projections[0].n_pre
     per_spike = sum(cp.n_synapses for cp in projections) / max(1, n_pre)
-    one = loop_kernels_active() and jax.default_backend() == "cpu"
-    return "single" if one and per_spike <= _SINGLE_KERNEL_MAX_SYNAPSES else "scatter"
+    return "single" if loops and per_spike <= _SINGLE_KERNEL_MAX_SYNAPSES else "scatter"
 
 
 def _add_at(flat, t, value):
@@ -642,8 +659,9 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
     instead of scattering). Forward mode (`jax.jvp`) is not defined for it: use
     `Network(delivery="padded")` for that.
 
-    `kernel`: `"single"` or `"scatter"`, the loop's form (same sums in the same order), as
-    decided by `event_kernel` when the network was built."""
+    `kernel`: `"single"`, `"scatter"` or `"native"` (the compiled kernel of `_native`), the
+    loop's form (same sums in the same order), as decided by `event_kernel` when the network
+    was built."""
     n_pre = projections[0].n_pre
     n_words = words.shape[-1]
     L = D * W
@@ -738,6 +756,28 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
 
         return _walk_spike_bits(words, count, n_words, n_pre, body, flat)
 
+    def native_loop(flat, weights, rows, delays, words, count, k, batched):
+        """`scalar_loop` as one call of the compiled kernel (`_native`): same sums, same
+        order. Tables with a member axis (members with their own weights, synapses or
+        delays) stay on `scalar_loop`."""
+        weights_b, rows_b, delays_b, _ = batched
+        if any(weights_b) or any(rows_b) or any(delays_b):
+            return scalar_loop(flat, weights, rows, delays, words, count, k, batched)
+        return deliver_native(
+            flat,
+            words,
+            count,
+            k,
+            list(zip(rows, weights, delays)),
+            D=D,
+            W=W,
+            words_per_member=n_words,
+            n_pre=n_pre,
+            cols=cols,
+            delay_values=[dv[0] if dv else 0 for dv, _, _ in static],
+            per_synapse=[jnp.ndim(w) != 0 for w in weights],
+        )
+
     def gather_loop(ct, weights, rows, delays, words, count, k, batched, n_members):
         """The weights' cotangents (with a member axis if `n_members`) from the buffer
         cotangent `ct` (`(M * L,)`), by the same walk over the spikes."""
@@ -780,9 +820,10 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         batched = (w_flags, r_flags, d_flags, bool(k_b))
         return flat.reshape(-1), words.reshape(-1), total, batched
 
-    if kernel not in ("single", "scatter"):
-        raise ValueError(f"deliver_events: kernel must be 'single' or 'scatter', got {kernel!r}")
-    forward_loop = scalar_loop if kernel == "single" else scatter_loop
+    loops = {"single": scalar_loop, "scatter": scatter_loop, "native": native_loop}
+    if kernel not in loops:
+        raise ValueError(f"deliver_events: kernel must be one of {sorted(loops)}, got {kernel!r}")
+    forward_loop = loops[kernel]
 
     # nothing has a member axis outside `vmap`
     unbatched = (

@@ -1,0 +1,203 @@
+// spikejax's CPU spike delivery as an XLA FFI handler (`spikejax/network/_native.py` builds
+// and registers it; `deliver_events` calls it with kernel "native").
+//
+// The same sums, in the same order, as the XLA loop it replaces (`deliver_events`, kernel
+// "single"): for each spiking neuron (the set bits of `words`, word by word, lowest bit
+// first; at most `count` of them), for each projection of the pre population, in order, add
+// the weight (one, or one per synapse) of every synapse of the neuron's row at its target
+// in the flattened ring buffer `(members x D x W)`: column `col + target`, slot
+// `(k + 1 + delay) % D`, member `b` (the words of `M` members lie one after the other,
+// `words_per_member` each). Each projection's table is `rows = [offsets (n_pre + 2),
+// targets]` (int32), its weight a scalar or per synapse in the targets' order, and its
+// delays (int8/int16/int32, per synapse, in the same order) unless it has one delay.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+template <typename F, typename Dl>
+inline void add_row(F* flat, const int32_t* rows, const F* wtab, F wscalar, bool per_syn,
+                    const Dl* delays, int64_t base, int64_t start, int64_t n, int64_t off,
+                    int64_t k1, int64_t D, int64_t W) {
+  const int32_t* tgt = rows + base + start;
+  if (delays == nullptr) {
+    if (per_syn) {
+      const F* w = wtab + start;
+      for (int64_t i = 0; i < n; ++i) flat[tgt[i] + off] += w[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) flat[tgt[i] + off] += wscalar;
+    }
+  } else {
+    const Dl* d = delays + start;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t slot = (k1 + int64_t(d[i])) % D;
+      flat[tgt[i] + slot * W + off] += per_syn ? wtab[start + i] : wscalar;
+    }
+  }
+}
+
+}  // namespace
+
+struct Table {
+  const int32_t* rows;
+  const void* weight;
+  bool per_synapse;
+  const void* delays;
+  ffi::DataType delay_type;
+  int64_t col;
+  int64_t delay_value;
+};
+
+template <typename F, typename Dl>
+inline void add_row_delays(F* flat, const Table& t, int64_t base, int64_t start, int64_t n,
+                           int64_t off, int64_t k1, int64_t D, int64_t W) {
+  const Dl* d = static_cast<const Dl*>(t.delays);
+  const F* wt = static_cast<const F*>(t.weight);
+  add_row<F, Dl>(flat, t.rows, wt, t.per_synapse ? F(0) : wt[0], t.per_synapse, d, base,
+                 start, n, off, k1, D, W);
+}
+
+template <typename F>
+static ffi::Error deliver_impl(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> words,
+                               ffi::Buffer<ffi::S32> count, ffi::Buffer<ffi::S32> k,
+                               ffi::RemainingArgs tables, ffi::Result<ffi::AnyBuffer> flat_out,
+                               int64_t D, int64_t W, int64_t words_per_member,
+                               int64_t n_pre, ffi::Span<const int64_t> cols,
+                               ffi::Span<const int64_t> delay_value,
+                               ffi::Span<const int64_t> has_delays,
+                               ffi::Span<const int64_t> per_synapse) {
+  F* flat = flat_out->typed_data<F>();
+  const F* src = flat_in.typed_data<F>();
+  if (flat != src) std::memcpy(flat, src, sizeof(F) * flat_in.element_count());
+  const int64_t P = cols.size();
+  std::vector<Table> tab(P);
+  size_t a = 0;
+  for (int64_t p = 0; p < P; ++p) {
+    Table& t = tab[p];
+    auto r = tables.get<ffi::AnyBuffer>(a++);
+    auto w = tables.get<ffi::AnyBuffer>(a++);
+    if (!r.has_value() || !w.has_value())
+      return ffi::Error::InvalidArgument("spikejax_deliver: missing table");
+    t.rows = static_cast<const int32_t*>(r->untyped_data());
+    t.weight = w->untyped_data();
+    t.per_synapse = per_synapse[p] != 0;
+    t.delays = nullptr;
+    t.delay_type = ffi::S32;
+    if (has_delays[p]) {
+      auto d = tables.get<ffi::AnyBuffer>(a++);
+      if (!d.has_value()) return ffi::Error::InvalidArgument("spikejax_deliver: missing delays");
+      t.delays = d->untyped_data();
+      t.delay_type = d->element_type();
+    }
+    t.col = cols[p];
+    t.delay_value = delay_value[p];
+  }
+  const int64_t L = D * W;
+  const int64_t base = n_pre + 2;
+  const uint32_t* wd = words.typed_data();
+  const int64_t n_words = words.element_count();
+  const int64_t total = count.typed_data()[0];
+  const int32_t* kk = k.typed_data();
+  const int64_t nk = k.element_count();
+  // the spikes to deliver, in order: member b and neuron j of each
+  thread_local std::vector<int64_t> spikes;
+  spikes.clear();
+  for (int64_t w = 0; w < n_words && int64_t(spikes.size()) < total; ++w) {
+    uint32_t m = wd[w];
+    while (m != 0 && int64_t(spikes.size()) < total) {
+      spikes.push_back(w * 32 + __builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  const int64_t S = spikes.size();
+  const int64_t per_member = words_per_member * 32;
+  // Rows are read from tables far larger than the caches: each spike's row offsets are
+  // fetched `kAheadOffsets` spikes ahead and its synapses `kAheadRows` spikes ahead, so that
+  // the loads of later spikes overlap the adds of this one.
+  constexpr int64_t kAheadOffsets = 16, kAheadRows = 8;
+  for (int64_t s = 0; s < S; ++s) {
+    if (s + kAheadOffsets < S) {
+      const int64_t j = spikes[s + kAheadOffsets] % per_member;
+      for (int64_t p = 0; p < P; ++p) __builtin_prefetch(tab[p].rows + j);
+    }
+    if (s + kAheadRows < S) {
+      const int64_t j = spikes[s + kAheadRows] % per_member;
+      for (int64_t p = 0; p < P; ++p) {
+        const Table& t = tab[p];
+        const int64_t a = t.rows[j], e = t.rows[j + 1];
+        const char* tg = reinterpret_cast<const char*>(t.rows + base + a);
+        for (int64_t x = 0; x < (e - a) * 4; x += 64) __builtin_prefetch(tg + x);
+        if (t.per_synapse) {
+          const char* wt = static_cast<const char*>(t.weight) + a * sizeof(F);
+          for (int64_t x = 0; x < (e - a) * int64_t(sizeof(F)); x += 64) __builtin_prefetch(wt + x);
+        }
+        if (t.delays != nullptr) {
+          const int64_t size = t.delay_type == ffi::S8 ? 1 : t.delay_type == ffi::S16 ? 2 : 4;
+          const char* d = static_cast<const char*>(t.delays) + a * size;
+          for (int64_t x = 0; x < (e - a) * size; x += 64) __builtin_prefetch(d + x);
+        }
+      }
+    }
+    const int64_t b = spikes[s] / per_member;
+    const int64_t j = spikes[s] % per_member;
+    const int64_t k1 = int64_t(kk[nk > 1 ? b : 0]) + 1;
+    for (int64_t p = 0; p < P; ++p) {
+      const Table& t = tab[p];
+      const int64_t start = t.rows[j];
+      const int64_t n = t.rows[j + 1] - start;
+      const int64_t off = t.col + b * L;
+      if (t.delays == nullptr) {
+        const int64_t slot = D > 1 ? (k1 + t.delay_value) % D : 0;
+        const F* wt = static_cast<const F*>(t.weight);
+        add_row<F, int8_t>(flat, t.rows, wt, t.per_synapse ? F(0) : wt[0], t.per_synapse,
+                           nullptr, base, start, n, off + slot * W, k1, D, W);
+      } else if (t.delay_type == ffi::S8) {
+        add_row_delays<F, int8_t>(flat, t, base, start, n, off, k1, D, W);
+      } else if (t.delay_type == ffi::S16) {
+        add_row_delays<F, int16_t>(flat, t, base, start, n, off, k1, D, W);
+      } else {
+        add_row_delays<F, int32_t>(flat, t, base, start, n, off, k1, D, W);
+      }
+    }
+  }
+  return ffi::Error::Success();
+}
+
+static ffi::Error deliver(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> words,
+                          ffi::Buffer<ffi::S32> count, ffi::Buffer<ffi::S32> k,
+                          ffi::RemainingArgs tables, ffi::Result<ffi::AnyBuffer> flat_out,
+                          int64_t D, int64_t W, int64_t words_per_member, int64_t n_pre,
+                          ffi::Span<const int64_t> cols, ffi::Span<const int64_t> delay_value,
+                          ffi::Span<const int64_t> has_delays,
+                          ffi::Span<const int64_t> per_synapse) {
+  if (flat_in.element_type() == ffi::F32)
+    return deliver_impl<float>(flat_in, words, count, k, tables, flat_out, D, W,
+                               words_per_member, n_pre, cols, delay_value, has_delays,
+                               per_synapse);
+  if (flat_in.element_type() == ffi::F64)
+    return deliver_impl<double>(flat_in, words, count, k, tables, flat_out, D, W,
+                                words_per_member, n_pre, cols, delay_value, has_delays,
+                                per_synapse);
+  return ffi::Error::InvalidArgument("spikejax_deliver: the buffer must be float32 or float64");
+}
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxDeliver, deliver,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::AnyBuffer>()
+                                  .Arg<ffi::Buffer<ffi::U32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .RemainingArgs()
+                                  .Ret<ffi::AnyBuffer>()
+                                  .Attr<int64_t>("D")
+                                  .Attr<int64_t>("W")
+                                  .Attr<int64_t>("words_per_member")
+                                  .Attr<int64_t>("n_pre")
+                                  .Attr<ffi::Span<const int64_t>>("cols")
+                                  .Attr<ffi::Span<const int64_t>>("delay_value")
+                                  .Attr<ffi::Span<const int64_t>>("has_delays")
+                                  .Attr<ffi::Span<const int64_t>>("per_synapse"));
