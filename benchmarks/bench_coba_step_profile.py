@@ -13,7 +13,8 @@ built, its `simulate` chunk compiled with spikejax's CPU options and run once to
   as it does wall time; `--repeats` runs, median and range);
 - traced once with `jax.profiler` (perfetto JSON): the time of every XLA kernel of the
   step (thunk) is summed over the chunk and each kernel is put in one class from the
-  compiled HLO: `loop_kernel` (loops XLA compiled into one kernel each,
+  compiled HLO: `native_delivery` (the compiled delivery kernel's calls), `loop_kernel`
+  (loops XLA compiled into one kernel each,
   `xla_cpu_small_call`: from about 8k neurons the event-delivery loops, below that the
   whole chunk), `words` (packing spikes into uint32 words), `buffer_clear` (the
   ring buffer's new slot), `copy` (copies XLA inserts between loop iterations), `update`
@@ -21,7 +22,9 @@ built, its `simulate` chunk compiled with spikejax's CPU options and run once to
   trace's times are wall times of the kernels, so on a shared machine only their shares
   within one trace are comparable, not their absolute values across traces;
 - the event delivery of the excitatory population alone (`deliver_events`, random spikes
-  at 21 Hz into the same tables and ring buffer), as CPU time per synaptic event; with
+  at 21 Hz into the same tables and ring buffer), as CPU time per synaptic event, for the
+  network's own delivery form and the others (the compiled kernel `"native"` where
+  available, XLA's single-kernel loop `"single"`), alternating; with
   `--c-floor`, the same access pattern (random rows of 80 sorted targets, one add each) in a
   small C program compiled with `cc -O2`, the hardware's floor for this delivery.
 
@@ -97,8 +100,12 @@ def classify(hlo: str, sizes: set[int]) -> dict[str, str]:
         op = op.group(1)
         dims = [int(d) for d in re.findall(r"\d+", shape.split("{")[0].split("[", 1)[-1])]
         size = 0 if shape.startswith("(") else int(np.prod(dims)) if dims else 1
+        if op == "while":
+            continue  # the scan itself: its time is that of the kernels it runs
         if op == "call" and "xla_cpu_small_call" in line:
             kind = "loop_kernel"
+        elif op == "custom-call" and "spikejax_deliver" in line:
+            kind = "native_delivery"
         elif op == "copy":
             kind = "copy"
         elif shape.startswith("u32[") and size > 1:
@@ -121,6 +128,7 @@ def worker(n: int, steps: int, repeats: int) -> dict:
     import jax.numpy as jnp
 
     from spikejax.network import coba
+    from spikejax.network._native import native_delivery
     from spikejax.network._projection import deliver_events, spike_words
 
     out: dict = {"n": n, "steps": steps, "load_before": os.getloadavg(), "jax": jax.__version__}
@@ -195,26 +203,36 @@ def worker(n: int, steps: int, repeats: int) -> dict:
     group = [cp for cp in net.projections if cp.pre == "E"]
     group_cols = [cols[cp.receptor_key][0] for cp in group]
     kernel = dict(net.event_kernels_)["E"]
-
-    def deliver(projs, flat):
-        def body(flat, x):
-            w, c, k = x
-            return deliver_events(projs, flat, w, c, k, D, W, group_cols, kernel), None
-
-        return jax.lax.scan(body, flat, (words, counts, jnp.arange(T)))[0]
-
-    fd = jax.jit(deliver, compiler_options=compiler_options()).lower(group, jnp.zeros(D * W))
-    fd = fd.compile()
-    flat = jnp.zeros(D * W, net.dtype)
-    fd(group, flat).block_until_ready()
     n_events = float(counts.sum()) * sum(cp.n_synapses for cp in group) / n_e
-    times = []
-    for _ in range(repeats):
-        c0 = time.process_time()
-        fd(group, flat).block_until_ready()
-        times.append(time.process_time() - c0)
     out["delivery_kernel"] = kernel
-    out["delivery_ns_per_event"] = float(np.median(times) / n_events * 1e9)
+    out["delivery_ns_per_event_by_kernel"] = {}
+    # the network's own form first, then the others (alternating, `repeats` each)
+    forms = [kernel] + [x for x in ("native", "single") if x != kernel]
+    if native_delivery() is None:
+        forms.remove("native")
+    compiled_forms, times = {}, {f: [] for f in forms}
+    flat = jnp.zeros(D * W, net.dtype)
+    for form in forms:
+
+        def deliver(projs, flat, form=form):
+            def body(flat, x):
+                w, c, k = x
+                return deliver_events(projs, flat, w, c, k, D, W, group_cols, form), None
+
+            return jax.lax.scan(body, flat, (words, counts, jnp.arange(T)))[0]
+
+        fd = jax.jit(deliver, compiler_options=compiler_options()).lower(group, flat).compile()
+        fd(group, flat).block_until_ready()
+        compiled_forms[form] = fd
+    for _ in range(repeats):
+        for form, fd in compiled_forms.items():
+            c0 = time.process_time()
+            fd(group, flat).block_until_ready()
+            times[form].append(time.process_time() - c0)
+    for form in forms:
+        ns = float(np.median(times[form]) / n_events * 1e9)
+        out["delivery_ns_per_event_by_kernel"][form] = ns
+    out["delivery_ns_per_event"] = out["delivery_ns_per_event_by_kernel"][kernel]
     out["load_after"] = os.getloadavg()
     return out
 

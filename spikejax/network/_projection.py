@@ -576,8 +576,10 @@ _SINGLE_KERNEL_MAX_SYNAPSES = 256
 
 #: networks with at least this many neurons deliver through the compiled kernel (`_native`)
 #: on a CPU where it is available; smaller ones keep the XLA loop, which XLA can fuse with
-#: the rest of a small network's step into one kernel (a custom call prevents that)
-NATIVE_MIN_NEURONS = 8192
+#: the rest of a small network's step into one kernel (a custom call prevents that).
+#: Measured on COBA, one thread (`benchmarks/bench_native_delivery.py`): the compiled kernel
+#: took 1.04x the XLA loop's time at 4096 neurons, 0.74x at 6144, 0.64x at 65536
+NATIVE_MIN_NEURONS = 6144
 
 
 def event_kernel(projections, n_neurons: int = 0) -> str:
