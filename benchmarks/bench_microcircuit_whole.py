@@ -11,10 +11,13 @@ connections per virtual process and synapse model, so the full-scale network's 0
 needs at least 3 threads there), Brian2 single-threaded; all built from the same derived
 parameters (`bench_microcircuit_nest.py` holds the spikejax and NEST builders). Timed for
 spikejax and NEST: the whole call from an empty process state to the rates in hand (build +
-compile + run + reading the spikes), and that call's peak resident memory. Brian2 is built
-(code generation and compilation) once per scale, timed on its own (`brian2_build`), and its
-binary is then timed every round: reading the synapses from files and creating them, the
-simulation, and writing every array (spikes and synapses) to its results folder. The rounds
+compile + run + reading the spikes), and that call's peak resident memory. Brian2, every round, is
+built in one process from an empty project folder (Python's start, the connectivity drawn
+with numpy, code generation, writing the arrays, compiling with `make -j2`), timed with that
+process's peak memory (`build`), and its binary is then run and timed on its own (`wall_s`):
+reading the synapses from files and creating them, the simulation, and writing every array
+(spikes and synapses) to its results folder. Its seeds follow the others' (`--seed` plus the
+round for the connectivity, 1000 more for the Poisson input). The rounds
 alternate the simulators and record the machine's load average: read the medians, the
 spread and the load.
 
@@ -85,6 +88,7 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
     b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     b2.prefs.logging.console_log_level = "ERROR"
     b2.defaultclock.dt = 0.1 * b2.ms
+    b2.seed(1000 + seed)  # the binary's own draws (the Poisson input), as spikejax's run key
     rng = np.random.default_rng(seed)
     prm = sn.microcircuit_parameters(scale)
     sizes = [int(x) for x in prm["n"]]
@@ -153,21 +157,24 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
     return time.perf_counter() - t0
 
 
-def _brian2_rates(results: str, scale: float, duration: float) -> list[float]:
-    """Rates per population from the one spike monitor's index file (int32, one per
-    spike), binned by the populations' contiguous index ranges."""
+def _brian2_rates(results: str, scale: float, duration: float, t_start: float) -> list[float]:
+    """Rates per population over `t_start`-`duration` ms from the one spike monitor's index
+    (int32) and time (float64, s) files, binned by the populations' contiguous index ranges."""
     from spikejax.network import microcircuit_parameters
 
     n = np.asarray(microcircuit_parameters(scale)["n"], dtype=int)
-    name = next(
-        f for f in os.listdir(results) if re.fullmatch(r"_dynamic_array_spikemonitor_i_\d+", f)
-    )
-    idx = np.fromfile(os.path.join(results, name), dtype=np.int32)
+
+    def read(var: str, dtype: type) -> np.ndarray:
+        pattern = rf"_dynamic_array_spikemonitor_{var}_\d+"
+        name = next(f for f in os.listdir(results) if re.fullmatch(pattern, f))
+        return np.fromfile(os.path.join(results, name), dtype=dtype)
+
+    idx = read("i", np.int32)[read("t", np.float64) >= t_start * 1e-3]
     counts = np.bincount(np.searchsorted(np.cumsum(n), idx, side="right"), minlength=8)
-    return [float(counts[k] / (n[k] * duration * 1e-3)) for k in range(8)]
+    return [float(counts[k] / (n[k] * (duration - t_start) * 1e-3)) for k in range(8)]
 
 
-def run_brian2(project: str, scale: float, duration: float) -> dict:
+def run_brian2(project: str, scale: float, duration: float, t_start: float) -> dict:
     """Run the compiled binary alone: wall time (synapse creation included), peak memory,
     and the rates of its spike monitors."""
     results = os.path.join(project, "results")
@@ -185,12 +192,12 @@ def run_brian2(project: str, scale: float, duration: float) -> dict:
     return {
         "wall_s": wall,
         "peak_rss_bytes": int(usage.ru_maxrss * 1024),
-        "rates_hz": _brian2_rates(results, scale, duration),
+        "rates_hz": _brian2_rates(results, scale, duration, t_start),
         "load_1min": [load0, os.getloadavg()[0]],
     }
 
 
-def child(sim: str, scale: float, duration: float, seed: int, threads: int) -> dict:
+def child(sim: str, scale: float, duration: float, t_start: float, seed: int, threads: int) -> dict:
     """One measurement in this (fresh) process; returns its JSON."""
     sys.path.insert(0, HERE)
     from bench_microcircuit_nest import run_nest, run_spikejax
@@ -201,15 +208,17 @@ def child(sim: str, scale: float, duration: float, seed: int, threads: int) -> d
         limit_cpu_cores(threads)
     t0 = time.perf_counter()
     if sim == "nest":
-        rates, _ = run_nest(scale, seed, duration, 0.0, threads)
+        rates, _ = run_nest(scale, seed, duration, t_start, threads)
     else:
-        rates, _ = run_spikejax(scale, seed, duration, 0.0, "float32", "exact")
+        rates, _ = run_spikejax(scale, seed, duration, t_start, "float32", "exact")
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"wall_s": wall, "peak_rss_bytes": int(peak), "rates_hz": [float(r) for r in rates]}
 
 
-def measure(sim: str, scale: float, duration: float, seed: int, threads: int) -> dict:
+def measure(
+    sim: str, scale: float, duration: float, t_start: float, seed: int, threads: int
+) -> dict:
     load0 = os.getloadavg()[0]
     cmd = [
         sys.executable,
@@ -220,6 +229,8 @@ def measure(sim: str, scale: float, duration: float, seed: int, threads: int) ->
         str(scale),
         "--duration",
         str(duration),
+        "--t-start",
+        str(t_start),
         "--seed",
         str(seed),
         "--threads",
@@ -253,6 +264,22 @@ def _brian2_build(cmd: list[str]) -> dict:
     }
 
 
+def brian2_round(tmp: str, scale: float, duration: float, t_start: float, seed: int) -> dict:
+    """One Brian2 round: a build from an empty project folder (so that everything is
+    generated and compiled; Brian2 skips unchanged files), then one run of its binary."""
+    project = os.path.join(tmp, f"mc_{scale}")
+    shutil.rmtree(project, ignore_errors=True)
+    cmd = [sys.executable, __file__, "--brian2-build", project, "--scales", str(scale)]
+    cmd += ["--duration", str(duration), "--seed", str(seed)]
+    build = _brian2_build(cmd)
+    if "build_s" not in build:
+        return {"error": build["error"], "load_1min": [os.getloadavg()[0]] * 2}
+    row = run_brian2(project, scale, duration, t_start)
+    row["build"] = build
+    shutil.rmtree(project, ignore_errors=True)
+    return row
+
+
 def _rates_summary(ok: dict) -> dict:
     """Per-population rates of each simulator: mean, min and max over its rounds, and the
     mean's relative deviation from the published full-scale rates."""
@@ -276,6 +303,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scales", default="0.1,0.4")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=200.0, help="biological time, ms")
+    ap.add_argument("--t-start", type=float, default=0.0, help="rates over t_start-duration ms")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of either simulator")
     ap.add_argument("--nest-threads", type=int, default=None, help="NEST's (default --threads)")
@@ -290,7 +318,7 @@ def main(argv=None) -> int:
         print(build_brian2(scales[0], args.duration, args.seed, args.brian2_build))
         return 0
     if args.child:
-        row = child(args.child, scales[0], args.duration, args.seed, args.threads)
+        row = child(args.child, scales[0], args.duration, args.t_start, args.seed, args.threads)
         print(json.dumps(row))
         return 0
     import nest
@@ -314,42 +342,29 @@ def main(argv=None) -> int:
         if args.only:
             sims = [x for x in sims if x in args.only.split(",")]
         if not args.no_brian2:
-            project = os.path.join(tmp, f"mc_{scale}")
-            cmd = [
-                sys.executable,
-                __file__,
-                "--brian2-build",
-                project,
-                "--scales",
-                str(scale),
-                "--duration",
-                str(args.duration),
-                "--seed",
-                str(args.seed),
-            ]
-            build = _brian2_build(cmd)
-            if "build_s" in build:
-                result.setdefault("brian2_build", {})[str(scale)] = build
-                sims.append("brian2")
-            else:
-                result.setdefault("brian2_errors", {})[str(scale)] = build["error"]
-            print(f"scale {scale} Brian2 build {build}", flush=True)
+            sims.append("brian2")
         for r in range(args.rounds):
             order = sims if r % 2 == 0 else sims[::-1]
             for sim in order:
                 if sim == "brian2":
-                    row = run_brian2(os.path.join(tmp, f"mc_{scale}"), scale, args.duration)
+                    row = brian2_round(tmp, scale, args.duration, args.t_start, args.seed + r)
                 else:
                     threads = args.threads
                     if sim == "nest" and args.nest_threads:
                         threads = args.nest_threads
-                    row = measure(sim, scale, args.duration, args.seed + r, threads)
+                    row = measure(sim, scale, args.duration, args.t_start, args.seed + r, threads)
                     row["threads"] = threads
                 runs[sim].append(row)
+                build = (
+                    f" after a {row['build']['build_s']:.1f} s build"
+                    f" ({row['build']['peak_rss_bytes'] / 1e9:.2f} GB)"
+                    if "build" in row
+                    else ""
+                )
                 print(
                     f"scale {scale} round {r} {sim:8s} "
                     + (
-                        f"{row['wall_s']:.1f} s, {row['peak_rss_bytes'] / 1e9:.2f} GB"
+                        f"{row['wall_s']:.1f} s, {row['peak_rss_bytes'] / 1e9:.2f} GB{build}"
                         if "wall_s" in row
                         else "failed"
                     )
@@ -379,16 +394,27 @@ def main(argv=None) -> int:
                     result["summary"][str(scale)][f"memory_ratio_spikejax_over_{peer}"] = (
                         med["spikejax"]["peak_rss_bytes"] / med[peer]["peak_rss_bytes"]
                     )
-                build = result.get("brian2_build", {}).get(str(scale))
-                if "brian2" in ok and build:
-                    # Brian2's whole call: its build once plus one run of the binary
+                if "brian2" in ok:
+                    # Brian2's whole call: the build plus one run of the binary
+                    builds = [x["build"] for x in ok["brian2"]]
+                    whole = [x["build"]["build_s"] + x["wall_s"] for x in ok["brian2"]]
+                    result["summary"][str(scale)]["brian2_build"] = {
+                        "median_s": float(np.median([b["build_s"] for b in builds])),
+                        "range_s": [
+                            min(b["build_s"] for b in builds),
+                            max(b["build_s"] for b in builds),
+                        ],
+                        "median_peak_rss_bytes": float(
+                            np.median([b["peak_rss_bytes"] for b in builds])
+                        ),
+                        "median_build_plus_run_s": float(np.median(whole)),
+                    }
                     result["summary"][str(scale)]["wall_ratio_spikejax_over_brian2_build_run"] = (
-                        med["spikejax"]["wall_s"] / (build["build_s"] + med["brian2"]["wall_s"])
+                        med["spikejax"]["wall_s"] / float(np.median(whole))
                     )
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)
-        if not args.no_brian2:
-            shutil.rmtree(os.path.join(tmp, f"mc_{scale}"), ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result["summary"], indent=1))
     print("wrote", args.out)
     return 0
