@@ -11,14 +11,14 @@ connections per virtual process and synapse model, so the full-scale network's 0
 needs at least 3 threads there), Brian2 single-threaded; all built from the same derived
 parameters (`bench_microcircuit_nest.py` holds the spikejax and NEST builders). Timed for
 spikejax and NEST: the whole call from an empty process state to the rates in hand (build +
-compile + run + reading the spikes), and that call's peak resident memory. Brian2, every round, is
-built in one process from an empty project folder (Python's start, the connectivity drawn
-with numpy, code generation, writing the arrays, compiling with `make -j2`), timed with that
-process's peak memory (`build`), and its binary is then run and timed on its own (`wall_s`):
-reading the synapses from files and creating them, the simulation, and writing every array
-(spikes and synapses) to its results folder. Its seeds follow the others' (`--seed` plus the
-round for the connectivity, 1000 more for the Poisson input). The rounds
-alternate the simulators and record the machine's load average: read the medians, the
+compile + run + reading the spikes), and that call's peak resident memory. Brian2, every
+round, is built in one process from an empty project folder (Python's start, the
+connectivity drawn with numpy, code generation, writing the arrays, compiling with `make
+-j2`), timed with that process's peak memory (`build`), and its binary is then run and timed
+on its own (`wall_s`): reading the synapses from files and creating them, the simulation,
+and writing every array (spikes and synapses) to its results folder. Its seeds follow the
+others' (`--seed` plus the round for the connectivity, 1000 more for the Poisson input). The
+rounds alternate the simulators and record the machine's load average: read the medians, the
 spread and the load.
 
     python benchmarks/bench_microcircuit_whole.py --scales 0.1,0.4 --rounds 3 --duration 200
