@@ -1,21 +1,29 @@
-"""Benchmark: the whole microcircuit call, spikejax against NEST, side by side.
+"""Benchmark: the whole microcircuit call, spikejax against NEST and Brian2, side by side.
 
 The Potjans & Diesmann (2014) microcircuit at several scales, each measurement in a fresh
 subprocess so that its peak resident memory (`ru_maxrss`) is its own: spikejax (float32, the
-network default, exact current-synapse propagators, spike monitors on every population) and
-NEST 3 (`iaf_psc_exp`, a `spike_recorder` on every population), each with `--threads` CPU
-threads (default 1: NEST's `local_num_threads`, spikejax's `limit_cpu_cores`; `--nest-threads`
-sets NEST's alone: NEST 3 holds at most 134,217,726 connections per virtual process and
-synapse model, so the full-scale network's 0.3 billion needs at least 3 threads there),
-both built from the same derived parameters (`bench_microcircuit_nest.py` holds the two model
-builders). Timed: the whole call from an empty process state to the rates in hand (build +
-compile + run + reading the spikes), and that call's peak resident memory. The rounds
-alternate the simulators and record the machine's load average: read the medians, the spread
-and the load.
+network default, exact current-synapse propagators, spike monitors on every population),
+NEST 3 (`iaf_psc_exp`, a `spike_recorder` on every population) and Brian2's cpp_standalone
+(`build_brian2`: one neuron group, one synapse object, one spike monitor), spikejax and NEST
+each with `--threads` CPU threads (default 1: NEST's `local_num_threads`, spikejax's
+`limit_cpu_cores`; `--nest-threads` sets NEST's alone: NEST 3 holds at most 134,217,726
+connections per virtual process and synapse model, so the full-scale network's 0.3 billion
+needs at least 3 threads there), Brian2 single-threaded; all built from the same derived
+parameters (`bench_microcircuit_nest.py` holds the spikejax and NEST builders). Timed for
+spikejax and NEST: the whole call from an empty process state to the rates in hand (build +
+compile + run + reading the spikes), and that call's peak resident memory. Brian2, every
+round, is built in one process from an empty project folder (Python's start, the
+connectivity drawn with numpy, code generation, writing the arrays, compiling with `make
+-j2`), timed with that process's peak memory (`build`), and its binary is then run and timed
+on its own (`wall_s`): reading the synapses from files and creating them, the simulation,
+and writing every array (spikes and synapses) to its results folder. Its seeds follow the
+others' (`--seed` plus the round for the connectivity, 1000 more for the Poisson input). The
+rounds alternate the simulators and record the machine's load average: read the medians, the
+spread and the load.
 
     python benchmarks/bench_microcircuit_whole.py --scales 0.1,0.4 --rounds 3 --duration 200
 
-Writes `benchmarks/results/microcircuit_whole_call.json`.
+Writes `benchmarks/results/microcircuit_whole_call.json` (`--out`).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
@@ -41,12 +50,18 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
     """Generate and compile Brian2's cpp_standalone microcircuit once (its binary is then
     run on its own every round); returns the seconds this took.
 
-    The model is the one `bench_microcircuit_nest.py` gives NEST: eight groups of LIF neurons
-    with exponential current synapses integrated exactly (`method="exact"`), refractory
-    `t_ref`, fixed-total-number connectivity drawn with numpy (sources and targets uniform
-    with replacement), normal weights and delays redrawn at the sign and below `dt / 2`, a
-    `PoissonInput` of `K_ext` sources at 8 Hz per group, initial potentials from the
-    published normal distributions, and a `SpikeMonitor` on every group."""
+    The model is the one `bench_microcircuit_nest.py` gives NEST: LIF neurons with
+    exponential current synapses integrated exactly (`method="exact"`), refractory `t_ref`,
+    fixed-total-number connectivity drawn with numpy (sources and targets uniform with
+    replacement), normal weights and delays redrawn at the sign and below `dt / 2`, a
+    `PoissonInput` of `K_ext` sources at 8 Hz per population, initial potentials from the
+    published normal distributions. As the community Brian2 versions of the model do, it is
+    laid out as few objects as possible, so that cpp_standalone generates and compiles a
+    handful of files rather than one set per population pair: ONE `NeuronGroup` of all
+    neurons (the eight populations are contiguous subgroups, with per-neuron `I_dc`), ONE
+    `Synapses` holding every connection (each pair's indices offset into the big group,
+    per-synapse `w_syn` and delays), one `PoissonInput` per subgroup (each its own `K_ext`),
+    and ONE `SpikeMonitor` on the whole group (rates binned by population afterwards)."""
     import brian2 as b2
 
     import spikejax.network as sn
@@ -69,12 +84,15 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
     t0 = time.perf_counter()
     b2.set_device("cpp_standalone", directory=project, build_on_run=False)
     b2.prefs.devices.cpp_standalone.openmp_threads = 0
-    # `make -j` without a limit would start one compiler per synapse group at once
+    # `make -j` without a limit would start one compiler per generated file at once
     b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     b2.prefs.logging.console_log_level = "ERROR"
     b2.defaultclock.dt = 0.1 * b2.ms
+    b2.seed(1000 + seed)  # the binary's own draws (the Poisson input), as spikejax's run key
     rng = np.random.default_rng(seed)
     prm = sn.microcircuit_parameters(scale)
+    sizes = [int(x) for x in prm["n"]]
+    first = np.concatenate([[0], np.cumsum(sizes)])
     eqs = """dv/dt = (E_L - v) / tau_m + (I + I_dc) / C_m : volt (unless refractory)
              dI/dt = -I / tau_syn : amp
              I_dc : amp"""
@@ -84,26 +102,31 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
         "C_m": _C_M * b2.pF,
         "tau_syn": _TAU_SYN * b2.ms,
     }
-    groups, objs = [], []
-    for i in range(8):
-        g = b2.NeuronGroup(
-            int(prm["n"][i]),
-            eqs,
-            threshold=f"v > {_V_TH}*mV",
-            reset=f"v = {_V_RESET}*mV",
-            refractory=_T_REF * b2.ms,
-            method="exact",
-            namespace=ns,
+    cells = b2.NeuronGroup(
+        int(first[-1]),
+        eqs,
+        threshold=f"v > {_V_TH}*mV",
+        reset=f"v = {_V_RESET}*mV",
+        refractory=_T_REF * b2.ms,  # pyright: ignore[reportArgumentType] (Brian2 hints bool)
+        method="exact",
+        namespace=ns,
+    )
+    # the same draws in the same order as one group per population: potentials first
+    cells.v = (
+        np.concatenate([rng.normal(_V0_MEAN[i], _V0_SD[i], sizes[i]) for i in range(8)]) * b2.mV
+    )
+    cells.I_dc = np.repeat(np.asarray(prm["dc"], dtype=float), sizes) * b2.pA
+    objs = [
+        b2.PoissonInput(
+            cells[first[i] : first[i + 1]],
+            "I",
+            int(prm["k_ext"][i]),
+            8.0 * b2.Hz,
+            weight=float(prm["weight_ext"]) * b2.pA,
         )
-        g.v = rng.normal(_V0_MEAN[i], _V0_SD[i], g.N) * b2.mV
-        g.I_dc = float(prm["dc"][i]) * b2.pA
-        groups.append(g)
-        objs.append(
-            b2.PoissonInput(
-                g, "I", int(prm["k_ext"][i]), 8.0 * b2.Hz, weight=float(prm["weight_ext"]) * b2.pA
-            )
-        )
-        objs.append(b2.SpikeMonitor(g))
+        for i in range(8)
+    ]
+    pre, post, weights, delays = [], [], [], []
     for i in range(8):
         for j in range(8):
             n_syn = int(prm["n_synapses"][i, j])
@@ -111,41 +134,47 @@ def build_brian2(scale: float, duration: float, seed: int, project: str) -> floa
                 continue
             w = float(prm["weight"][i, j])
             d = _D_EXC if j % 2 == 0 else _D_INH
-            syn = b2.Synapses(groups[j], groups[i], "w_syn : amp", on_pre="I_post += w_syn")
-            syn.connect(
-                i=rng.integers(0, groups[j].N, n_syn), j=rng.integers(0, groups[i].N, n_syn)
-            )
+            pre.append(first[j] + rng.integers(0, sizes[j], n_syn))
+            post.append(first[i] + rng.integers(0, sizes[i], n_syn))
             wv = rng.normal(w, abs(w) * _W_REL_SD, n_syn)
             while np.any(bad := np.sign(wv) != np.sign(w)):
                 wv[bad] = rng.normal(w, abs(w) * _W_REL_SD, int(bad.sum()))
             dv = rng.normal(d, d * _D_REL_SD, n_syn)
             while np.any(bad := dv < 0.05):
                 dv[bad] = rng.normal(d, d * _D_REL_SD, int(bad.sum()))
-            syn.w_syn = wv * b2.pA
-            syn.delay = dv * b2.ms
-            objs.append(syn)
-    net = b2.Network(groups, objs)
+            weights.append(wv)
+            delays.append(dv)
+    syn = b2.Synapses(cells, cells, "w_syn : amp", on_pre="I_post += w_syn")
+    syn.connect(i=np.concatenate(pre).astype(np.int32), j=np.concatenate(post).astype(np.int32))
+    del pre, post
+    syn.w_syn = np.concatenate(weights) * b2.pA
+    del weights
+    syn.delay = np.concatenate(delays) * b2.ms
+    del delays
+    net = b2.Network(cells, syn, objs, b2.SpikeMonitor(cells))
     net.run(duration * b2.ms)
     b2.device.build(directory=project, compile=True, run=False)
     return time.perf_counter() - t0
 
 
-def _brian2_rates(results: str, scale: float, duration: float) -> list[float]:
-    """Rates per group from the spike monitors' index files (int32, one per spike)."""
-    import re
-
+def _brian2_rates(results: str, scale: float, duration: float, t_start: float) -> list[float]:
+    """Rates per population over `t_start`-`duration` ms from the one spike monitor's index
+    (int32) and time (float64, s) files, binned by the populations' contiguous index ranges."""
     from spikejax.network import microcircuit_parameters
 
-    n = microcircuit_parameters(scale)["n"]
-    counts = [0] * 8
-    for name in os.listdir(results):
-        m = re.search(r"spikemonitor(?:_(\d+))?_i(?:_|$)", name)
-        if m:
-            counts[int(m.group(1) or 0)] = os.path.getsize(os.path.join(results, name)) // 4
-    return [c / (int(n[k]) * duration * 1e-3) for k, c in enumerate(counts)]
+    n = np.asarray(microcircuit_parameters(scale)["n"], dtype=int)
+
+    def read(var: str, dtype: type) -> np.ndarray:
+        pattern = rf"_dynamic_array_spikemonitor_{var}_\d+"
+        name = next(f for f in os.listdir(results) if re.fullmatch(pattern, f))
+        return np.fromfile(os.path.join(results, name), dtype=dtype)
+
+    idx = read("i", np.int32)[read("t", np.float64) >= t_start * 1e-3]
+    counts = np.bincount(np.searchsorted(np.cumsum(n), idx, side="right"), minlength=8)
+    return [float(counts[k] / (n[k] * (duration - t_start) * 1e-3)) for k in range(8)]
 
 
-def run_brian2(project: str, scale: float, duration: float) -> dict:
+def run_brian2(project: str, scale: float, duration: float, t_start: float) -> dict:
     """Run the compiled binary alone: wall time (synapse creation included), peak memory,
     and the rates of its spike monitors."""
     results = os.path.join(project, "results")
@@ -163,12 +192,12 @@ def run_brian2(project: str, scale: float, duration: float) -> dict:
     return {
         "wall_s": wall,
         "peak_rss_bytes": int(usage.ru_maxrss * 1024),
-        "rates_hz": _brian2_rates(results, scale, duration),
+        "rates_hz": _brian2_rates(results, scale, duration, t_start),
         "load_1min": [load0, os.getloadavg()[0]],
     }
 
 
-def child(sim: str, scale: float, duration: float, seed: int, threads: int) -> dict:
+def child(sim: str, scale: float, duration: float, t_start: float, seed: int, threads: int) -> dict:
     """One measurement in this (fresh) process; returns its JSON."""
     sys.path.insert(0, HERE)
     from bench_microcircuit_nest import run_nest, run_spikejax
@@ -179,15 +208,17 @@ def child(sim: str, scale: float, duration: float, seed: int, threads: int) -> d
         limit_cpu_cores(threads)
     t0 = time.perf_counter()
     if sim == "nest":
-        rates, _ = run_nest(scale, seed, duration, 0.0, threads)
+        rates, _ = run_nest(scale, seed, duration, t_start, threads)
     else:
-        rates, _ = run_spikejax(scale, seed, duration, 0.0, "float32", "exact")
+        rates, _ = run_spikejax(scale, seed, duration, t_start, "float32", "exact")
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"wall_s": wall, "peak_rss_bytes": int(peak), "rates_hz": [float(r) for r in rates]}
 
 
-def measure(sim: str, scale: float, duration: float, seed: int, threads: int) -> dict:
+def measure(
+    sim: str, scale: float, duration: float, t_start: float, seed: int, threads: int
+) -> dict:
     load0 = os.getloadavg()[0]
     cmd = [
         sys.executable,
@@ -198,6 +229,8 @@ def measure(sim: str, scale: float, duration: float, seed: int, threads: int) ->
         str(scale),
         "--duration",
         str(duration),
+        "--t-start",
+        str(t_start),
         "--seed",
         str(seed),
         "--threads",
@@ -211,11 +244,66 @@ def measure(sim: str, scale: float, duration: float, seed: int, threads: int) ->
     return row
 
 
+def _brian2_build(cmd: list[str]) -> dict:
+    """Run the Brian2 build (`--brian2-build`) in its own process: its wall time (Python's
+    start, code generation, writing the arrays, compiling), that process's peak resident
+    memory (the compiler's are not counted) and the load."""
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        err.seek(0)
+        if status != 0:
+            return {"error": err.read().decode(errors="replace")[-2000:]}
+    return {
+        "build_s": wall,
+        "peak_rss_bytes": int(usage.ru_maxrss * 1024),
+        "load_1min": [load0, os.getloadavg()[0]],
+    }
+
+
+def brian2_round(tmp: str, scale: float, duration: float, t_start: float, seed: int) -> dict:
+    """One Brian2 round: a build from an empty project folder (so that everything is
+    generated and compiled; Brian2 skips unchanged files), then one run of its binary."""
+    project = os.path.join(tmp, f"mc_{scale}")
+    shutil.rmtree(project, ignore_errors=True)
+    cmd = [sys.executable, __file__, "--brian2-build", project, "--scales", str(scale)]
+    cmd += ["--duration", str(duration), "--seed", str(seed)]
+    build = _brian2_build(cmd)
+    if "build_s" not in build:
+        return {"error": build["error"], "load_1min": [os.getloadavg()[0]] * 2}
+    row = run_brian2(project, scale, duration, t_start)
+    row["build"] = build
+    shutil.rmtree(project, ignore_errors=True)
+    return row
+
+
+def _rates_summary(ok: dict) -> dict:
+    """Per-population rates of each simulator: mean, min and max over its rounds, and the
+    mean's relative deviation from the published full-scale rates."""
+    from spikejax.network import MICROCIRCUIT_POPULATIONS, MICROCIRCUIT_REFERENCE_RATES
+
+    ref = np.array([MICROCIRCUIT_REFERENCE_RATES[p] for p in MICROCIRCUIT_POPULATIONS])
+    out: dict = {"populations": list(MICROCIRCUIT_POPULATIONS), "published_hz": ref.tolist()}
+    for sim, rows in ok.items():
+        a = np.array([x["rates_hz"] for x in rows])
+        out[sim] = {
+            "mean_hz": a.mean(0).tolist(),
+            "min_hz": a.min(0).tolist(),
+            "max_hz": a.max(0).tolist(),
+            "relative_to_published": (a.mean(0) / ref - 1).tolist(),
+        }
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--scales", default="0.1,0.4")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=200.0, help="biological time, ms")
+    ap.add_argument("--t-start", type=float, default=0.0, help="rates over t_start-duration ms")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of either simulator")
     ap.add_argument("--nest-threads", type=int, default=None, help="NEST's (default --threads)")
@@ -230,7 +318,7 @@ def main(argv=None) -> int:
         print(build_brian2(scales[0], args.duration, args.seed, args.brian2_build))
         return 0
     if args.child:
-        row = child(args.child, scales[0], args.duration, args.seed, args.threads)
+        row = child(args.child, scales[0], args.duration, args.t_start, args.seed, args.threads)
         print(json.dumps(row))
         return 0
     import nest
@@ -254,42 +342,29 @@ def main(argv=None) -> int:
         if args.only:
             sims = [x for x in sims if x in args.only.split(",")]
         if not args.no_brian2:
-            project = os.path.join(tmp, f"mc_{scale}")
-            cmd = [
-                sys.executable,
-                __file__,
-                "--brian2-build",
-                project,
-                "--scales",
-                str(scale),
-                "--duration",
-                str(args.duration),
-                "--seed",
-                str(args.seed),
-            ]
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if proc.returncode == 0:
-                result.setdefault("brian2_build_s", {})[str(scale)] = time.perf_counter() - t0
-                sims.append("brian2")
-            else:
-                result.setdefault("brian2_errors", {})[str(scale)] = proc.stderr[-2000:]
+            sims.append("brian2")
         for r in range(args.rounds):
             order = sims if r % 2 == 0 else sims[::-1]
             for sim in order:
                 if sim == "brian2":
-                    row = run_brian2(os.path.join(tmp, f"mc_{scale}"), scale, args.duration)
+                    row = brian2_round(tmp, scale, args.duration, args.t_start, args.seed + r)
                 else:
                     threads = args.threads
                     if sim == "nest" and args.nest_threads:
                         threads = args.nest_threads
-                    row = measure(sim, scale, args.duration, args.seed + r, threads)
+                    row = measure(sim, scale, args.duration, args.t_start, args.seed + r, threads)
                     row["threads"] = threads
                 runs[sim].append(row)
+                build = (
+                    f" after a {row['build']['build_s']:.1f} s build"
+                    f" ({row['build']['peak_rss_bytes'] / 1e9:.2f} GB)"
+                    if "build" in row
+                    else ""
+                )
                 print(
                     f"scale {scale} round {r} {sim:8s} "
                     + (
-                        f"{row['wall_s']:.1f} s, {row['peak_rss_bytes'] / 1e9:.2f} GB"
+                        f"{row['wall_s']:.1f} s, {row['peak_rss_bytes'] / 1e9:.2f} GB{build}"
                         if "wall_s" in row
                         else "failed"
                     )
@@ -311,6 +386,7 @@ def main(argv=None) -> int:
                         for s, v in ok.items()
                     },
                 }
+                result["summary"][str(scale)]["rates"] = _rates_summary(ok)
                 for peer in ok.keys() - {"spikejax"}:
                     result["summary"][str(scale)][f"wall_ratio_spikejax_over_{peer}"] = (
                         med["spikejax"]["wall_s"] / med[peer]["wall_s"]
@@ -318,8 +394,27 @@ def main(argv=None) -> int:
                     result["summary"][str(scale)][f"memory_ratio_spikejax_over_{peer}"] = (
                         med["spikejax"]["peak_rss_bytes"] / med[peer]["peak_rss_bytes"]
                     )
+                if "brian2" in ok:
+                    # Brian2's whole call: the build plus one run of the binary
+                    builds = [x["build"] for x in ok["brian2"]]
+                    whole = [x["build"]["build_s"] + x["wall_s"] for x in ok["brian2"]]
+                    result["summary"][str(scale)]["brian2_build"] = {
+                        "median_s": float(np.median([b["build_s"] for b in builds])),
+                        "range_s": [
+                            min(b["build_s"] for b in builds),
+                            max(b["build_s"] for b in builds),
+                        ],
+                        "median_peak_rss_bytes": float(
+                            np.median([b["peak_rss_bytes"] for b in builds])
+                        ),
+                        "median_build_plus_run_s": float(np.median(whole)),
+                    }
+                    result["summary"][str(scale)]["wall_ratio_spikejax_over_brian2_build_run"] = (
+                        med["spikejax"]["wall_s"] / float(np.median(whole))
+                    )
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)
+    shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result["summary"], indent=1))
     print("wrote", args.out)
     return 0
