@@ -251,6 +251,18 @@ def c_floor(n: int) -> float | None:
         return float(res.stdout.split()[0])
 
 
+def in_worker(script: str, n: int, extra: list[str]) -> dict:
+    """Run `script --worker n *extra` in a fresh process (this checkout on its path) and
+    return the JSON it printed after `RESULT`."""
+    cmd = [sys.executable, os.path.abspath(script), "--worker", str(n), *extra]
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"size {n} failed:\n{proc.stderr[-3000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
+    return json.loads(line[len("RESULT") :])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     ap.add_argument("--sizes", default="65536,262144")
@@ -265,14 +277,8 @@ def main(argv=None) -> int:
         return 0
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n)]
-        cmd += ["--steps", str(args.steps), "--repeats", str(args.repeats)]
-        env = {**os.environ, "PYTHONPATH": ROOT}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"size {n} failed:\n{proc.stderr[-3000:]}")
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
-        res = json.loads(line[len("RESULT") :])
+        extra = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
+        res = in_worker(__file__, n, extra)
         if args.c_floor:
             res["c_floor_ns_per_event"] = c_floor(n)
         results.append(res)

@@ -24,14 +24,12 @@ import copy
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 
 
 def worker(n: int, duration: float, rounds: int) -> dict:
@@ -90,16 +88,13 @@ def main(argv=None) -> int:
     if args.worker is not None:
         print("RESULT" + json.dumps(worker(args.worker, args.duration, args.rounds)), flush=True)
         return 0
+    sys.path.insert(0, HERE)
+    from bench_coba_step_profile import in_worker
+
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
-        cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(n)]
-        cmd += ["--duration", str(args.duration), "--rounds", str(args.rounds)]
-        env = {**os.environ, "PYTHONPATH": ROOT}
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-        if proc.returncode != 0:
-            raise RuntimeError(f"size {n} failed:\n{proc.stderr[-3000:]}")
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")][-1]
-        results.append(json.loads(line[len("RESULT") :]))
+        extra = ["--duration", str(args.duration), "--rounds", str(args.rounds)]
+        results.append(in_worker(__file__, n, extra))
         print(json.dumps(results[-1]), flush=True)
     out = {
         "benchmark": "COBA network.run on one XLA CPU thread: the XLA delivery loop against "

@@ -96,6 +96,20 @@ def test_event_delivery_equals_a_dense_float64_reference(delivery):
     real = np.ones((D, W), bool)
     real[:, col + n_post] = False  # the dummy column takes the windows' tails
     np.testing.assert_allclose(np.asarray(out)[real], expected[real], rtol=1e-13, atol=1e-13)
+    if delivery == "native":
+        # emptying the slot the step read (k % D) first, in place: onto a buffer that was
+        # not empty, the old values stay everywhere but in that slot
+        old = rng.normal(size=(D, W))
+        out = deliver_events(
+            [cp], jnp.asarray(old.reshape(-1)), words, count, k, D, W, [col], "native", True
+        )
+        kept = old.copy()
+        kept[k % D] = 0.0
+        np.testing.assert_allclose(
+            np.asarray(out).reshape(D, W)[real], (kept + expected)[real], rtol=1e-13, atol=1e-13
+        )
+        with pytest.raises(ValueError, match="clear=True needs kernel 'native'"):
+            deliver_events([cp], flat, words, count, k, D, W, [col], "single", True)
 
 
 def test_csr_table_has_no_padding_between_rows():

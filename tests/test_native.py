@@ -84,3 +84,64 @@ def test_large_networks_deliver_natively_with_the_same_spikes():
     finals = [jax.tree.leaves(r.state["neurons"]) for r in runs]
     for a, b in zip(*finals):
         np.testing.assert_array_equal(a, b)
+
+
+@needs_native
+def test_clearing_the_read_slot_in_the_kernel_under_vmap_and_grad():
+    # `clear=True` empties the slot k % D before delivering: per member under vmap (members
+    # with their own step, and members with their own weights, which go to the XLA loop),
+    # and the buffer's gradient is the cotangent with that slot zeroed (it no longer
+    # depends on the old values there).
+    import equinox as eqx
+    import jax.numpy as jnp
+
+    from spikejax.models import LIF
+    from spikejax.network._projection import clear_slots, deliver_events, spike_words
+
+    lif = LIF(tau_m=20.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=2.0)
+    a = nw.Population(lif, 70, name="A")
+    pr = nw.Projection(
+        a, a, nw.FixedProbability(0.2), weight=lambda r, m: r.uniform(0.1, 1.0, m),
+        delay=lambda r, m: r.integers(0, 6, m) * 0.1, propagation="event",
+        key=jax.random.key(1),
+    )  # fmt: skip
+    net = nw.Network([a], [pr], dt=0.1, dtype=jnp.float64)
+    cols = [net.receptor_columns[cp.receptor_key][0] for cp in net.projections]
+    D, W = net.buffer_depth, sum(n + 1 for _, n in net.receptor_columns.values())
+    assert D > 3
+    rng = np.random.default_rng(0)
+    flats = jnp.asarray(rng.normal(size=(3, D * W)))
+    words = jnp.stack([spike_words(jnp.asarray(rng.random(70) < 0.3)) for _ in range(3)])
+    counts = jnp.sum(jax.lax.population_count(words), axis=1, dtype=jnp.int32)
+    ks = jnp.asarray([3, 4, 9], jnp.int32)
+
+    def deliver(kernel, clear, f, wd, c, k, projections=net.projections):
+        return deliver_events(projections, f, wd, c, k, D, W, cols, kernel, clear)
+
+    native = jax.vmap(lambda f, wd, c, k: deliver("native", True, f, wd, c, k))
+    xla = jax.vmap(lambda f, wd, c, k: deliver("single", False, clear_slots(f, k, D, W), wd, c, k))
+    np.testing.assert_array_equal(native(flats, words, counts, ks), xla(flats, words, counts, ks))
+    for j in range(3):
+        slot = int(ks[j]) % D
+        out = np.asarray(native(flats, words, counts, ks)[j]).reshape(D, W)
+        assert not np.any(out[slot] == np.asarray(flats[j]).reshape(D, W)[slot])
+    # members with their own weights: the XLA loop, which must clear too
+    scale = jnp.asarray([1.0, 0.5, 2.0])
+
+    def scaled(kn, clear, f, wd, c, k, s):
+        first = eqx.tree_at(lambda cp: cp.weight, net.projections[0], net.projections[0].weight * s)
+        return deliver(kn, clear, f, wd, c, k, (first,))
+
+    out = jax.vmap(lambda *x: scaled("native", True, *x))(flats, words, counts, ks, scale)
+    ref = jax.vmap(
+        lambda f, wd, c, k, s: scaled("single", False, clear_slots(f, k, D, W), wd, c, k, s)
+    )(flats, words, counts, ks, scale)
+    np.testing.assert_array_equal(out, ref)
+    # the gradient with respect to the buffer: the cotangent, zero in the emptied slot
+    cot = jnp.asarray(rng.normal(size=D * W))
+    g = jax.grad(lambda f: jnp.sum(cot * deliver("native", True, f, words[0], counts[0], 3)))(
+        flats[0]
+    )
+    expected = np.asarray(cot).reshape(D, W).copy()
+    expected[3 % D] = 0.0
+    np.testing.assert_array_equal(np.asarray(g).reshape(D, W), expected)

@@ -120,12 +120,13 @@ def native_delivery() -> str | None:
 
 
 def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_member: int,
-                   n_pre: int, cols, delay_values, per_synapse):  # fmt: skip
+                   n_pre: int, cols, delay_values, per_synapse, clear: bool = False):  # fmt: skip
     """Call the compiled delivery (see `_native_deliver.cc`): `flat` (the flattened ring
     buffers of the members, updated in place), `words`/`count` (the spike words and the
     number of spikes to deliver), `k` (the step, one or one per member) and `tables`: for
     each projection `(rows, weight, delays or None)`, with `delay_values[i]` its single
-    delay (if it has no delay table) and `per_synapse[i]` whether its weight is a table."""
+    delay (if it has no delay table) and `per_synapse[i]` whether its weight is a table.
+    `clear`: first zero each member's slot `k % D`."""
     import jax.numpy as jnp
 
     if native_delivery() is None:
@@ -157,4 +158,5 @@ def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_m
         delay_value=np.asarray(delay_values, np.int64),
         has_delays=np.asarray([t[2] is not None for t in tables], np.int64),
         per_synapse=np.asarray(per_synapse, np.int64),
+        clear=np.int64(bool(clear)),
     )

@@ -9,7 +9,9 @@
 // `(k + 1 + delay) % D`, member `b` (the words of `M` members lie one after the other,
 // `words_per_member` each). Each projection's table is `rows = [offsets (n_pre + 2),
 // targets]` (int32), its weight a scalar or per synapse in the targets' order, and its
-// delays (int8/int16/int32, per synapse, in the same order) unless it has one delay.
+// delays (int8/int16/int32, per synapse, in the same order) unless it has one delay. With
+// `clear`, each member's slot `k % D` (the one the step has read) is zeroed first, in place,
+// so that XLA does not clear and copy the ring buffer itself.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -32,9 +34,12 @@ inline void add_row(F* flat, const int32_t* rows, const F* wtab, F wscalar, bool
       for (int64_t i = 0; i < n; ++i) flat[tgt[i] + off] += wscalar;
     }
   } else {
+    // slot (k1 + d) % D without a division per synapse: the delays lie in [0, D)
     const Dl* d = delays + start;
+    const int64_t first = k1 % D;
     for (int64_t i = 0; i < n; ++i) {
-      int64_t slot = (k1 + int64_t(d[i])) % D;
+      int64_t slot = first + int64_t(d[i]);
+      slot = slot >= D ? slot - D : slot;
       flat[tgt[i] + slot * W + off] += per_syn ? wtab[start + i] : wscalar;
     }
   }
@@ -69,10 +74,19 @@ static ffi::Error deliver_impl(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> wor
                                int64_t n_pre, ffi::Span<const int64_t> cols,
                                ffi::Span<const int64_t> delay_value,
                                ffi::Span<const int64_t> has_delays,
-                               ffi::Span<const int64_t> per_synapse) {
+                               ffi::Span<const int64_t> per_synapse, int64_t clear) {
   F* flat = flat_out->typed_data<F>();
   const F* src = flat_in.typed_data<F>();
   if (flat != src) std::memcpy(flat, src, sizeof(F) * flat_in.element_count());
+  const int32_t* kk = k.typed_data();
+  const int64_t nk = k.element_count();
+  if (clear) {  // each member's slot k % D, read by this step, is emptied before delivering
+    const int64_t members = words.element_count() / words_per_member;
+    for (int64_t b = 0; b < members; ++b) {
+      const int64_t slot = int64_t(kk[nk > 1 ? b : 0]) % D;
+      std::memset(flat + (b * D + slot) * W, 0, sizeof(F) * W);
+    }
+  }
   const int64_t P = cols.size();
   std::vector<Table> tab(P);
   size_t a = 0;
@@ -101,8 +115,6 @@ static ffi::Error deliver_impl(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> wor
   const uint32_t* wd = words.typed_data();
   const int64_t n_words = words.element_count();
   const int64_t total = count.typed_data()[0];
-  const int32_t* kk = k.typed_data();
-  const int64_t nk = k.element_count();
   // the spikes to deliver, in order: member b and neuron j of each
   thread_local std::vector<int64_t> spikes;
   spikes.clear();
@@ -173,15 +185,15 @@ static ffi::Error deliver(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> words,
                           int64_t D, int64_t W, int64_t words_per_member, int64_t n_pre,
                           ffi::Span<const int64_t> cols, ffi::Span<const int64_t> delay_value,
                           ffi::Span<const int64_t> has_delays,
-                          ffi::Span<const int64_t> per_synapse) {
+                          ffi::Span<const int64_t> per_synapse, int64_t clear) {
   if (flat_in.element_type() == ffi::F32)
     return deliver_impl<float>(flat_in, words, count, k, tables, flat_out, D, W,
                                words_per_member, n_pre, cols, delay_value, has_delays,
-                               per_synapse);
+                               per_synapse, clear);
   if (flat_in.element_type() == ffi::F64)
     return deliver_impl<double>(flat_in, words, count, k, tables, flat_out, D, W,
                                 words_per_member, n_pre, cols, delay_value, has_delays,
-                                per_synapse);
+                                per_synapse, clear);
   return ffi::Error::InvalidArgument("spikejax_deliver: the buffer must be float32 or float64");
 }
 
@@ -200,4 +212,5 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxDeliver, deliver,
                                   .Attr<ffi::Span<const int64_t>>("cols")
                                   .Attr<ffi::Span<const int64_t>>("delay_value")
                                   .Attr<ffi::Span<const int64_t>>("has_delays")
-                                  .Attr<ffi::Span<const int64_t>>("per_synapse"));
+                                  .Attr<ffi::Span<const int64_t>>("per_synapse")
+                                  .Attr<int64_t>("clear"));

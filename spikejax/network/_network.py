@@ -482,7 +482,8 @@ class Network(eqx.Module):
             slot = k % D if D > 1 else 0
             now = jax.lax.dynamic_index_in_dim(buffer, slot, 0, keepdims=False)
             arrivals = {r: now[c : c + n] for r, (c, n) in cols.items()}
-            buffer = jax.lax.dynamic_update_index_in_dim(buffer, jnp.zeros_like(now), slot, 0)
+            if not self._native_clears():
+                buffer = jax.lax.dynamic_update_index_in_dim(buffer, jnp.zeros_like(now), slot, 0)
         extra_current = {}
         for i, inp in enumerate(self.inputs):
             n = self.populations[inp.target].n
@@ -583,17 +584,18 @@ class Network(eqx.Module):
             buffer = cp.deliver(buffer, spikes[cp.pre], k, col, idx.get(cp.pre))
         if self.delivery == "loop":
             flat = buffer.reshape(-1)
+            clear = self._native_clears()  # the first compiled delivery empties slot k % D
             for p, cap in self.spike_buffers.items():
-                group = [
-                    cp for cp in self.projections
-                    if cp.mode == "event" and cp.pre == p and cp.post not in self.precise_
-                ]  # fmt: skip
+                group = self._loop_group(p)
                 if not group:
                     continue
                 group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
                 kernel = dict(self.event_kernels_)[p]
-                flat = deliver_events(group, flat, words[p], n_loop, k, D, W, group_cols, kernel)
+                flat = deliver_events(
+                    group, flat, words[p], n_loop, k, D, W, group_cols, kernel, clear
+                )
+                clear = False
             buffer = flat.reshape(D, W)
         if self.precise_delays_:
             buffer = self._deliver_precise(buffer, spikes, offsets, idx, words, counts, k)
@@ -622,6 +624,28 @@ class Network(eqx.Module):
         if self.plastic:
             new_state["plastic"] = plastic
         return new_state, spikes
+
+    def _loop_group(self, p: str) -> list:
+        """The event-path projections from population `p` that the loop delivery walks."""
+        return [
+            cp for cp in self.projections
+            if cp.mode == "event" and cp.pre == p and cp.post not in self.precise_
+        ]  # fmt: skip
+
+    def _native_clears(self) -> bool:
+        """Whether the step leaves emptying the ring buffer's slot `k % D` to the compiled
+        delivery (`deliver_events(clear=True)`, in place: clearing it in XLA before the
+        kernel's in-place update makes XLA copy the whole buffer): when the step's first
+        writes into the buffer are compiled deliveries, i.e. the loop delivery, every
+        loop-delivered population on the compiled kernel, at least one of them, and no
+        dense projection (those deliver before the loop)."""
+        if self.delivery != "loop" or not self.event_kernels_:
+            return False
+        if any(cp.mode == "dense" and cp.post not in self.precise_ for cp in self.projections):
+            return False
+        walked = [p for p in self.spike_buffers if self._loop_group(p)]
+        kernels = dict(self.event_kernels_)
+        return bool(walked) and all(kernels.get(p) == "native" for p in walked)
 
     def _precise_step(self, pop: Population, y, I, syn, arrivals):
         """A precise population's step (`Population.precise_step`); updates `syn` in place

@@ -644,7 +644,18 @@ def _add_row(flat, target, weight, start, n):
     return jax.lax.fori_loop(whole * _ROW_UNROLL, n, synapse, flat)
 
 
-def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, kernel: str):
+def clear_slots(flat, k, D: int, W: int):
+    """`flat` (the flattened ring buffers `(M * D * W,)` of `M` members, `k` one step or
+    one per member) with each member's slot `k % D` zeroed: the slot a step has read."""
+    buf = flat.reshape(-1, D, W)
+    slot = jnp.broadcast_to(jnp.asarray(k) % D, (buf.shape[0],))
+    keep = jnp.arange(D)[None, :] != slot[:, None]
+    return jnp.where(keep[:, :, None], buf, 0).astype(flat.dtype).reshape(-1)
+
+
+def deliver_events(
+    projections, flat, words, count, k, D: int, W: int, cols, kernel: str, clear: bool = False
+):
     """Event path, one loop over the spiking neurons of one pre population (`words` from
     `spike_words`, the first `count` of them; see `_walk_spikes`): for each, one scatter adds
     the rows of all `projections` (all from that population) into the flattened ring buffer
@@ -663,7 +674,9 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
 
     `kernel`: `"single"`, `"scatter"` or `"native"` (the compiled kernel of `_native`), the
     loop's form (same sums in the same order), as decided by `event_kernel` when the network
-    was built."""
+    was built. `clear` (`"native"` only): first zero the slot `k % D` that the step read
+    (`clear_slots`); the compiled kernel does this in place, where clearing it in XLA
+    before the kernel's in-place update makes XLA copy the whole ring buffer, twice."""
     n_pre = projections[0].n_pre
     n_words = words.shape[-1]
     L = D * W
@@ -764,9 +777,11 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
         delays) stay on `scalar_loop`."""
         weights_b, rows_b, delays_b, _ = batched
         if any(weights_b) or any(rows_b) or any(delays_b):
+            if clear:
+                flat = clear_slots(flat, k, D, W)
             return scalar_loop(flat, weights, rows, delays, words, count, k, batched)
         return deliver_native(
-            flat,
+            flat.reshape(-1, W),
             words,
             count,
             k,
@@ -778,7 +793,8 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
             cols=cols,
             delay_values=[dv[0] if dv else 0 for dv, _, _ in static],
             per_synapse=[jnp.ndim(w) != 0 for w in weights],
-        )
+            clear=clear,
+        ).reshape(-1)
 
     def gather_loop(ct, weights, rows, delays, words, count, k, batched, n_members):
         """The weights' cotangents (with a member axis if `n_members`) from the buffer
@@ -826,6 +842,8 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
     if kernel not in loops:
         raise ValueError(f"deliver_events: kernel must be one of {sorted(loops)}, got {kernel!r}")
     forward_loop = loops[kernel]
+    if clear and kernel != "native":
+        raise ValueError("deliver_events: clear=True needs kernel 'native'")
 
     # nothing has a member axis outside `vmap`
     unbatched = (
@@ -868,7 +886,8 @@ def deliver_events(projections, flat, words, count, k, D: int, W: int, cols, ker
     def deliver_bwd(residuals, ct):
         weights, rows, delays, words, count, k = residuals
         d_weights = gather(ct, weights, rows, delays, words, count, k)
-        return ct, d_weights, None, None, None, None, None
+        d_flat = clear_slots(ct, k, D, W) if clear else ct  # the emptied slot's old values
+        return d_flat, d_weights, None, None, None, None, None
 
     deliver.defvjp(deliver_fwd, deliver_bwd)
     weights = tuple(cp.weight for cp in projections)
