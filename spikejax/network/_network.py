@@ -583,7 +583,6 @@ class Network(eqx.Module):
             col = cols[cp.receptor_key][0]
             buffer = cp.deliver(buffer, spikes[cp.pre], k, col, idx.get(cp.pre))
         if self.delivery == "loop":
-            flat = buffer.reshape(-1)
             clear = self._native_clears()  # the first compiled delivery empties slot k % D
             for p, cap in self.spike_buffers.items():
                 group = self._loop_group(p)
@@ -592,11 +591,10 @@ class Network(eqx.Module):
                 group_cols = [cols[cp.receptor_key][0] for cp in group]
                 n_loop = jnp.minimum(counts[p], cap)
                 kernel = dict(self.event_kernels_)[p]
-                flat = deliver_events(
-                    group, flat, words[p], n_loop, k, D, W, group_cols, kernel, clear
+                buffer = deliver_events(
+                    group, buffer, words[p], n_loop, k, D, W, group_cols, kernel, clear
                 )
                 clear = False
-            buffer = flat.reshape(D, W)
         if self.precise_delays_:
             buffer = self._deliver_precise(buffer, spikes, offsets, idx, words, counts, k)
         plastic = {}

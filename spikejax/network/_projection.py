@@ -645,12 +645,13 @@ def _add_row(flat, target, weight, start, n):
 
 
 def clear_slots(flat, k, D: int, W: int):
-    """`flat` (the flattened ring buffers `(M * D * W,)` of `M` members, `k` one step or
-    one per member) with each member's slot `k % D` zeroed: the slot a step has read."""
+    """`flat` (the ring buffers of `M` members, `M * D * W` values in any shape; `k` one
+    step or one per member) with each member's slot `k % D` zeroed: the slot a step has
+    read."""
     buf = flat.reshape(-1, D, W)
     slot = jnp.broadcast_to(jnp.asarray(k) % D, (buf.shape[0],))
     keep = jnp.arange(D)[None, :] != slot[:, None]
-    return jnp.where(keep[:, :, None], buf, 0).astype(flat.dtype).reshape(-1)
+    return jnp.where(keep[:, :, None], buf, 0).astype(flat.dtype).reshape(flat.shape)
 
 
 def deliver_events(
@@ -658,8 +659,10 @@ def deliver_events(
 ):
     """Event path, one loop over the spiking neurons of one pre population (`words` from
     `spike_words`, the first `count` of them; see `_walk_spikes`): for each, one scatter adds
-    the rows of all `projections` (all from that population) into the flattened ring buffer
-    `flat` (`(D * W,)`; projection `i`'s receptor at columns `cols[i]`).
+    the rows of all `projections` (all from that population) into the ring buffer `flat`
+    (`D * W` values, `(D, W)` or flattened, returned in the same shape; projection `i`'s
+    receptor at columns `cols[i]`). Pass the loop-carried buffer in its own shape: with the
+    compiled kernel, a reshape in between makes XLA copy the whole buffer every step.
 
     Under `jax.vmap` (a batch of networks), one loop walks the spikes of all members in
     sequence and scatters each into its member's slice of the flattened batch of buffers, so
@@ -779,9 +782,11 @@ def deliver_events(
         if any(weights_b) or any(rows_b) or any(delays_b):
             if clear:
                 flat = clear_slots(flat, k, D, W)
-            return scalar_loop(flat, weights, rows, delays, words, count, k, batched)
+            return flat_loop(scalar_loop)(flat, weights, rows, delays, words, count, k, batched)
+        # the buffer goes in as it is shaped: a reshape between the loop-carried buffer and
+        # the in-place call makes XLA copy the whole buffer
         return deliver_native(
-            flat.reshape(-1, W),
+            flat,
             words,
             count,
             k,
@@ -794,7 +799,7 @@ def deliver_events(
             delay_values=[dv[0] if dv else 0 for dv, _, _ in static],
             per_synapse=[jnp.ndim(w) != 0 for w in weights],
             clear=clear,
-        ).reshape(-1)
+        )
 
     def gather_loop(ct, weights, rows, delays, words, count, k, batched, n_members):
         """The weights' cotangents (with a member axis if `n_members`) from the buffer
@@ -823,8 +828,17 @@ def deliver_events(
         zeros = tuple(jnp.zeros(lead + sh, ct.dtype) for sh in shapes)
         return _walk_spikes(words, count, n_words, n_pre, body, zeros)
 
-    def in_batch(args, in_batched, axis_size):
-        """Flatten batched buffers/words over the members; broadcast what must be per member."""
+    def flat_loop(loop):
+        """`loop` (the XLA loops index a flat buffer) on a buffer of any shape."""
+
+        def run(flat, *args):
+            return loop(flat.reshape(-1), *args).reshape(flat.shape)
+
+        return run
+
+    def in_batch(args, in_batched, axis_size, flatten=True):
+        """Flatten batched buffers/words over the members (the buffers keep their member
+        axis unless `flatten`); broadcast what must be per member."""
         flat, weights, rows, delays, words, count, k = args
         f_b, w_b, r_b, d_b, wd_b, c_b, k_b = in_batched
         if not f_b:
@@ -836,9 +850,13 @@ def deliver_events(
         r_flags = tuple(bool(x) for x in r_b)
         d_flags = tuple(bool(x) if d is not None else False for x, d in zip(d_b, delays))
         batched = (w_flags, r_flags, d_flags, bool(k_b))
-        return flat.reshape(-1), words.reshape(-1), total, batched
+        return flat.reshape(-1) if flatten else flat, words.reshape(-1), total, batched
 
-    loops = {"single": scalar_loop, "scatter": scatter_loop, "native": native_loop}
+    loops = {
+        "single": flat_loop(scalar_loop),
+        "scatter": flat_loop(scatter_loop),
+        "native": native_loop,
+    }
     if kernel not in loops:
         raise ValueError(f"deliver_events: kernel must be one of {sorted(loops)}, got {kernel!r}")
     forward_loop = loops[kernel]
@@ -860,12 +878,13 @@ def deliver_events(
     @scatter.def_vmap
     def _scatter_vmap(axis_size, in_batched, flat, weights, rows, delays, words, count, k):
         args = (flat, weights, rows, delays, words, count, k)
-        big, big_words, total, batched = in_batch(args, in_batched, axis_size)
+        big, big_words, total, batched = in_batch(args, in_batched, axis_size, flatten=False)
         out = forward_loop(big, weights, rows, delays, big_words, total, k, batched)
-        return out.reshape(axis_size, -1), True
+        return out, True
 
     @jax.custom_batching.custom_vmap
     def gather(ct, weights, rows, delays, words, count, k):
+        ct = ct.reshape(-1)
         return gather_loop(ct, weights, rows, delays, words, count, k, unbatched, 0)
 
     @gather.def_vmap
