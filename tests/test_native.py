@@ -145,3 +145,41 @@ def test_clearing_the_read_slot_in_the_kernel_under_vmap_and_grad():
     expected = np.asarray(cot).reshape(D, W).copy()
     expected[3 % D] = 0.0
     np.testing.assert_array_equal(np.asarray(g).reshape(D, W), expected)
+
+
+@needs_native
+def test_a_sharded_batch_of_large_networks_delivers_natively():
+    # `simulate_batch` (shard_map over 2 virtual CPU devices, vmap inside) with networks
+    # large enough for the compiled delivery: each member's spikes equal the same network
+    # run alone with the XLA loop
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os
+        os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+        import copy, jax, numpy as np
+        import spikejax.network as sn
+        net, mons = sn.coba({NATIVE_MIN_NEURONS}, key=jax.random.key(0))
+        assert set(dict(net.event_kernels_).values()) == {{"native"}}
+        keys = jax.random.split(jax.random.key(3), 2)
+        _, out = sn.simulate_batch(net, sn.init_batch(net, keys), 60,
+                                   mesh=sn.device_mesh(2, axis_name="b"), monitors=mons)
+        xla = copy.copy(net)
+        object.__setattr__(xla, "event_kernels_", (("E", "single"), ("I", "single")))
+        same, n = True, 0
+        for b in range(2):
+            _, alone = xla.simulate(xla.init_state(key=keys[b]), 60, mons)
+            for k in alone:
+                same &= bool((np.asarray(out[k])[b] == np.asarray(alone[k])).all())
+                n += int(np.bitwise_count(np.asarray(alone[k])).sum())
+        print("RESULT", same, n)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    _, same, n = r.stdout.strip().splitlines()[-1].split()
+    assert same == "True" and int(n) > 100

@@ -1,11 +1,13 @@
 """The CPU spike delivery as a compiled C++ kernel (an XLA FFI handler).
 
-On XLA's CPU backend the delivery loop of `deliver_events` (kernel `"single"`) costs about
-15-25 ns per synaptic event on the development machine, against about 4 ns for the same
-walk over the same tables in plain C: the generated loop keeps its running state in memory.
-For large networks, where the delivery is a large share of a step, `deliver_events` can
-instead call the same walk compiled from C++ (`_native_deliver.cc`, shipped with the
-package): the same sums in the same order, so results are bit-identical to the XLA loop.
+On XLA's CPU backend the delivery loop of `deliver_events` (kernel `"single"`) costs
+10-20 ns per synaptic event on the development machine (COBA at 64k and 256k neurons): the
+generated loop keeps its running state in memory and waits for each row it reads. For
+networks of `_projection.NATIVE_MIN_NEURONS` neurons or more, `deliver_events` calls the
+same walk compiled from C++ instead (`_native_deliver.cc`, shipped with the package), which
+fetches the rows of later spikes while adding the current one: 4.7-7.6 ns per event
+(`benchmarks/bench_coba_step_profile.py`). Same sums in the same order, so results are
+bit-identical to the XLA loop.
 
 The kernel is compiled on first use with the system's C++ compiler (`$CXX`, else `c++` or
 `g++`; about 4 s) against the FFI headers of the installed jaxlib, and cached under
@@ -119,13 +121,21 @@ def native_delivery() -> str | None:
     return TARGET
 
 
+def _varying(x) -> frozenset:
+    """The manual mesh axes (inside `shard_map`) over which the value `x` varies."""
+    t = jax.typeof(x)
+    kind = getattr(t, "manual_axis_type", None)
+    return frozenset(kind.varying if kind is not None else getattr(t, "vma", ()))
+
+
 def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_member: int,
                    n_pre: int, cols, delay_values, per_synapse, clear: bool = False):  # fmt: skip
-    """Call the compiled delivery (see `_native_deliver.cc`): `flat` (the flattened ring
-    buffers of the members, updated in place), `words`/`count` (the spike words and the
-    number of spikes to deliver), `k` (the step, one or one per member) and `tables`: for
-    each projection `(rows, weight, delays or None)`, with `delay_values[i]` its single
-    delay (if it has no delay table) and `per_synapse[i]` whether its weight is a table.
+    """Call the compiled delivery (see `_native_deliver.cc`): `flat` (the ring buffers of
+    the members, `(D, W)` each, in any shape, updated in place), `words`/`count` (the spike
+    words and the number of spikes to deliver), `k` (the step, one or one per member) and
+    `tables`: for each projection `(rows, weight, delays or None)`, with `delay_values[i]`
+    its single delay (if it has no delay table) and `per_synapse[i]` whether its weight is
+    a table.
     `clear`: first zero each member's slot `k % D`."""
     import jax.numpy as jnp
 
@@ -144,7 +154,7 @@ def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_m
     call = jax.ffi.ffi_call(
         TARGET, jax.ShapeDtypeStruct(flat.shape, flat.dtype), input_output_aliases={0: 0}
     )
-    return call(
+    out = call(
         flat,
         words.astype(jnp.uint32),
         jnp.asarray(count, jnp.int32).reshape(()),
@@ -160,3 +170,9 @@ def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_m
         per_synapse=np.asarray(per_synapse, np.int64),
         clear=np.int64(bool(clear)),
     )
+    # inside `shard_map`, the buffer varies over the manual mesh axes; the call's result
+    # must too (a scan carries it)
+    missing = _varying(flat) - _varying(out)
+    if missing:
+        out = jax.lax.pcast(out, tuple(sorted(missing)), to="varying")
+    return out
