@@ -31,6 +31,7 @@ from functools import cache
 from importlib import resources
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["NATIVE_ENV", "TARGET", "native_delivery"]
@@ -137,8 +138,6 @@ def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_m
     its single delay (if it has no delay table) and `per_synapse[i]` whether its weight is
     a table.
     `clear`: first zero each member's slot `k % D`."""
-    import jax.numpy as jnp
-
     if native_delivery() is None:
         raise RuntimeError(
             "deliver_events: kernel 'native' needs the compiled delivery, which is "

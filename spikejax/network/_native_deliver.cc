@@ -19,51 +19,41 @@
 
 namespace ffi = xla::ffi;
 
-namespace {
-
-template <typename F, typename Dl>
-inline void add_row(F* flat, const int32_t* rows, const F* wtab, F wscalar, bool per_syn,
-                    const Dl* delays, int64_t base, int64_t start, int64_t n, int64_t off,
-                    int64_t k1, int64_t D, int64_t W) {
-  const int32_t* tgt = rows + base + start;
-  if (delays == nullptr) {
-    if (per_syn) {
-      const F* w = wtab + start;
-      for (int64_t i = 0; i < n; ++i) flat[tgt[i] + off] += w[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) flat[tgt[i] + off] += wscalar;
-    }
-  } else {
-    // slot (k1 + d) % D without a division per synapse: the delays lie in [0, D)
-    const Dl* d = delays + start;
-    const int64_t first = k1 % D;
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t slot = first + int64_t(d[i]);
-      slot = slot >= D ? slot - D : slot;
-      flat[tgt[i] + slot * W + off] += per_syn ? wtab[start + i] : wscalar;
-    }
-  }
-}
-
-}  // namespace
-
 struct Table {
   const int32_t* rows;
   const void* weight;
   bool per_synapse;
-  const void* delays;
+  const void* delays;  // null: the one delay `delay_value`
   ffi::DataType delay_type;
   int64_t col;
   int64_t delay_value;
 };
 
+// Add row `start, ..., start + n - 1` of table `t` for a spike emitted at the end of step
+// `k1 - 1`; `off`: the receptor's column plus the member's offset; `Dl`: the delays' type.
 template <typename F, typename Dl>
-inline void add_row_delays(F* flat, const Table& t, int64_t base, int64_t start, int64_t n,
-                           int64_t off, int64_t k1, int64_t D, int64_t W) {
-  const Dl* d = static_cast<const Dl*>(t.delays);
-  const F* wt = static_cast<const F*>(t.weight);
-  add_row<F, Dl>(flat, t.rows, wt, t.per_synapse ? F(0) : wt[0], t.per_synapse, d, base,
-                 start, n, off, k1, D, W);
+inline void add_row(F* flat, const Table& t, int64_t base, int64_t start, int64_t n,
+                    int64_t off, int64_t k1, int64_t D, int64_t W) {
+  const int32_t* tgt = t.rows + base + start;
+  const F* w = static_cast<const F*>(t.weight) + (t.per_synapse ? start : 0);
+  const F w0 = w[0];  // the one weight of a scalar-weight table (read once: flat may alias)
+  if (t.delays == nullptr) {
+    F* slot = flat + off + (D > 1 ? (k1 + t.delay_value) % D : 0) * W;
+    if (t.per_synapse) {
+      for (int64_t i = 0; i < n; ++i) slot[tgt[i]] += w[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) slot[tgt[i]] += w0;
+    }
+    return;
+  }
+  // slot (k1 + d) % D without a division per synapse: the delays lie in [0, D)
+  const Dl* d = static_cast<const Dl*>(t.delays) + start;
+  const int64_t first = k1 % D;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t s = first + int64_t(d[i]);
+    s = s >= D ? s - D : s;
+    flat[tgt[i] + s * W + off] += t.per_synapse ? w[i] : w0;
+  }
 }
 
 template <typename F>
@@ -162,17 +152,12 @@ static ffi::Error deliver_impl(ffi::AnyBuffer flat_in, ffi::Buffer<ffi::U32> wor
       const int64_t start = t.rows[j];
       const int64_t n = t.rows[j + 1] - start;
       const int64_t off = t.col + b * L;
-      if (t.delays == nullptr) {
-        const int64_t slot = D > 1 ? (k1 + t.delay_value) % D : 0;
-        const F* wt = static_cast<const F*>(t.weight);
-        add_row<F, int8_t>(flat, t.rows, wt, t.per_synapse ? F(0) : wt[0], t.per_synapse,
-                           nullptr, base, start, n, off + slot * W, k1, D, W);
-      } else if (t.delay_type == ffi::S8) {
-        add_row_delays<F, int8_t>(flat, t, base, start, n, off, k1, D, W);
+      if (t.delay_type == ffi::S8) {
+        add_row<F, int8_t>(flat, t, base, start, n, off, k1, D, W);
       } else if (t.delay_type == ffi::S16) {
-        add_row_delays<F, int16_t>(flat, t, base, start, n, off, k1, D, W);
+        add_row<F, int16_t>(flat, t, base, start, n, off, k1, D, W);
       } else {
-        add_row_delays<F, int32_t>(flat, t, base, start, n, off, k1, D, W);
+        add_row<F, int32_t>(flat, t, base, start, n, off, k1, D, W);
       }
     }
   }

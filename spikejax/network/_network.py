@@ -346,11 +346,7 @@ class Network(eqx.Module):
         n_neurons = sum(pop.n for pop in pops.values())
         if delivery == "loop":
             for p in caps:
-                group = [
-                    cp for cp in compiled
-                    if cp.mode == "event" and cp.pre == p and cp.post not in precise
-                ]  # fmt: skip
-                if group:
+                if group := self._loop_group(p):
                     kernels[p] = event_kernel(group, n_neurons)
         self.event_kernels_ = tuple(sorted(kernels.items()))
 

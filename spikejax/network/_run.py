@@ -8,6 +8,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import equinox as eqx
@@ -100,19 +101,16 @@ def _return_freed_memory() -> None:
         trim(0)
 
 
+@cache
 def _malloc_trim():
     """glibc's `malloc_trim` (None where there is none), looked up once."""
-    if not _TRIM:
-        try:
-            import ctypes
+    import ctypes
 
-            _TRIM.append(getattr(ctypes.CDLL(None), "malloc_trim", None))
-        except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc
-            _TRIM.append(None)
-    return _TRIM[0]
+    try:
+        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - not glibc
+        return None
 
-
-_TRIM: list = []
 
 _CACHE: dict = {}
 _CACHE_MAX = 32
