@@ -1,20 +1,33 @@
-"""The CPU spike delivery as a compiled C++ kernel (an XLA FFI handler).
+"""spikejax's compiled CPU kernels (XLA FFI handlers in `_native.cc`): the spike delivery
+and a kernel boundary.
 
-On XLA's CPU backend the delivery loop of `deliver_events` (kernel `"single"`) costs
-10-20 ns per synaptic event on the development machine (COBA at 64k and 256k neurons): the
-generated loop keeps its running state in memory and waits for each row it reads. For
-networks of `_projection.NATIVE_MIN_NEURONS` neurons or more, `deliver_events` calls the
-same walk compiled from C++ instead (`_native_deliver.cc`, shipped with the package), which
-fetches the rows of later spikes while adding the current one: 4.7-7.6 ns per event
-(`benchmarks/bench_coba_step_profile.py`). Same sums in the same order, so results are
-bit-identical to the XLA loop.
+**The delivery.** On XLA's CPU backend the delivery loop of `deliver_events` (kernel
+`"single"`) costs 10-20 ns per synaptic event on the development machine (COBA at 64k and
+256k neurons): the generated loop keeps its running state in memory and waits for each row
+it reads. For networks of `_projection.NATIVE_MIN_NEURONS` neurons or more, `deliver_events`
+calls the same walk compiled from C++ instead, which fetches the rows of later spikes while
+adding the current one: 4.7-7.6 ns per event (`benchmarks/bench_coba_step_profile.py`).
+Same sums in the same order, so results are bit-identical to the XLA loop.
 
-The kernel is compiled on first use with the system's C++ compiler (`$CXX`, else `c++` or
+**The boundary.** XLA's CPU backend computes every array a step outputs (a population's new
+potential, its refractory clock, its spike words, ...) in a kernel of its own, and repeats
+in each kernel the elementwise arithmetic they share: the integration step of the membrane
+potential was computed three times per step, each time reading the whole state, and the
+new potential was then copied into place. `boundary(x)` returns `x` through a call XLA
+cannot fuse across, so `x` is computed once and the kernels after it read it; the call
+itself does nothing (its result is its argument's buffer). A network that uses the compiled
+delivery passes it to `spikejax.solvers.advance` for its populations' integrated potential
+(`Network.step`): a COBA step took 22 % less time at 64k neurons and 12-20 % less at 256k,
+with bit-identical results (`results/coba_step_profile_boundary.json`). Elsewhere (small
+networks, which XLA compiles into one kernel, and other backends) it is not used.
+
+The kernels are compiled on first use with the system's C++ compiler (`$CXX`, else `c++` or
 `g++`; about 4 s) against the FFI headers of the installed jaxlib, and cached under
 `$SPIKEJAX_CACHE_DIR` (default `~/.cache/spikejax`), keyed by the source, the jaxlib version,
-the compiler and the machine, so that later processes only load it. Where no compiler is
+the compiler and the machine, so that later processes only load them. Where no compiler is
 found, the compilation fails, or `SPIKEJAX_NATIVE=0` is set, `native_delivery()` is None and
-networks use the XLA loop. Nothing is compiled or loaded at import time.
+networks use the XLA loop without the boundary. Nothing is compiled or loaded at import
+time.
 """
 
 from __future__ import annotations
@@ -34,14 +47,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["NATIVE_ENV", "TARGET", "native_delivery"]
+__all__ = ["BOUNDARY", "NATIVE_ENV", "TARGET", "boundary", "native_delivery"]
 
 #: set to "0" to keep every network on the XLA delivery loop
 NATIVE_ENV = "SPIKEJAX_NATIVE"
-#: the FFI target's name
+#: the FFI targets' names: the delivery, the kernel boundary
 TARGET = "spikejax_deliver"
-_SOURCE = "_native_deliver.cc"
-_SYMBOL = "SpikejaxDeliver"
+BOUNDARY = "spikejax_boundary"
+_SOURCE = "_native.cc"
+_SYMBOLS = {TARGET: "SpikejaxDeliver", BOUNDARY: "SpikejaxBoundary"}
 
 
 def _compiler() -> str | None:
@@ -95,10 +109,11 @@ def _build(source: bytes, cxx: str) -> str:
 
 @cache
 def native_delivery() -> str | None:
-    """The FFI target name of the compiled delivery kernel, registered for the CPU, or None
-    where it is unavailable (no C++ compiler, a failed compilation, `SPIKEJAX_NATIVE=0`, or
-    a platform other than Linux/macOS); compiled and loaded once per process, on first call.
-    A failure is reported once as a `RuntimeWarning` naming the cause."""
+    """The FFI target name of the compiled delivery kernel, registered for the CPU (with the
+    kernel boundary, `BOUNDARY`), or None where they are unavailable (no C++ compiler, a
+    failed compilation, `SPIKEJAX_NATIVE=0`, or a platform other than Linux/macOS);
+    compiled and loaded once per process, on first call. A failure is reported once as a
+    `RuntimeWarning` naming the cause."""
     if os.environ.get(NATIVE_ENV, "1").strip() == "0":
         return None
     if platform.system() not in ("Linux", "Darwin"):
@@ -109,8 +124,9 @@ def native_delivery() -> str | None:
     try:
         source = resources.files(__name__.rsplit(".", 1)[0]).joinpath(_SOURCE).read_bytes()
         lib = ctypes.cdll.LoadLibrary(_build(source, cxx))
-        handler = getattr(lib, _SYMBOL)
-        jax.ffi.register_ffi_target(TARGET, jax.ffi.pycapsule(handler), platform="cpu")
+        for target, symbol in _SYMBOLS.items():
+            handler = getattr(lib, symbol)
+            jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(handler), platform="cpu")
     except (OSError, RuntimeError, AttributeError, subprocess.SubprocessError) as e:
         warnings.warn(
             f"spikejax: the compiled CPU spike delivery is unavailable ({e}); networks use "
@@ -129,9 +145,16 @@ def _varying(x) -> frozenset:
     return frozenset(kind.varying if kind is not None else getattr(t, "vma", ()))
 
 
+def _vary_like(out, x):
+    """`out`, varying over the manual mesh axes (inside `shard_map`) over which `x` varies
+    (an FFI call's result varies over none; a scan carrying it needs them)."""
+    missing = _varying(x) - _varying(out)
+    return jax.lax.pcast(out, tuple(sorted(missing)), to="varying") if missing else out
+
+
 def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_member: int,
                    n_pre: int, cols, delay_values, per_synapse, clear: bool = False):  # fmt: skip
-    """Call the compiled delivery (see `_native_deliver.cc`): `flat` (the ring buffers of
+    """Call the compiled delivery (see `_native.cc`): `flat` (the ring buffers of
     the members, `(D, W)` each, in any shape, updated in place), `words`/`count` (the spike
     words and the number of spikes to deliver), `k` (the step, one or one per member) and
     `tables`: for each projection `(rows, weight, delays or None)`, with `delay_values[i]`
@@ -169,9 +192,29 @@ def deliver_native(flat, words, count, k, tables, *, D: int, W: int, words_per_m
         per_synapse=np.asarray(per_synapse, np.int64),
         clear=np.int64(bool(clear)),
     )
-    # inside `shard_map`, the buffer varies over the manual mesh axes; the call's result
-    # must too (a scan carries it)
-    missing = _varying(flat) - _varying(out)
-    if missing:
-        out = jax.lax.pcast(out, tuple(sorted(missing)), to="varying")
-    return out
+    return _vary_like(out, flat)
+
+
+@jax.custom_jvp
+def boundary(x):
+    """`x` (any shape, float32 or float64), with a kernel boundary: XLA computes `x` once, in
+    a kernel of its own, and the operations after this call read it (see the module
+    docstring). Values and derivatives are those of the identity; under `vmap` each member
+    passes through. Needs the compiled kernels (`native_delivery()`), on the CPU."""
+    if native_delivery() is None:
+        raise RuntimeError(
+            f"boundary needs the compiled CPU kernels, which are unavailable here (a C++ "
+            f"compiler, and {NATIVE_ENV} not 0)"
+        )
+    call = jax.ffi.ffi_call(
+        BOUNDARY,
+        jax.ShapeDtypeStruct(x.shape, x.dtype),
+        input_output_aliases={0: 0},
+        vmap_method="expand_dims",
+    )
+    return _vary_like(call(x), x)
+
+
+@boundary.defjvp
+def _boundary_jvp(primals, tangents):
+    return boundary(primals[0]), tangents[0]

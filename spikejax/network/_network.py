@@ -42,6 +42,7 @@ import numpy as np
 from .._validation import check_positive, require_float64
 from ..solvers import advance
 from ..spikes._poisson import bernoulli_spikes
+from . import _native
 from ._gap import GapJunctions
 from ._input import NoiseCurrent, PoissonInput
 from ._monitor import (
@@ -506,6 +507,9 @@ class Network(eqx.Module):
         neurons = dict(state["neurons"])
         stimuli = dict(state["stimuli"])
         spikes, offsets = {}, {}
+        # a step with compiled deliveries is no longer one XLA kernel: the integrated
+        # potentials pass a kernel boundary, so that XLA computes each once (`_native`)
+        boundary = _native.boundary if "native" in dict(self.event_kernels_).values() else None
         for j, (name, pop) in enumerate(self.populations.items()):
             if isinstance(pop, SpikeSource):
                 spikes[name] = pop.spikes(k, dtype)
@@ -553,7 +557,10 @@ class Network(eqx.Module):
             I = jnp.broadcast_to(I, (pop.n,))
             if drives:
                 I = pop.synaptic_drive(I, drives, dt)
-            out = advance(model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds)
+            out = advance(
+                model, pop.method, t, y, I, dt, spike_fn=pop.spike_fn, conductances=conds,
+                boundary=boundary,
+            )  # fmt: skip
             neurons[name] = {n: v.astype(dtype) for n, v in out.state.items()}
             spikes[name] = out.spikes
 

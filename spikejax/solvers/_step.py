@@ -26,7 +26,7 @@ keep time as an integer step count plus an offset and never accumulate it in flo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import equinox as eqx
@@ -119,6 +119,7 @@ def advance(
     threshold: ArrayLike | None = None,
     conductances: Sequence[tuple[ArrayLike, ArrayLike]] = (),
     detach_reset: bool = False,
+    boundary: Callable[[Array], Array] | None = None,
 ) -> StepOutput:
     r"""Advance `model` by one fixed step: integrate, `post_step`, detect spikes, reset.
 
@@ -136,6 +137,10 @@ def advance(
     - `conductances`: `[(g, E_rev), ...]` synaptic conductances frozen over the step.
     - `detach_reset`: hybrid models with a surrogate: stop the gradient through the reset
       (the spikes keep theirs).
+    - `boundary`: an identity applied to the membrane potential after integration and
+      `post_step`, before detection (the network passes `spikejax.network._native.boundary`
+      on the CPU, so that XLA computes the integration once rather than in each kernel that
+      reads the new potential).
 
     **Returns:** a `StepOutput` `(state, spikes, offset)`.
     """
@@ -145,6 +150,8 @@ def advance(
     y1 = scheme.step(driven, t, y, I, dt)
     y1 = model.post_step(y1, dt)
     vname = model.voltage_name
+    if boundary is not None:
+        y1 = {**y1, vname: boundary(y1[vname])}
     dtype = jnp.result_type(y[vname])
     if model.is_hybrid:
         distance = model.threshold_distance(y1)

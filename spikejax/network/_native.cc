@@ -1,6 +1,8 @@
-// spikejax's CPU spike delivery as an XLA FFI handler (`spikejax/network/_native.py` builds
-// and registers it; `deliver_events` calls it with kernel "native").
+// spikejax's CPU kernels as XLA FFI handlers (`spikejax/network/_native.py` builds and
+// registers them): the spike delivery (`SpikejaxDeliver`; `deliver_events` calls it with
+// kernel "native") and a kernel boundary (`SpikejaxBoundary`, at the end).
 //
+// The delivery:
 // The same sums, in the same order, as the XLA loop it replaces (`deliver_events`, kernel
 // "single"): for each spiking neuron (the set bits of `words`, word by word, lowest bit
 // first; at most `count` of them), for each projection of the pre population, in order, add
@@ -199,3 +201,15 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxDeliver, deliver,
                                   .Attr<ffi::Span<const int64_t>>("has_delays")
                                   .Attr<ffi::Span<const int64_t>>("per_synapse")
                                   .Attr<int64_t>("clear"));
+
+// The kernel boundary: returns its argument, aliased (XLA hands the call the argument's own
+// buffer, so nothing is copied and there is nothing to do). XLA's CPU backend computes each
+// array a step outputs in a kernel of its own and repeats in each the arithmetic they share;
+// a value passed through this call is computed once, in one kernel, and the kernels after it
+// read it (`spikejax.network._native.boundary`).
+static ffi::Error keep(ffi::AnyBuffer, ffi::Result<ffi::AnyBuffer>) {
+  return ffi::Error::Success();
+}
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SpikejaxBoundary, keep,
+                              ffi::Ffi::Bind().Arg<ffi::AnyBuffer>().Ret<ffi::AnyBuffer>());
