@@ -303,13 +303,25 @@ w("")
 w("## All results")
 w("")
 w("Every file in `benchmarks/results/`, flattened (times in seconds unless named otherwise).")
+w("The entries of single rounds and runs (the lists `rounds`, `runs`, `raw`, `samples` and")
+w("`trace_kernels`) are left out here when a file also summarises them; they are in the file.")
 w("")
+#: a single round's or run's entry: kept in the page only when the file has no summary
+PER_ROUND = re.compile(r"(^|\.)(rounds|runs|raw|samples|trace_kernels)\.\d+(\.|$)")
+
+
+def page_rows(d) -> list:
+    rows = flat(d)
+    summarised = any(re.search(r"(^|\.)(summary|median)(\.|$)", k) for k, _ in rows)
+    return [(k, v) for k, v in rows if not (summarised and PER_ROUND.search(k))]
+
+
 for name, d in data.items():
     w(f'??? info "`{name}` ({device_of(name, d)})"')
     w("")
     w("    | key | value |")
     w("    |---|---|")
-    for k, v in flat(d):
+    for k, v in page_rows(d):
         v = v.replace("|", "\\|")
         w(f"    | `{k}` | {v} |")
     w("")

@@ -177,6 +177,10 @@ def test_bad_spike_monitor_and_record_input_is_named():
     rec = nw.SpikeRecord(np.array([1], np.int32), np.array([4], np.int32), 0.1)
     with pytest.raises(IndexError, match=r"unpacks as \(indices, times\)"):
         rec[2]
+    # `.index` is not the indices (Sequence's method would silently stand in for them)
+    with pytest.raises(AttributeError, match=r"no 'index'.*`\.indices`"):
+        rec.index  # noqa: B018
+    assert rec.indices.tolist() == [1]
     net, _ = _uncoupled(10)
     with pytest.raises(ValueError, match=r"unknown population 'X'"):
         nw.run(net, 1.0, key=jax.random.key(0), monitors=[nw.SpikeMonitor("X")])

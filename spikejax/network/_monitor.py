@@ -200,6 +200,16 @@ class SpikeRecord(Sequence):
     def __repr__(self) -> str:
         return f"SpikeRecord({self.n_spikes} spikes, dt={self.dt} ms)"
 
+    @property
+    def index(self):  # pyright: ignore[reportIncompatibleMethodOverride]
+        """Not an attribute: `Sequence.index` would search the pair `(indices, times)` for a
+        value, which arrays cannot do, and `record.index` is easily mistaken for the
+        indices (a comparison of two bound methods is silently False)."""
+        raise AttributeError(
+            "SpikeRecord has no 'index': the neurons' indices are `.indices` (with `.steps` "
+            "or `.times`)"
+        )
+
 
 class SpikeMonitor(Monitor):
     """All spikes of `population`, recorded without loss and returned as a `SpikeRecord`
