@@ -263,6 +263,21 @@ def in_worker(script: str, n: int, extra: list[str]) -> dict:
     return json.loads(line[len("RESULT") :])
 
 
+def write_sizes(path: str, benchmark: str, results: list) -> None:
+    """Write the per-size `results` of `benchmark` to the JSON file `path`, with the time
+    and the machine."""
+    out = {
+        "benchmark": benchmark,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"platform": platform.platform(), "cores": os.cpu_count()},
+        "sizes": results,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(out, f, indent=1)
+    print("wrote", path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     ap.add_argument("--sizes", default="65536,262144")
@@ -283,16 +298,12 @@ def main(argv=None) -> int:
             res["c_floor_ns_per_event"] = c_floor(n)
         results.append(res)
         print(json.dumps({k: v for k, v in res.items() if k != "trace_kernels"}), flush=True)
-    out = {
-        "benchmark": "COBA step on one XLA CPU thread: CPU time per step, kernel shares of one "
-        "traced chunk, and the event delivery per synaptic event",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"platform": platform.platform(), "cores": os.cpu_count()},
-        "sizes": results,
-    }
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", args.out)
+    write_sizes(
+        args.out,
+        "COBA step on one XLA CPU thread: CPU time per step, kernel shares of one traced "
+        "chunk, and the event delivery per synaptic event",
+        results,
+    )
     return 0
 
 

@@ -23,7 +23,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import sys
 import time
 
@@ -89,24 +88,19 @@ def main(argv=None) -> int:
         print("RESULT" + json.dumps(worker(args.worker, args.duration, args.rounds)), flush=True)
         return 0
     sys.path.insert(0, HERE)
-    from bench_coba_step_profile import in_worker
+    from bench_coba_step_profile import in_worker, write_sizes
 
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
         extra = ["--duration", str(args.duration), "--rounds", str(args.rounds)]
         results.append(in_worker(__file__, n, extra))
         print(json.dumps(results[-1]), flush=True)
-    out = {
-        "benchmark": "COBA network.run on one XLA CPU thread: the XLA delivery loop against "
-        "the compiled C++ delivery kernel, CPU time of the whole call",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"platform": platform.platform(), "cores": os.cpu_count()},
-        "sizes": results,
-    }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
-    print("wrote", args.out)
+    write_sizes(
+        args.out,
+        "COBA network.run on one XLA CPU thread: the XLA delivery loop against the compiled "
+        "C++ delivery kernel, CPU time of the whole call",
+        results,
+    )
     return 0
 
 

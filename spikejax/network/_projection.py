@@ -577,8 +577,11 @@ _SINGLE_KERNEL_MAX_SYNAPSES = 256
 #: networks with at least this many neurons deliver through the compiled kernel (`_native`)
 #: on a CPU where it is available; smaller ones keep the XLA loop, which XLA can fuse with
 #: the rest of a small network's step into one kernel (a custom call prevents that).
-#: Measured on COBA, one thread (`benchmarks/bench_native_delivery.py`): the compiled kernel
-#: took 1.04x the XLA loop's time at 4096 neurons, 0.74x at 6144, 0.64x at 65536
+#: Measured on COBA, one thread (`benchmarks/bench_native_delivery.py`), a warm run with the
+#: compiled kernel over one with the XLA loop: 1.27-1.78x at 1000-4000 neurons, 0.94x at
+#: 4096, 0.69-0.76x from 6144 to 65536 (`results/native_delivery*.json`); with the kernel
+#: boundary, 0.96-1.63x at 1000-5000 and 0.83-0.85x at 6144-8192
+#: (`results/native_delivery_boundary.json`)
 NATIVE_MIN_NEURONS = 6144
 
 
